@@ -1,0 +1,253 @@
+/*
+ * mad.c - rolling median and median absolute deviation (robust z-score).
+ *
+ * Point i is compared with the median m of the `window` points before it;
+ * the robust deviation is z = (x - m) / (1.4826 * MAD) (Iglewicz and
+ * Hoaglin's modified z-score; 1.4826 makes MAD consistent with the standard
+ * deviation of normal data).  When more than half of the window is one
+ * value (MAD = 0) the mean absolute deviation around the median, scaled by
+ * 1.2533, stands in, as in Iglewicz-Hoaglin.
+ *
+ * The window is kept as a sorted array: each step removes the point leaving
+ * and inserts the one entering with one memmove of the span between them.
+ * The MAD is the median of two sorted sequences (distances left and right of
+ * m), found by binary search in O(log w).  O(n w) worst case memory traffic,
+ * O(n log w) comparisons; O(w) space.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vigil/detector.h>
+
+#include "common.h"
+
+static const struct vigil_host *host;
+
+struct mad {
+	size_t window;
+	size_t min_history;
+	double threshold;
+	enum direction dir;
+};
+
+static void *mad_create(const struct vigil_params *p, struct vigil_diag *d)
+{
+	struct mad *m = malloc(sizeof(*m));
+	const char *dir = "both";
+	double v;
+
+	if (!m) {
+		host->error(d, "out of memory");
+		return NULL;
+	}
+	host->param_number(p, "window", &v);
+	m->window = (size_t)v;
+	host->param_number(p, "threshold", &m->threshold);
+	host->param_string(p, "direction", &dir);
+	m->dir = parse_direction(dir);
+	m->min_history = m->window;
+	if (host->param_number(p, "min_history", &v) == 1 && v > 0)
+		m->min_history = (size_t)v < m->window ? (size_t)v : m->window;
+	if (m->min_history < 3)
+		m->min_history = 3;
+	return m;
+}
+
+static int mad_check(const struct vigil_params *p, struct vigil_diag *d)
+{
+	double w, mh;
+
+	if (host->param_number(p, "window", &w) == 1 && host->param_number(p, "min_history", &mh) == 1 &&
+	    mh > w)
+		return host->param_error(d, "min_history", "must not exceed window (%g > %g)", mh, w);
+	return 0;
+}
+
+/* First index of w[0..n) with w[idx] >= x. */
+static size_t lower_bound(const double *w, size_t n, double x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* First index of w[0..n) with w[idx] > x. */
+static size_t upper_bound(const double *w, size_t n, double x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w[mid] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Remove `out` (present in w) and insert `in`, keeping w sorted; n is unchanged. */
+static void replace_sorted(double *w, size_t n, double out, double in)
+{
+	size_t p = lower_bound(w, n, out), q;
+
+	if (in >= out) {
+		q = upper_bound(w, n, in) - 1;   /* last slot after the shift left */
+		memmove(w + p, w + p + 1, (q - p) * sizeof(*w));
+	} else {
+		q = upper_bound(w, p, in);
+		memmove(w + q + 1, w + q, (p - q) * sizeof(*w));
+	}
+	w[q] = in;
+}
+
+static void insert_sorted(double *w, size_t n, double in)
+{
+	size_t q = upper_bound(w, n, in);
+
+	memmove(w + q + 1, w + q, (n - q) * sizeof(*w));
+	w[q] = in;
+}
+
+static void remove_sorted(double *w, size_t n, double out)
+{
+	size_t p = lower_bound(w, n, out);
+
+	memmove(w + p, w + p + 1, (n - p - 1) * sizeof(*w));
+}
+
+/*
+ * The element of rank k (0-based) in the merge of two ascending sequences:
+ * A(i) = m - w[split-1-i] for i < la, B(j) = w[split+j] - m for j < lb.
+ */
+static double kth_distance(const double *w, size_t split, size_t la, size_t lb, double m, size_t k)
+{
+	size_t lo = k + 1 > lb ? k + 1 - lb : 0, hi = k + 1 < la ? k + 1 : la;
+	size_t a, b;
+	double va, vb;
+
+	while (lo < hi) {
+		a = lo + (hi - lo) / 2;
+		b = k + 1 - a;
+		if (b > 0 && a < la && w[split + b - 1] - m > m - w[split - 1 - a])
+			lo = a + 1;
+		else
+			hi = a;
+	}
+	a = lo;
+	b = k + 1 - a;
+	va = a > 0 ? m - w[split - a] : -INFINITY;
+	vb = b > 0 ? w[split + b - 1] - m : -INFINITY;
+	return va > vb ? va : vb;
+}
+
+/* Median and robust scale of the sorted window w[0..n). */
+static void robust_stats(const double *w, size_t n, double *median, double *scale)
+{
+	double m = n % 2 ? w[n / 2] : 0.5 * (w[n / 2 - 1] + w[n / 2]);
+	size_t split = lower_bound(w, n, m);
+	double mad;
+
+	if (n % 2)
+		mad = kth_distance(w, split, split, n - split, m, n / 2);
+	else
+		mad = 0.5 * (kth_distance(w, split, split, n - split, m, n / 2 - 1) +
+		             kth_distance(w, split, split, n - split, m, n / 2));
+	*median = m;
+	if (mad > 0) {
+		*scale = 1.4826 * mad;
+	} else {
+		double sum = 0;
+
+		for (size_t i = 0; i < n; i++)
+			sum += fabs(w[i] - m);
+		*scale = 1.2533 * sum / (double)n;
+	}
+}
+
+static int mad_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
+                      struct vigil_diag *d)
+{
+	const struct mad *md = state;
+	const double *x = s->values;
+	size_t n = s->n, wlen = md->window, cnt = 0, warm = n;
+	double *w = malloc((wlen + 1) * sizeof(*w));
+
+	if (!w)
+		return host->error(d, "out of memory for a window of %zu points", wlen);
+	for (size_t i = 0; i < n; i++) {
+		double v = x[i];
+		int in = isfinite(v), out = i >= wlen && isfinite(x[i - wlen]);
+
+		if (cnt >= md->min_history) {
+			double m, sc, zz;
+
+			robust_stats(w, cnt, &m, &sc);
+			if (warm == n)
+				warm = i;
+			r->expected[i] = m;
+			r->lower[i] = m - md->threshold * sc;
+			r->upper[i] = m + md->threshold * sc;
+			if (!isnan(v)) {
+				double dev = v - m;
+
+				zz = sc > 0 ? dev / sc : dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
+				r->score[i] = score_from_z(zz, md->dir);
+				if (crosses(zz, md->threshold, md->dir)) {
+					r->anomaly[i] = 1;
+					host->set_reason(r, i, "robust z-score %.3g from the rolling median %.6g", zz, m);
+				}
+			}
+		}
+		if (in && out) {
+			replace_sorted(w, cnt, x[i - wlen], v);
+		} else if (in) {
+			insert_sorted(w, cnt, v);
+			cnt++;
+		} else if (out) {
+			remove_sorted(w, cnt, x[i - wlen]);
+			cnt--;
+		}
+	}
+	r->warmup = warm;
+	free(w);
+	return 0;
+}
+
+static const struct vigil_detector mad_detector = {
+	VIGIL_DETECTOR_HEADER,
+	.name = "mad",
+	.version = "1.0.0",
+	.summary = "rolling median and MAD of the previous `window` points (robust z-score)",
+	.params_schema = "{"
+		"\"window\": {\"type\": \"integer\", \"default\": 100, \"min\": 3, \"max\": 1000000,"
+		" \"doc\": \"points of history the median and MAD are computed over\"},"
+		"\"threshold\": {\"type\": \"number\", \"default\": 3.5, \"exclusive_min\": 0,"
+		" \"doc\": \"flag points whose robust z-score is at least this (3.5: Iglewicz-Hoaglin)\"},"
+		"\"direction\": {\"type\": \"string\", \"default\": \"both\", \"enum\": [\"both\", \"up\", \"down\"],"
+		" \"doc\": \"which deviations count\"},"
+		"\"min_history\": {\"type\": \"integer\", \"default\": 0, \"min\": 0,"
+		" \"doc\": \"points needed before scoring starts (0: a full window)\"}"
+	"}",
+	.check = mad_check,
+	.create = mad_create,
+	.destroy = free,
+	.detect = mad_detect,
+};
+
+static int mad_init(const struct vigil_host *h, struct vigil_plugin_ctx *ctx)
+{
+	host = h;
+	return h->register_detector(ctx, &mad_detector);
+}
+
+VIGIL_PLUGIN_DEFINE("mad", "1.0.0", mad_init, NULL);

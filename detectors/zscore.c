@@ -1,0 +1,160 @@
+/*
+ * zscore.c - rolling z-score.
+ *
+ * Point i is compared with the mean and standard deviation of the `window`
+ * points before it (missing and infinite values skipped), so scoring is
+ * causal and a spike does not inflate its own baseline.  Running sums are
+ * kept relative to a reference value to limit cancellation, and recomputed
+ * from scratch every `window` steps so rounding error cannot accumulate.
+ * O(n) time, O(1) extra space.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vigil/detector.h>
+
+#include "common.h"
+
+static const struct vigil_host *host;
+
+struct zscore {
+	size_t window;
+	size_t min_history;
+	double threshold;
+	enum direction dir;
+};
+
+static void *zscore_create(const struct vigil_params *p, struct vigil_diag *d)
+{
+	struct zscore *z = malloc(sizeof(*z));
+	const char *dir = "both";
+	double v;
+
+	if (!z) {
+		host->error(d, "out of memory");
+		return NULL;
+	}
+	host->param_number(p, "window", &v);
+	z->window = (size_t)v;
+	host->param_number(p, "threshold", &z->threshold);
+	host->param_string(p, "direction", &dir);
+	z->dir = parse_direction(dir);
+	z->min_history = z->window;
+	if (host->param_number(p, "min_history", &v) == 1 && v > 0)
+		z->min_history = (size_t)v < z->window ? (size_t)v : z->window;
+	return z;
+}
+
+static int zscore_check(const struct vigil_params *p, struct vigil_diag *d)
+{
+	double w, m;
+
+	if (host->param_number(p, "window", &w) == 1 && host->param_number(p, "min_history", &m) == 1 &&
+	    m > w)
+		return host->param_error(d, "min_history", "must not exceed window (%g > %g)", m, w);
+	return 0;
+}
+
+static int zscore_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
+                         struct vigil_diag *d)
+{
+	const struct zscore *z = state;
+	const double *x = s->values;
+	size_t n = s->n, w = z->window, cnt = 0, since_refresh = 0, warm = n;
+	double ref = 0, sum = 0, sumsq = 0;
+	int have_ref = 0;
+
+	(void)d;
+	for (size_t i = 0; i < n; i++) {
+		double v = x[i];
+
+		if (cnt >= z->min_history && cnt >= 2) {
+			double mean = sum / (double)cnt + ref;
+			double var = (sumsq - sum * sum / (double)cnt) / (double)(cnt - 1);
+			double sd = var > 0 ? sqrt(var) : 0;
+
+			if (warm == n)
+				warm = i;
+			r->expected[i] = mean;
+			r->lower[i] = mean - z->threshold * sd;
+			r->upper[i] = mean + z->threshold * sd;
+			if (!isnan(v)) {
+				double dev = v - mean, zz;
+
+				if (sd > 0)
+					zz = dev / sd;
+				else
+					zz = dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
+				r->score[i] = score_from_z(zz, z->dir);
+				if (crosses(zz, z->threshold, z->dir)) {
+					r->anomaly[i] = 1;
+					host->set_reason(r, i, "%.3g standard deviations from the rolling mean %.6g",
+					                 zz, mean);
+				}
+			}
+		}
+		/* Slide the window: add x[i], drop x[i - w]. */
+		if (isfinite(v)) {
+			if (!have_ref) {
+				ref = v;
+				have_ref = 1;
+			}
+			sum += v - ref;
+			sumsq += (v - ref) * (v - ref);
+			cnt++;
+		}
+		if (i >= w && isfinite(x[i - w])) {
+			double o = x[i - w] - ref;
+
+			sum -= o;
+			sumsq -= o * o;
+			cnt--;
+		}
+		if (++since_refresh >= w && cnt) {
+			size_t lo = i + 1 >= w ? i + 1 - w : 0;
+
+			since_refresh = 0;
+			sum = sumsq = 0;
+			ref = NAN;
+			for (size_t j = lo; j <= i; j++) {
+				if (!isfinite(x[j]))
+					continue;
+				if (isnan(ref))
+					ref = x[j];
+				sum += x[j] - ref;
+				sumsq += (x[j] - ref) * (x[j] - ref);
+			}
+		}
+	}
+	r->warmup = warm;
+	return 0;
+}
+
+static const struct vigil_detector zscore_detector = {
+	VIGIL_DETECTOR_HEADER,
+	.name = "zscore",
+	.version = "1.0.0",
+	.summary = "rolling mean and standard deviation of the previous `window` points",
+	.params_schema = "{"
+		"\"window\": {\"type\": \"integer\", \"default\": 100, \"min\": 3, \"max\": 10000000,"
+		" \"doc\": \"points of history the mean and deviation are computed over\"},"
+		"\"threshold\": {\"type\": \"number\", \"default\": 3, \"exclusive_min\": 0,"
+		" \"doc\": \"flag points at least this many standard deviations away\"},"
+		"\"direction\": {\"type\": \"string\", \"default\": \"both\", \"enum\": [\"both\", \"up\", \"down\"],"
+		" \"doc\": \"which deviations count\"},"
+		"\"min_history\": {\"type\": \"integer\", \"default\": 0, \"min\": 0,"
+		" \"doc\": \"points needed before scoring starts (0: a full window)\"}"
+	"}",
+	.check = zscore_check,
+	.create = zscore_create,
+	.destroy = free,
+	.detect = zscore_detect,
+};
+
+static int zscore_init(const struct vigil_host *h, struct vigil_plugin_ctx *ctx)
+{
+	host = h;
+	return h->register_detector(ctx, &zscore_detector);
+}
+
+VIGIL_PLUGIN_DEFINE("zscore", "1.0.0", zscore_init, NULL);

@@ -1,0 +1,95 @@
+/* cmd-detectors.c - `vigil detectors`: list every detector vigil can load. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "banned.h"
+
+static void print_param(const char *name, const json_t *def)
+{
+	json_t *type = json_object_get(def, "type"), *dflt = json_object_get(def, "default");
+	json_t *doc = json_object_get(def, "doc");
+	char *t = json_dumps(type, JSON_ENCODE_ANY | JSON_COMPACT);
+	char *d = dflt ? json_dumps(dflt, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+	printf("    %-14s %-10s %s%s%s  %s\n", name, json_is_string(type) ? json_string_value(type) : t,
+	       dflt ? "default " : "(required)", d && !json_is_null(dflt) ? d : dflt ? "none" : "",
+	       "", json_is_string(doc) ? json_string_value(doc) : "");
+	free(t);
+	free(d);
+}
+
+static int cmd_detectors(const struct cmd_entry *self, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_plugins plugins = { .n = 0 };
+	struct registry *reg;
+	int c, json = 0;
+
+	while ((c = getopt_long(argc, argv, "jP:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'P':
+			if (cli_add_plugin_dir(self, &plugins, optarg))
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			cmd_usage(self, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error(self, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	reg = cli_load_registry(&plugins);
+	if (json) {
+		json_t *arr = json_array(), *refused = json_array();
+
+		for (size_t i = 0; i < reg->n_detectors; i++) {
+			const struct detector_entry *e = reg->detectors[i];
+
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:O, s:b}",
+				"name", e->d.name, "version", e->d.version ? e->d.version : "",
+				"summary", e->d.summary ? e->d.summary : "",
+				"plugin", e->plugin ? e->plugin->path : "", "params", e->schema,
+				"causal", !(e->d.flags & VIGIL_DETECTOR_NONCAUSAL)));
+		}
+		for (size_t i = 0; i < reg->n_refused; i++)
+			json_array_append_new(refused, json_string(reg->refused[i]));
+		json_dumpf(json_pack("{s:o, s:o}", "detectors", arr, "refused", refused), stdout,
+		           JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		fputc('\n', stdout);
+	} else {
+		for (size_t i = 0; i < reg->n_detectors; i++) {
+			const struct detector_entry *e = reg->detectors[i];
+			const char *key;
+			json_t *def;
+
+			printf("%s %s - %s\n    plugin: %s\n", e->d.name, e->d.version ? e->d.version : "?",
+			       e->d.summary ? e->d.summary : "", e->plugin ? e->plugin->path : "(built in)");
+			json_object_foreach(e->schema, key, def)
+				print_param(key, def);
+		}
+		if (!reg->n_detectors)
+			fprintf(stderr, "vigil: no detectors found; use --plugin-dir or VIGIL_PLUGIN_PATH\n");
+	}
+	registry_free(reg);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_detectors_entry = {
+	.name = "detectors",
+	.usage = "[--json] [--plugin-dir DIR]",
+	.summary = "list every detector vigil can load, with its version and parameters",
+	.help = "  -j, --json            machine-readable output (also lists refused plugin files)\n"
+	        "  -P, --plugin-dir DIR  also load detector plugins from DIR (repeatable)\n",
+	.exec = cmd_detectors,
+};

@@ -1,0 +1,166 @@
+/* detect.c - run a detector on a series and police what it returns. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "log.h"
+#include "params.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+#include "banned.h"
+
+#define DETECTION_MAGIC 0x76646574u
+
+int detector_check_params(const struct detector_entry *e, const json_t *params,
+                          struct diag *d, const char *path)
+{
+	struct vigil_params *p = params_build(e->schema, params, d, path);
+	struct vigil_diag vd = { .spec = d, .path = path };
+	int rc = 0;
+
+	if (!p)
+		return -1;
+	if (e->d.check && e->d.check(p, &vd) != 0) {
+		if (!vd.failed)
+			diag_add(d, path, "rejected by detector '%s'", e->d.name);
+		rc = -1;
+	}
+	params_free(p);
+	return rc;
+}
+
+struct detector_instance *detector_instance_new(const struct detector_entry *e, const json_t *params,
+                                                struct vigil_error *err)
+{
+	struct detector_instance *inst;
+	struct diag d;
+	struct vigil_diag vd = { .err = err };
+
+	diag_init(&d, e->d.name);
+	inst = XNEW(struct detector_instance);
+	inst->entry = e;
+	inst->params = params_build(e->schema, params, &d, "$.params");
+	if (!inst->params) {
+		vigil_error_set(err, VIGIL_E_SPEC, "%s", d.n ? d.msgs[0] : "invalid params");
+		goto fail;
+	}
+	inst->state = e->d.create(inst->params, &vd);
+	if (!inst->state) {
+		vigil_error_set(err, VIGIL_E_PLUGIN, "detector '%s': create failed", e->d.name);
+		goto fail;
+	}
+	diag_release(&d);
+	return inst;
+fail:
+	diag_release(&d);
+	params_free(inst->params);
+	free(inst);
+	return NULL;
+}
+
+void detector_instance_free(struct detector_instance *inst)
+{
+	if (!inst)
+		return;
+	if (inst->state && inst->entry->d.destroy)
+		inst->entry->d.destroy(inst->state);
+	params_free(inst->params);
+	free(inst);
+}
+
+struct detection *detection_of_result(struct vigil_result *r)
+{
+	struct detection *det = (struct detection *)r;
+
+	return det->magic == DETECTION_MAGIC ? det : NULL;
+}
+
+void detection_set_reason(struct detection *det, size_t i, const char *reason)
+{
+	if (!det->reasons)
+		det->reasons = xcalloc(det->r.n, sizeof(char *));
+	free(det->reasons[i]);
+	det->reasons[i] = xstrdup(reason);
+}
+
+static void detection_init(struct detection *det, size_t n)
+{
+	memset(det, 0, sizeof(*det));
+	det->magic = DETECTION_MAGIC;
+	det->r.abi_version = VIGIL_ABI_VERSION;
+	det->r.struct_size = sizeof(det->r);
+	det->r.n = n;
+	det->r.score = xcalloc(n, sizeof(double));
+	det->r.anomaly = xcalloc(n, 1);
+	det->r.expected = XNEWARRAY(double, n);
+	det->r.lower = XNEWARRAY(double, n);
+	det->r.upper = XNEWARRAY(double, n);
+	for (size_t i = 0; i < n; i++)
+		det->r.expected[i] = det->r.lower[i] = det->r.upper[i] = NAN;
+}
+
+void detection_release(struct detection *det)
+{
+	if (det->reasons)
+		for (size_t i = 0; i < det->r.n; i++)
+			free(det->reasons[i]);
+	free(det->reasons);
+	free(det->r.score);
+	free(det->r.anomaly);
+	free(det->r.expected);
+	free(det->r.lower);
+	free(det->r.upper);
+	memset(det, 0, sizeof(*det));
+}
+
+int detection_run(const struct detector_instance *inst, const struct series *s,
+                  struct detection *det, struct vigil_error *err)
+{
+	struct vigil_series vs = {
+		.abi_version = VIGIL_ABI_VERSION,
+		.struct_size = sizeof(vs),
+		.name = s->name,
+		.labels = s->labels,
+		.n_labels = s->n_labels,
+		.n = s->n,
+		.ts_ms = s->ts,
+		.values = s->v,
+	};
+	struct vigil_diag vd = { .err = err };
+	size_t bad = 0, n = s->n;
+	int64_t t0;
+
+	detection_init(det, n);
+	t0 = time_mono_ns();
+	if (inst->entry->d.detect(inst->state, &vs, &det->r, &vd) != 0) {
+		if (!vigil_error_isset(err))
+			vigil_error_set(err, VIGIL_E_PLUGIN, "detector '%s' failed without a reason",
+			                inst->entry->d.name);
+		vigil_error_prefix(err, "detector '%s'", inst->entry->d.name);
+		return -1;
+	}
+	det->elapsed_s = (double)(time_mono_ns() - t0) / 1e9;
+	if (det->r.warmup > n)
+		det->r.warmup = n;
+	for (size_t i = 0; i < n; i++) {
+		double sc = det->r.score[i];
+
+		if (i < det->r.warmup) {
+			det->r.score[i] = 0;
+			det->r.anomaly[i] = 0;
+			continue;
+		}
+		if (!(sc >= 0)) {
+			bad += !isnan(sc) ? 0 : 1;
+			det->r.score[i] = 0;
+		} else if (sc > 1) {
+			det->r.score[i] = 1;
+		}
+		det->r.anomaly[i] = det->r.anomaly[i] != 0;
+	}
+	if (bad)
+		log_debug("detect", "detector '%s' returned %zu NaN scores on '%s'; set to 0",
+		          inst->entry->d.name, bad, s->name);
+	return 0;
+}

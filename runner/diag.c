@@ -1,0 +1,91 @@
+/* diag.c - a list of spec problems, each with its file and JSON path. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "log.h"
+#include "strbuf.h"
+#include "xmalloc.h"
+#include "banned.h"
+
+void diag_init(struct diag *d, const char *file)
+{
+	memset(d, 0, sizeof(*d));
+	d->file = xstrdup(file ? file : "<spec>");
+}
+
+void diag_release(struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->msgs[i]);
+	free(d->msgs);
+	free(d->file);
+	memset(d, 0, sizeof(*d));
+}
+
+void diag_add(struct diag *d, const char *path, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	strbuf_addf(&sb, "%s: ", d->file);
+	if (path)
+		strbuf_addf(&sb, "%s: ", path);
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (d->n == d->alloc) {
+		d->alloc = d->alloc ? d->alloc * 2 : 8;
+		d->msgs = xreallocarray(d->msgs, d->alloc, sizeof(*d->msgs));
+	}
+	d->msgs[d->n++] = strbuf_detach(&sb);
+}
+
+void diag_print(const struct diag *d)
+{
+	char esc[2048];
+
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "%s\n", log_escape(esc, sizeof(esc), d->msgs[i]));
+}
+
+static int is_ident(const char *key)
+{
+	if (!*key || isdigit((unsigned char)*key))
+		return 0;
+	for (; *key; key++)
+		if (!isalnum((unsigned char)*key) && *key != '_' && *key != '-')
+			return 0;
+	return 1;
+}
+
+void jpath_key(char *buf, size_t len, const char *parent, const char *key)
+{
+	if (is_ident(key)) {
+		snprintf(buf, len, "%s.%s", parent, key);
+		return;
+	}
+	/* Quote odd keys, escaping quotes and control characters. */
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "%s[\"", parent);
+	for (const unsigned char *k = (const unsigned char *)key; *k; k++) {
+		if (*k == '"' || *k == '\\')
+			strbuf_addf(&sb, "\\%c", *k);
+		else if (*k < 0x20)
+			strbuf_addf(&sb, "\\u%04x", *k);
+		else
+			strbuf_addch(&sb, *k);
+	}
+	strbuf_addstr(&sb, "\"]");
+	snprintf(buf, len, "%s", strbuf_str(&sb));
+	strbuf_release(&sb);
+}
+
+void jpath_index(char *buf, size_t len, const char *parent, size_t index)
+{
+	snprintf(buf, len, "%s[%zu]", parent, index);
+}

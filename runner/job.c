@@ -1,0 +1,282 @@
+/* job.c - run a job end to end. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "job.h"
+#include "log.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+#include "banned.h"
+
+struct row_buf {
+	struct anomaly_row *rows;
+	size_t n, alloc;
+	char **owned;       /* label JSON strings to free */
+	size_t n_owned, alloc_owned;
+};
+
+static void rows_add(struct row_buf *b, const struct anomaly_row *r)
+{
+	if (b->n == b->alloc) {
+		b->alloc = b->alloc ? b->alloc * 2 : 64;
+		b->rows = xreallocarray(b->rows, b->alloc, sizeof(*b->rows));
+	}
+	b->rows[b->n++] = *r;
+}
+
+static void rows_own(struct row_buf *b, char *s)
+{
+	if (b->n_owned == b->alloc_owned) {
+		b->alloc_owned = b->alloc_owned ? b->alloc_owned * 2 : 16;
+		b->owned = xreallocarray(b->owned, b->alloc_owned, sizeof(*b->owned));
+	}
+	b->owned[b->n_owned++] = s;
+}
+
+static void rows_release(struct row_buf *b)
+{
+	for (size_t i = 0; i < b->n_owned; i++)
+		free(b->owned[i]);
+	free(b->owned);
+	free(b->rows);
+}
+
+static char *labels_json(const struct series *s)
+{
+	json_t *o = json_object();
+	char *text;
+
+	for (size_t i = 0; i < s->n_labels; i++)
+		json_object_set_new(o, s->labels[i].key, json_string(s->labels[i].value));
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return text ? text : xstrdup("{}");
+}
+
+static void add_failure(struct run_report *rep, const char *series, const char *reason)
+{
+	rep->failures = xreallocarray(rep->failures, rep->n_failures + 1, sizeof(*rep->failures));
+	rep->failures[rep->n_failures].series = xstrdup(series);
+	rep->failures[rep->n_failures].reason = xstrdup(reason);
+	rep->n_failures++;
+}
+
+/* Score one series with every detector; collect alerts and stored rows. */
+static void process_series(const struct job_spec *spec, struct detector_instance **insts,
+                           const struct series *s, const struct job_options *opt,
+                           struct run_report *rep, struct row_buf *rows)
+{
+	struct detection *dets = xcalloc(spec->n_detectors, sizeof(*dets));
+	struct detection **ok = xcalloc(spec->n_detectors, sizeof(*ok));
+	uint8_t *alerted = xcalloc(s->n ? s->n : 1, 1);
+	size_t first_alert = rep->n_alerts;
+	char *labels = NULL;
+
+	for (size_t k = 0; k < spec->n_detectors; k++) {
+		struct vigil_error err = VIGIL_ERROR_INIT;
+
+		if (detection_run(insts[k], s, &dets[k], &err)) {
+			log_warn("job", "job '%s': series '%s': %s", spec->name, s->name, err.msg);
+			add_failure(rep, s->name, err.msg);
+			continue;
+		}
+		ok[k] = &dets[k];
+	}
+	alert_evaluate(spec, s, ok, rep, alerted);
+	(void)first_alert;
+	for (size_t k = 0; k < spec->n_detectors; k++) {
+		if (!ok[k])
+			continue;
+		for (size_t i = 0; i < s->n; i++) {
+			struct anomaly_row r;
+
+			if (!dets[k].r.anomaly[i])
+				continue;
+			rep->n_flagged++;
+			if (!opt->store)
+				continue;
+			if (!labels) {
+				labels = labels_json(s);
+				rows_own(rows, labels);
+			}
+			r = (struct anomaly_row){
+				.series = s->name,
+				.labels_json = labels,
+				.ts_ms = s->ts[i],
+				.value = s->v[i],
+				.score = dets[k].r.score[i],
+				.detector = spec->detectors[k].id,
+				.expected = dets[k].r.expected[i],
+				.lower = dets[k].r.lower[i],
+				.upper = dets[k].r.upper[i],
+				.reason = dets[k].reasons ? dets[k].reasons[i] : NULL,
+				.shadow = spec->detectors[k].mode == MODE_SHADOW,
+				.alerted = alerted[i] && spec->detectors[k].mode == MODE_ALERT,
+			};
+			if (r.reason) {
+				char *copy = xstrdup(r.reason);
+
+				rows_own(rows, copy);
+				r.reason = copy;
+			}
+			rows_add(rows, &r);
+		}
+	}
+	if (opt->on_series)
+		opt->on_series(opt->arg, spec, s, ok, alerted);
+	for (size_t k = 0; k < spec->n_detectors; k++)
+		detection_release(&dets[k]);
+	free(dets);
+	free(ok);
+	free(alerted);
+}
+
+static void notify_all(const struct job_spec *spec, const struct job_options *opt,
+                       const struct run_report *rep)
+{
+	if (!opt->notify)
+		return;
+	for (size_t i = 0; i < spec->n_notify; i++) {
+		struct vigil_error err = VIGIL_ERROR_INIT;
+
+		if (spec->notify[i].type->send(spec->notify[i].cfg, rep, opt->notify, &err))
+			log_error("notify", "job '%s': notify[%zu] (%s): %s", spec->name, i,
+			          spec->notify[i].type->name, err.msg);
+	}
+}
+
+int job_run(const struct job_spec *spec, const struct job_options *opt, struct run_report *rep,
+            struct vigil_error *err)
+{
+	struct fetch_ctx fctx = {
+		.job = spec->name,
+		.spec_dir = spec->dir,
+		.from_ms = INT64_MIN,
+		.to_ms = INT64_MAX,
+	};
+	struct detector_instance **insts = xcalloc(spec->n_detectors, sizeof(*insts));
+	struct series_set set = SERIES_SET_INIT;
+	struct row_buf rows = { 0 };
+	struct run_outcome out = { 0 };
+	int rc = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->job = spec->name;
+	rep->started_ms = time_now_ms();
+	if (spec->window_ms) {
+		fctx.to_ms = opt->scheduled_ms;
+		fctx.from_ms = opt->scheduled_ms - spec->window_ms;
+	}
+	if (opt->store && opt->store->backend->run_begin(opt->store, spec->name, opt->scheduled_ms,
+	                                                 rep->started_ms, &rep->run_id, err)) {
+		rep->failed = 1;
+		rep->error = xstrdup(err->msg);
+		rep->finished_ms = time_now_ms();
+		goto done;
+	}
+
+	for (size_t k = 0; k < spec->n_detectors; k++) {
+		insts[k] = detector_instance_new(spec->detectors[k].entry, spec->detectors[k].params, err);
+		if (!insts[k]) {
+			vigil_error_prefix(err, "detectors[%zu] ('%s')", k, spec->detectors[k].id);
+			goto failed;
+		}
+	}
+	if (spec->source_type->fetch(spec->source, &fctx, &set, err)) {
+		vigil_error_prefix(err, "source");
+		goto failed;
+	}
+	for (size_t i = 0; i < set.n; i++) {
+		const struct series *s = set.items[i];
+
+		if (!s->n)
+			continue;
+		rep->n_series++;
+		rep->n_points += s->n;
+		process_series(spec, insts, s, opt, rep, &rows);
+	}
+	rep->no_data = rep->n_points == 0;
+	rc = 0;
+	goto finish;
+failed:
+	rep->failed = 1;
+	rep->error = xstrdup(err->msg);
+finish:
+	rep->finished_ms = time_now_ms();
+	out.state = rep->failed ? "failed" : "succeeded";
+	out.outcome = rep->failed ? NULL : rep->no_data ? "no_data" : rep->n_alerts ? "anomalies" : "clean";
+	out.error = rep->error;
+	out.n_series = rep->n_series;
+	out.n_points = rep->n_points;
+	out.n_anomalies = rep->n_flagged;
+	out.n_alerts = rep->n_alerts;
+	out.failures = rep->failures;
+	out.n_failures = rep->n_failures;
+	if (opt->store) {
+		struct vigil_error serr = VIGIL_ERROR_INIT;
+
+		if (opt->store->backend->run_finish(opt->store, rep->run_id, rep->finished_ms, &out, rows.rows,
+		                                    rows.n, &serr)) {
+			log_error("store", "job '%s': %s", spec->name, serr.msg);
+			if (!rep->failed) {
+				rep->failed = 1;
+				rep->error = xstrdup(serr.msg);
+				vigil_error_set(err, serr.code, "%s", serr.msg);
+			}
+			rc = -1;
+		}
+	}
+	notify_all(spec, opt, rep);
+done:
+	for (size_t k = 0; k < spec->n_detectors; k++)
+		detector_instance_free(insts[k]);
+	free(insts);
+	series_set_release(&set);
+	rows_release(&rows);
+	return rc;
+}
+
+static json_t *num_or_null(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *run_report_json(const struct run_report *rep)
+{
+	json_t *o = json_object(), *alerts = json_array(), *fails = json_array();
+	char when[40];
+
+	json_object_set_new(o, "job", json_string(rep->job));
+	json_object_set_new(o, "run_id", rep->run_id ? json_integer(rep->run_id) : json_null());
+	time_format_iso(rep->started_ms, when, sizeof(when));
+	json_object_set_new(o, "started", json_string(when));
+	json_object_set_new(o, "duration_ms", json_integer(rep->finished_ms - rep->started_ms));
+	json_object_set_new(o, "status", json_string(rep->failed ? "failed" : "succeeded"));
+	json_object_set_new(o, "outcome", rep->failed ? json_null()
+	                    : json_string(rep->no_data ? "no_data" : rep->n_alerts ? "anomalies" : "clean"));
+	json_object_set_new(o, "error", rep->error ? json_string(rep->error) : json_null());
+	json_object_set_new(o, "series", json_integer((json_int_t)rep->n_series));
+	json_object_set_new(o, "points", json_integer((json_int_t)rep->n_points));
+	json_object_set_new(o, "flagged_points", json_integer((json_int_t)rep->n_flagged));
+	for (size_t i = 0; i < rep->n_alerts; i++) {
+		const struct alert_item *a = &rep->alerts[i];
+		json_t *labels = json_object();
+
+		for (size_t k = 0; k < a->n_labels; k++)
+			json_object_set_new(labels, a->labels[k].key, json_string(a->labels[k].value));
+		time_format_iso(a->ts_ms, when, sizeof(when));
+		json_array_append_new(alerts, json_pack("{s:s, s:o, s:s, s:I, s:o, s:f, s:o, s:o, s:o, s:s, s:o}",
+			"series", a->series, "labels", labels, "time", when, "ts_ms", (json_int_t)a->ts_ms,
+			"value", num_or_null(a->value), "score", a->score, "expected", num_or_null(a->expected),
+			"lower", num_or_null(a->lower), "upper", num_or_null(a->upper), "detectors", a->detectors,
+			"reason", a->reason ? json_string(a->reason) : json_null()));
+	}
+	for (size_t i = 0; i < rep->n_failures; i++)
+		json_array_append_new(fails, json_pack("{s:s, s:s}", "series", rep->failures[i].series,
+		                                       "reason", rep->failures[i].reason));
+	json_object_set_new(o, "alerts", alerts);
+	json_object_set_new(o, "failed_series", fails);
+	return o;
+}

@@ -1,0 +1,344 @@
+/* plugin.c - the plugin loader, the detector registry and the host services. */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "detect.h"
+#include "log.h"
+#include "params.h"
+#include "plugin.h"
+#include "strbuf.h"
+#include "xmalloc.h"
+#include "banned.h"
+
+#ifndef VIGIL_PLUGIN_DIR
+#define VIGIL_PLUGIN_DIR "/usr/local/lib/vigil/detectors"
+#endif
+
+/* Registration context handed to a plugin's init(). */
+struct vigil_plugin_ctx {
+	struct registry *reg;
+	struct plugin *plugin;
+	int refused;
+};
+
+/* --- host services ---------------------------------------------------- */
+
+static void host_log(int level, const char *fmt, ...)
+{
+	char msg[1024], esc[1100];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vigil_log(level <= VIGIL_LOG_ERROR ? LOG_LVL_ERROR : level == VIGIL_LOG_WARNING ? LOG_LVL_WARNING
+	          : level == VIGIL_LOG_INFO ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+	          "plugin", "%s", log_escape(esc, sizeof(esc), msg));
+}
+
+static int vdiag_report(struct vigil_diag *d, const char *key, const char *fmt, va_list ap)
+{
+	char msg[512], path[JPATH_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!d)
+		return -1;
+	d->failed = 1;
+	if (d->spec) {
+		if (key)
+			jpath_key(path, sizeof(path), d->path ? d->path : "$", key);
+		diag_add(d->spec, key ? path : d->path, "%s", msg);
+	} else if (key) {
+		vigil_error_set(d->err, VIGIL_E_PLUGIN, "param '%s': %s", key, msg);
+	} else {
+		vigil_error_set(d->err, VIGIL_E_PLUGIN, "%s", msg);
+	}
+	return -1;
+}
+
+static int host_error(struct vigil_diag *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag_report(d, NULL, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int host_param_error(struct vigil_diag *d, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag_report(d, key ? key : "", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int host_set_reason(struct vigil_result *r, size_t i, const char *fmt, ...)
+{
+	struct detection *det = detection_of_result(r);
+	va_list ap;
+	char buf[256];
+
+	if (!det || i >= r->n)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	detection_set_reason(det, i, buf);
+	return 0;
+}
+
+static int host_register(struct vigil_plugin_ctx *ctx, const struct vigil_detector *det);
+
+const struct vigil_host vigil_host_services = {
+	.abi_version = VIGIL_ABI_VERSION,
+	.struct_size = sizeof(struct vigil_host),
+	.register_detector = host_register,
+	.log = host_log,
+	.param_number = params_number,
+	.param_string = params_string,
+	.param_bool = params_bool,
+	.error = host_error,
+	.param_error = host_param_error,
+	.set_reason = host_set_reason,
+};
+
+/* --- registry --------------------------------------------------------- */
+
+struct registry *registry_new(void)
+{
+	return XNEW(struct registry);
+}
+
+static void push(void ***arr, size_t *n, void *item)
+{
+	if ((*n & (*n - 1)) == 0 || *n == 0)
+		*arr = xreallocarray(*arr, *n ? *n * 2 : 4, sizeof(void *));
+	(*arr)[(*n)++] = item;
+}
+
+static void add_refused(struct registry *reg, const char *msg)
+{
+	push((void ***)&reg->refused, &reg->n_refused, xstrdup(msg));
+}
+
+static void entry_free(struct detector_entry *e)
+{
+	json_decref(e->schema);
+	free(e);
+}
+
+static void plugin_unload(struct plugin *p)
+{
+	if (p->desc.fini)
+		p->desc.fini();
+	if (p->handle)
+		dlclose(p->handle);
+	free(p->path);
+	free(p);
+}
+
+void registry_free(struct registry *reg)
+{
+	if (!reg)
+		return;
+	for (size_t i = 0; i < reg->n_detectors; i++)
+		entry_free(reg->detectors[i]);
+	for (size_t i = reg->n_plugins; i-- > 0;)
+		plugin_unload(reg->plugins[i]);
+	for (size_t i = 0; i < reg->n_refused; i++)
+		free(reg->refused[i]);
+	free(reg->detectors);
+	free(reg->plugins);
+	free(reg->refused);
+	free(reg);
+}
+
+const struct detector_entry *registry_find(const struct registry *reg, const char *name)
+{
+	for (size_t i = 0; i < reg->n_detectors; i++)
+		if (!strcmp(reg->detectors[i]->d.name, name))
+			return reg->detectors[i];
+	return NULL;
+}
+
+static int valid_name(const char *s)
+{
+	if (!s || !*s || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static int host_register(struct vigil_plugin_ctx *ctx, const struct vigil_detector *det)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	const char *path = ctx->plugin ? ctx->plugin->path : "<built in>";
+	struct detector_entry *e;
+	json_error_t jerr;
+
+	if (!det || VIGIL_ABI_MAJOR_OF(det->abi_version) != VIGIL_ABI_MAJOR) {
+		log_warn("plugin", "'%s': detector refused: ABI major %u, host has %u", path,
+		         det ? VIGIL_ABI_MAJOR_OF(det->abi_version) : 0, VIGIL_ABI_MAJOR);
+		return -1;
+	}
+	if (det->struct_size < offsetof(struct vigil_detector, detect) + sizeof(det->detect)) {
+		log_warn("plugin", "'%s': detector refused: struct_size %u is too small", path,
+		         det->struct_size);
+		return -1;
+	}
+	e = XNEW(struct detector_entry);
+	memcpy(&e->d, det, det->struct_size < sizeof(e->d) ? det->struct_size : sizeof(e->d));
+	e->plugin = ctx->plugin;
+	if (!valid_name(e->d.name) || !e->d.detect || !e->d.create) {
+		log_warn("plugin", "'%s': detector '%s' refused: needs a name of [a-z0-9_-], create() and detect()",
+		         path, e->d.name ? e->d.name : "(null)");
+		goto refuse;
+	}
+	e->schema = json_loads(e->d.params_schema ? e->d.params_schema : "{}", 0, &jerr);
+	if (!e->schema) {
+		log_warn("plugin", "'%s': detector '%s' refused: params_schema: %s", path, e->d.name, jerr.text);
+		goto refuse;
+	}
+	if (params_schema_check(e->schema, &err)) {
+		log_warn("plugin", "'%s': detector '%s' refused: %s", path, e->d.name, err.msg);
+		goto refuse;
+	}
+	if (registry_find(ctx->reg, e->d.name)) {
+		log_info("plugin", "'%s': detector '%s' already loaded from an earlier directory; skipped",
+		         path, e->d.name);
+		entry_free(e);
+		return 0;
+	}
+	push((void ***)&ctx->reg->detectors, &ctx->reg->n_detectors, e);
+	return 0;
+refuse:
+	ctx->refused++;
+	entry_free(e);
+	return -1;
+}
+
+int registry_load_file(struct registry *reg, const char *path, struct vigil_error *err)
+{
+	struct vigil_plugin_ctx ctx = { .reg = reg };
+	const struct vigil_plugin *desc;
+	struct plugin *p;
+	struct stat st;
+	size_t before;
+
+	if (lstat(path, &st))
+		return vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': %s", path, strerror(errno));
+	if (S_ISLNK(st.st_mode) && stat(path, &st))
+		return vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': dangling symlink", path);
+	if (!S_ISREG(st.st_mode))
+		return vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': not a regular file", path);
+
+	p = XNEW(struct plugin);
+	p->path = xstrdup(path);
+	p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!p->handle) {
+		vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': cannot load: %s", path, dlerror());
+		goto fail;
+	}
+	desc = dlsym(p->handle, VIGIL_PLUGIN_SYMBOL);
+	if (!desc) {
+		vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': no '%s' symbol (not a vigil plugin?)",
+		                path, VIGIL_PLUGIN_SYMBOL);
+		goto fail;
+	}
+	if (VIGIL_ABI_MAJOR_OF(desc->abi_version) != VIGIL_ABI_MAJOR) {
+		vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': built for ABI %u.%u, this vigil has ABI %u.%u",
+		                path, VIGIL_ABI_MAJOR_OF(desc->abi_version), VIGIL_ABI_MINOR_OF(desc->abi_version),
+		                VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
+		goto fail;
+	}
+	if (desc->struct_size < offsetof(struct vigil_plugin, init) + sizeof(desc->init) || !desc->init) {
+		vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': malformed vigil_plugin object", path);
+		goto fail;
+	}
+	memcpy(&p->desc, desc, desc->struct_size < sizeof(p->desc) ? desc->struct_size : sizeof(p->desc));
+	ctx.plugin = p;
+	before = reg->n_detectors;
+	if (p->desc.init(&vigil_host_services, &ctx) != 0) {
+		for (size_t i = before; i < reg->n_detectors; i++)
+			entry_free(reg->detectors[i]);
+		reg->n_detectors = before;
+		vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': init failed", path);
+		p->desc.fini = NULL;
+		goto fail;
+	}
+	push((void ***)&reg->plugins, &reg->n_plugins, p);
+	return 0;
+fail:
+	p->desc.fini = NULL;
+	plugin_unload(p);
+	return -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void registry_load_dir(struct registry *reg, const char *dir)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (!dh) {
+		if (errno != ENOENT)
+			log_warn("plugin", "cannot read plugin directory '%s': %s", dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(dh))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 3 && !strcmp(de->d_name + len - 3, ".so"))
+			push((void ***)&names, &n, xstrdup(de->d_name));
+	}
+	closedir(dh);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		struct vigil_error err = VIGIL_ERROR_INIT;
+		char *path = xasprintf("%s/%s", dir, names[i]);
+
+		if (registry_load_file(reg, path, &err)) {
+			log_warn("plugin", "%s", err.msg);
+			add_refused(reg, err.msg);
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+}
+
+void registry_load_default(struct registry *reg, const char *const *extra_dirs, size_t n_extra)
+{
+	const char *env = getenv("VIGIL_PLUGIN_PATH");
+
+	for (size_t i = 0; i < n_extra; i++)
+		registry_load_dir(reg, extra_dirs[i]);
+	if (env && *env) {
+		char *copy = xstrdup(env), *save = NULL;
+
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+			registry_load_dir(reg, d);
+		free(copy);
+	}
+	registry_load_dir(reg, VIGIL_PLUGIN_DIR);
+}

@@ -1,0 +1,57 @@
+/*
+ * plugin.h - finding, loading and registering detector plugins.
+ *
+ * Search path, first match of a detector name wins: each --plugin-dir, then
+ * each directory of $VIGIL_PLUGIN_PATH (colon-separated), then the installed
+ * plugin directory.  Every regular file named *.so in them is loaded with
+ * dlopen(RTLD_NOW | RTLD_LOCAL).  A file that is refused (not a regular file,
+ * dlopen error, no `vigil_plugin` symbol, another ABI major, failed init) is
+ * reported with its path and skipped; the others still load.
+ */
+#ifndef VIGIL_PLUGIN_H
+#define VIGIL_PLUGIN_H
+
+#include <jansson.h>
+#include <vigil/detector.h>
+
+#include "error.h"
+
+struct plugin {
+	char *path;
+	void *handle;
+	struct vigil_plugin desc;   /* zero-padded copy of the plugin's object */
+};
+
+struct detector_entry {
+	struct vigil_detector d;    /* zero-padded copy of the descriptor */
+	json_t *schema;             /* parsed params_schema */
+	struct plugin *plugin;
+};
+
+struct registry {
+	struct plugin **plugins;
+	size_t n_plugins;
+	struct detector_entry **detectors;
+	size_t n_detectors;
+	char **refused;             /* one message per refused file, for `vigil detectors` */
+	size_t n_refused;
+};
+
+struct registry *registry_new(void);
+void registry_free(struct registry *reg);
+
+/* Load one plugin file.  Returns 0, or -1 with err naming the path. */
+int registry_load_file(struct registry *reg, const char *path, struct vigil_error *err);
+
+/* Load every *.so of dir in name order; refused files are logged and listed in reg->refused. */
+void registry_load_dir(struct registry *reg, const char *dir);
+
+/* The standard search path: extra dirs (may be NULL), $VIGIL_PLUGIN_PATH, the installed dir. */
+void registry_load_default(struct registry *reg, const char *const *extra_dirs, size_t n_extra);
+
+const struct detector_entry *registry_find(const struct registry *reg, const char *name);
+
+/* The host services table given to every plugin. */
+extern const struct vigil_host vigil_host_services;
+
+#endif

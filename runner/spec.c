@@ -1,0 +1,474 @@
+/* spec.c - parse and validate job spec v1, reporting every problem. */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cron.h"
+#include "detect.h"
+#include "notify.h"
+#include "secret.h"
+#include "spec.h"
+#include "strbuf.h"
+#include "suggest.h"
+#include "timefmt.h"
+#include "tz.h"
+#include "xmalloc.h"
+#include "banned.h"
+
+static const char *const top_keys[] = {
+	"version", "name", "description", "source", "window", "detectors", "alert", "notify",
+	"schedule", NULL,
+};
+static const char *const detector_keys[] = { "detector", "id", "params", "mode", NULL };
+static const char *const alert_keys[] = { "min_score", "recent", "recent_points", "agree", NULL };
+static const char *const schedule_keys[] = { "cron", "timezone", NULL };
+
+static void check_keys(const json_t *obj, const char *const *keys, struct diag *d, const char *path,
+                       const char *what)
+{
+	const char *key;
+	json_t *v;
+	char sub[JPATH_MAX];
+
+	json_object_foreach((json_t *)obj, key, v) {
+		const char *cands[64], *hint;
+		size_t n = 0;
+		int ok = 0;
+
+		for (const char *const *k = keys; *k && n < 64; k++) {
+			ok |= !strcmp(key, *k);
+			cands[n++] = *k;
+		}
+		if (ok)
+			continue;
+		jpath_key(sub, sizeof(sub), path, key);
+		hint = suggest_closest(key, cands, n);
+		if (hint)
+			diag_add(d, sub, "unknown key in %s (did you mean '%s'?)", what, hint);
+		else
+			diag_add(d, sub, "unknown key in %s", what);
+	}
+}
+
+static int valid_job_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len > 128)
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static void list_names(struct strbuf *sb, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(sb, "%s%s", i ? ", " : "", names[i]);
+}
+
+static void parse_source(struct job_spec *spec, const json_t *src, struct diag *d)
+{
+	json_t *type = json_object_get(src, "type");
+	const char *const *names = source_names();
+	size_t n = 0;
+
+	if (!json_is_object(src)) {
+		diag_add(d, "$.source", "must be an object with a \"type\"");
+		return;
+	}
+	while (names[n])
+		n++;
+	if (!json_is_string(type)) {
+		struct strbuf sb = STRBUF_INIT;
+
+		list_names(&sb, names, n);
+		diag_add(d, "$.source.type", "is required (one of: %s)", strbuf_str(&sb));
+		strbuf_release(&sb);
+		return;
+	}
+	spec->source_type = source_find(json_string_value(type));
+	if (!spec->source_type) {
+		struct strbuf sb = STRBUF_INIT;
+		const char *hint = suggest_closest(json_string_value(type), names, n);
+
+		list_names(&sb, names, n);
+		diag_add(d, "$.source.type", "unknown source type '%s'%s%s%s (known: %s)",
+		         json_string_value(type), hint ? " (did you mean '" : "", hint ? hint : "",
+		         hint ? "'?)" : "", strbuf_str(&sb));
+		strbuf_release(&sb);
+		return;
+	}
+	source_check_keys(spec->source_type, src, d, "$.source");
+	spec->source_type->check(src, d, "$.source");
+	spec->source = json_incref((json_t *)src);
+}
+
+static void parse_detectors(struct job_spec *spec, const json_t *arr, const struct registry *reg,
+                            struct diag *d)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		diag_add(d, "$.detectors", "must be a non-empty array of detector entries");
+		return;
+	}
+	spec->detectors = xcalloc(json_array_size(arr), sizeof(*spec->detectors));
+	json_array_foreach(arr, i, item) {
+		struct spec_detector *sd = &spec->detectors[spec->n_detectors];
+		char path[JPATH_MAX], sub[JPATH_MAX];
+		json_t *name, *id, *mode, *params;
+
+		jpath_index(path, sizeof(path), "$.detectors", i);
+		if (!json_is_object(item)) {
+			diag_add(d, path, "must be an object like {\"detector\": \"mad\"}");
+			continue;
+		}
+		check_keys(item, detector_keys, d, path, "a detector entry");
+		name = json_object_get(item, "detector");
+		jpath_key(sub, sizeof(sub), path, "detector");
+		if (!json_is_string(name)) {
+			diag_add(d, sub, "is required: the name of a detector");
+			continue;
+		}
+		sd->detector = xstrdup(json_string_value(name));
+		sd->entry = registry_find(reg, sd->detector);
+		if (!sd->entry) {
+			const char **names = xcalloc(reg->n_detectors + 1, sizeof(char *));
+			struct strbuf sb = STRBUF_INIT;
+			const char *hint;
+
+			for (size_t k = 0; k < reg->n_detectors; k++)
+				names[k] = reg->detectors[k]->d.name;
+			hint = suggest_closest(sd->detector, names, reg->n_detectors);
+			list_names(&sb, names, reg->n_detectors);
+			if (hint)
+				diag_add(d, sub, "unknown detector '%s' (did you mean '%s'?); known: %s",
+				         sd->detector, hint, strbuf_str(&sb));
+			else
+				diag_add(d, sub, "unknown detector '%s'; known: %s", sd->detector,
+				         reg->n_detectors ? strbuf_str(&sb) : "none (no plugins found; see --plugin-dir)");
+			strbuf_release(&sb);
+			free(names);
+		}
+		id = json_object_get(item, "id");
+		jpath_key(sub, sizeof(sub), path, "id");
+		if (id && (!json_is_string(id) || !valid_job_name(json_string_value(id))))
+			diag_add(d, sub, "must be a string of letters, digits, '_', '-' or '.'");
+		sd->id = xstrdup(json_is_string(id) ? json_string_value(id) : sd->detector);
+		mode = json_object_get(item, "mode");
+		jpath_key(sub, sizeof(sub), path, "mode");
+		sd->mode = MODE_ALERT;
+		if (mode) {
+			if (json_is_string(mode) && !strcmp(json_string_value(mode), "shadow"))
+				sd->mode = MODE_SHADOW;
+			else if (!json_is_string(mode) || strcmp(json_string_value(mode), "alert"))
+				diag_add(d, sub, "must be \"alert\" (default) or \"shadow\"");
+		}
+		params = json_object_get(item, "params");
+		jpath_key(sub, sizeof(sub), path, "params");
+		if (params && !json_is_object(params))
+			diag_add(d, sub, "must be an object");
+		else if (sd->entry)
+			detector_check_params(sd->entry, params, d, sub);
+		sd->params = params ? json_incref(params) : NULL;
+		for (size_t k = 0; k < spec->n_detectors; k++) {
+			if (strcmp(spec->detectors[k].id, sd->id))
+				continue;
+			if (id)
+				diag_add(d, sub, "duplicate id '%s'", sd->id);
+			else
+				diag_add(d, path, "detector '%s' is used twice: give each entry a distinct \"id\"",
+				         sd->detector);
+			break;
+		}
+		spec->n_detectors++;
+	}
+}
+
+static void parse_alert(struct job_spec *spec, const json_t *alert, struct diag *d)
+{
+	struct spec_alert *a = &spec->alert;
+	json_t *v;
+	size_t n_alerting = 0;
+
+	a->agree = AGREE_ANY;
+	for (size_t i = 0; i < spec->n_detectors; i++)
+		n_alerting += spec->detectors[i].mode == MODE_ALERT;
+	if (!alert)
+		return;
+	if (!json_is_object(alert)) {
+		diag_add(d, "$.alert", "must be an object");
+		return;
+	}
+	check_keys(alert, alert_keys, d, "$.alert", "alert");
+	if ((v = json_object_get(alert, "min_score"))) {
+		if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1))
+			diag_add(d, "$.alert.min_score", "must be a number in [0, 1]");
+		else
+			a->min_score = json_number_value(v);
+	}
+	if ((v = json_object_get(alert, "recent"))) {
+		if (!json_is_string(v) || duration_parse(json_string_value(v), &a->recent_ms))
+			diag_add(d, "$.alert.recent", "must be a duration like \"30m\", \"2h\" or \"1d\"");
+	}
+	if ((v = json_object_get(alert, "recent_points"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			diag_add(d, "$.alert.recent_points", "must be an integer >= 1");
+		else
+			a->recent_points = (size_t)json_integer_value(v);
+	}
+	if (json_object_get(alert, "recent") && json_object_get(alert, "recent_points"))
+		diag_add(d, "$.alert", "use either \"recent\" or \"recent_points\", not both");
+	if ((v = json_object_get(alert, "agree"))) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), "any")) {
+			a->agree = AGREE_ANY;
+		} else if (json_is_string(v) && !strcmp(json_string_value(v), "all")) {
+			a->agree = AGREE_ALL;
+		} else if (json_is_integer(v) && json_integer_value(v) >= 1) {
+			a->agree = AGREE_AT_LEAST;
+			a->agree_k = (unsigned)json_integer_value(v);
+			if (spec->n_detectors && a->agree_k > n_alerting)
+				diag_add(d, "$.alert.agree", "%u detectors must agree but the job has %zu alerting "
+				         "(non-shadow) detector%s", a->agree_k, n_alerting, n_alerting == 1 ? "" : "s");
+		} else {
+			diag_add(d, "$.alert.agree", "must be \"any\", \"all\" or an integer >= 1");
+		}
+	}
+}
+
+static void parse_notify(struct job_spec *spec, const json_t *arr, struct diag *d)
+{
+	size_t i;
+	json_t *item;
+
+	if (!arr) {
+		spec->notify = XNEW(struct spec_notify);
+		spec->notify->type = &notify_stdout;
+		spec->notify->cfg = json_pack("{s:s}", "type", "stdout");
+		spec->n_notify = 1;
+		return;
+	}
+	if (!json_is_array(arr)) {
+		diag_add(d, "$.notify", "must be an array of targets like [{\"type\": \"stdout\"}]");
+		return;
+	}
+	spec->notify = xcalloc(json_array_size(arr) + 1, sizeof(*spec->notify));
+	json_array_foreach(arr, i, item) {
+		char path[JPATH_MAX], sub[JPATH_MAX];
+		json_t *type;
+		const struct notify_type *t;
+
+		jpath_index(path, sizeof(path), "$.notify", i);
+		jpath_key(sub, sizeof(sub), path, "type");
+		if (!json_is_object(item)) {
+			diag_add(d, path, "must be an object with a \"type\"");
+			continue;
+		}
+		type = json_object_get(item, "type");
+		if (!json_is_string(type)) {
+			diag_add(d, sub, "is required");
+			continue;
+		}
+		t = notify_find(json_string_value(type));
+		if (!t) {
+			const char *const *names = notify_names();
+			size_t n = 0;
+			struct strbuf sb = STRBUF_INIT;
+			const char *hint;
+
+			while (names[n])
+				n++;
+			hint = suggest_closest(json_string_value(type), names, n);
+			list_names(&sb, names, n);
+			diag_add(d, sub, "unknown notify type '%s'%s%s%s (known: %s)", json_string_value(type),
+			         hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "", strbuf_str(&sb));
+			strbuf_release(&sb);
+			continue;
+		}
+		notify_check_keys(t, item, d, path);
+		t->check(item, d, path);
+		spec->notify[spec->n_notify].type = t;
+		spec->notify[spec->n_notify].cfg = json_incref(item);
+		spec->n_notify++;
+	}
+}
+
+static void parse_schedule(struct job_spec *spec, const json_t *sch, struct diag *d)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	const char *expr = NULL, *zone = "UTC", *expr_path = "$.schedule";
+	json_t *v;
+	struct tz *tz;
+
+	if (!sch)
+		return;
+	if (json_is_string(sch)) {
+		expr = json_string_value(sch);
+	} else if (json_is_object(sch)) {
+		check_keys(sch, schedule_keys, d, "$.schedule", "schedule");
+		expr_path = "$.schedule.cron";
+		v = json_object_get(sch, "cron");
+		if (!json_is_string(v)) {
+			diag_add(d, expr_path, "is required: a cron expression like \"*/5 * * * *\"");
+			return;
+		}
+		expr = json_string_value(v);
+		v = json_object_get(sch, "timezone");
+		if (v && !json_is_string(v)) {
+			diag_add(d, "$.schedule.timezone", "must be a time zone name like \"Europe/Paris\"");
+			return;
+		}
+		if (v)
+			zone = json_string_value(v);
+	} else {
+		diag_add(d, "$.schedule", "must be a cron expression or {\"cron\": ..., \"timezone\": ...}");
+		return;
+	}
+	spec->cron = cron_parse(expr, &err);
+	if (!spec->cron) {
+		diag_add(d, expr_path, "%s", err.msg);
+		return;
+	}
+	vigil_error_clear(&err);
+	tz = tz_load(zone, &err);
+	if (!tz) {
+		diag_add(d, "$.schedule.timezone", "%s", err.msg);
+		return;
+	}
+	tz_free(tz);
+	spec->schedule_expr = xstrdup(expr);
+	spec->timezone = xstrdup(zone);
+}
+
+static struct job_spec *spec_from_json(json_t *root, const char *path, const char *dir,
+                                       const struct registry *reg, struct diag *d)
+{
+	struct job_spec *spec;
+	size_t before = d->n;
+	json_t *v;
+
+	if (!json_is_object(root)) {
+		diag_add(d, "$", "a job spec must be a JSON object");
+		json_decref(root);
+		return NULL;
+	}
+	spec = XNEW(struct job_spec);
+	spec->root = root;
+	spec->path = xstrdup(path);
+	spec->dir = xstrdup(dir);
+	check_keys(root, top_keys, d, "$", "the job spec");
+
+	v = json_object_get(root, "version");
+	if (v && !(json_is_integer(v) && json_integer_value(v) == 1))
+		diag_add(d, "$.version", "unsupported spec version (this vigil reads version 1)");
+	v = json_object_get(root, "name");
+	if (!json_is_string(v))
+		diag_add(d, "$.name", "is required: the job's name");
+	else if (!valid_job_name(json_string_value(v)))
+		diag_add(d, "$.name", "must be 1-128 letters, digits, '_', '-' or '.'");
+	else
+		spec->name = xstrdup(json_string_value(v));
+	v = json_object_get(root, "description");
+	if (v && !json_is_string(v))
+		diag_add(d, "$.description", "must be a string");
+	else if (v)
+		spec->description = xstrdup(json_string_value(v));
+	v = json_object_get(root, "source");
+	if (!v)
+		diag_add(d, "$.source", "is required: where the series come from");
+	else
+		parse_source(spec, v, d);
+	v = json_object_get(root, "window");
+	if (v && (!json_is_string(v) || duration_parse(json_string_value(v), &spec->window_ms)))
+		diag_add(d, "$.window", "must be a duration like \"6h\" or \"7d\"");
+	v = json_object_get(root, "detectors");
+	if (!v)
+		diag_add(d, "$.detectors", "is required: a list of detectors to run");
+	else
+		parse_detectors(spec, v, reg, d);
+	parse_alert(spec, json_object_get(root, "alert"), d);
+	parse_notify(spec, json_object_get(root, "notify"), d);
+	parse_schedule(spec, json_object_get(root, "schedule"), d);
+
+	if (d->n != before) {
+		spec_free(spec);
+		return NULL;
+	}
+	return spec;
+}
+
+static void add_json_error(struct diag *d, const json_error_t *jerr)
+{
+	if (jerr->line > 0)
+		diag_add(d, NULL, "line %d, column %d: malformed JSON: %s", jerr->line, jerr->column, jerr->text);
+	else
+		diag_add(d, NULL, "malformed JSON: %s", jerr->text);
+}
+
+struct job_spec *spec_load(const char *path, const struct registry *reg, struct diag *d)
+{
+	json_error_t jerr;
+	json_t *root;
+	char *copy, *dir;
+	struct job_spec *spec;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (jerr.line <= 0 && jerr.position == 0 && access(path, R_OK) != 0)
+			diag_add(d, NULL, "cannot read: %s", strerror(errno));
+		else
+			add_json_error(d, &jerr);
+		return NULL;
+	}
+	copy = xstrdup(path);
+	dir = xstrdup(dirname(copy));
+	free(copy);
+	spec = spec_from_json(root, path, dir, reg, d);
+	free(dir);
+	return spec;
+}
+
+struct job_spec *spec_parse(const char *text, const char *dir, const struct registry *reg,
+                            struct diag *d)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!root) {
+		add_json_error(d, &jerr);
+		return NULL;
+	}
+	return spec_from_json(root, d->file, dir ? dir : ".", reg, d);
+}
+
+void spec_free(struct job_spec *spec)
+{
+	if (!spec)
+		return;
+	for (size_t i = 0; i < spec->n_detectors; i++) {
+		free(spec->detectors[i].id);
+		free(spec->detectors[i].detector);
+		json_decref(spec->detectors[i].params);
+	}
+	for (size_t i = 0; i < spec->n_notify; i++)
+		json_decref(spec->notify[i].cfg);
+	free(spec->detectors);
+	free(spec->notify);
+	json_decref(spec->source);
+	json_decref(spec->root);
+	cron_free(spec->cron);
+	free(spec->schedule_expr);
+	free(spec->timezone);
+	free(spec->name);
+	free(spec->description);
+	free(spec->path);
+	free(spec->dir);
+	free(spec);
+}

@@ -1,0 +1,87 @@
+/*
+ * spec.h - job spec v1: parsing and validation.
+ *
+ * spec_load() checks everything it can without running the job and reports
+ * every problem of the file into a diag, each with the file and JSON path.
+ * Secret references are checked for syntax only; they are resolved at run
+ * time by whoever uses the string.  See docs/spec.md.
+ */
+#ifndef VIGIL_SPEC_H
+#define VIGIL_SPEC_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "plugin.h"
+#include "source.h"
+
+struct cron;
+struct tz;
+struct notify_type;
+
+enum detector_mode {
+	MODE_ALERT,   /* may raise alerts */
+	MODE_SHADOW,  /* run and stored, never alerts */
+};
+
+struct spec_detector {
+	char *id;                  /* unique in the job; defaults to the detector name */
+	char *detector;            /* detector name */
+	json_t *params;            /* the spec's params object (or NULL) */
+	enum detector_mode mode;
+	const struct detector_entry *entry;
+};
+
+enum agree_rule {
+	AGREE_ANY,
+	AGREE_ALL,
+	AGREE_AT_LEAST,
+};
+
+struct spec_alert {
+	double min_score;          /* default 0: the detectors' own flags decide */
+	int64_t recent_ms;         /* 0: no limit by time */
+	size_t recent_points;      /* 0: no limit by points */
+	enum agree_rule agree;
+	unsigned agree_k;          /* for AGREE_AT_LEAST */
+};
+
+struct spec_notify {
+	const struct notify_type *type;
+	json_t *cfg;
+};
+
+struct job_spec {
+	char *path;                /* as given */
+	char *dir;                 /* directory of the spec file */
+	char *name;
+	char *description;
+	json_t *root;
+	const struct source_type *source_type;
+	json_t *source;
+	int64_t window_ms;         /* 0: whatever the source returns */
+	struct spec_detector *detectors;
+	size_t n_detectors;
+	struct spec_alert alert;
+	struct spec_notify *notify;
+	size_t n_notify;
+	char *schedule_expr;       /* NULL when the spec has no schedule */
+	char *timezone;
+	struct cron *cron;
+};
+
+/*
+ * Load and validate the spec at path.  Detector names and params are
+ * checked against reg.  Returns the spec, or NULL with every problem in d
+ * (d must be initialised with the file's display name).
+ */
+struct job_spec *spec_load(const char *path, const struct registry *reg, struct diag *d);
+
+/* Same, from a JSON text (for tests and the API); dir is where relative paths start. */
+struct job_spec *spec_parse(const char *text, const char *dir, const struct registry *reg,
+                            struct diag *d);
+
+void spec_free(struct job_spec *spec);
+
+#endif
