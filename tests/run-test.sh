@@ -1,0 +1,12 @@
+#!/bin/sh
+# run-test.sh - automake LOG_COMPILER: runs a test program, under valgrind
+# when VIGIL_VALGRIND=1 (shell tests read $VALGRIND and wrap vigil with it).
+if [ "${VIGIL_VALGRIND:-0}" = 1 ]; then
+	VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no"
+	export VALGRIND
+	case $1 in
+	*.sh) exec "$@" ;;
+	*) exec $VALGRIND "$@" ;;
+	esac
+fi
+exec "$@"
