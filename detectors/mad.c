@@ -25,7 +25,8 @@ static const struct vigil_host *host;
 
 struct mad {
 	size_t window;
-	size_t min_history;
+	size_t min_history;     /* points (present or not) before scoring starts */
+	size_t min_finite;      /* finite points the window must hold to score */
 	double threshold;
 	enum direction dir;
 };
@@ -48,8 +49,7 @@ static void *mad_create(const struct vigil_params *p, struct vigil_diag *d)
 	m->min_history = m->window;
 	if (host->param_number(p, "min_history", &v) == 1 && v > 0)
 		m->min_history = (size_t)v < m->window ? (size_t)v : m->window;
-	if (m->min_history < 3)
-		m->min_history = 3;
+	m->min_finite = m->min_history / 4 > 3 ? m->min_history / 4 : 3;
 	return m;
 }
 
@@ -188,7 +188,7 @@ static int mad_detect(const void *state, const struct vigil_series *s, struct vi
 		double v = x[i];
 		int in = isfinite(v), out = i >= wlen && isfinite(x[i - wlen]);
 
-		if (cnt >= md->min_history) {
+		if (i >= md->min_history && cnt >= md->min_finite) {
 			double m, sc, zz;
 
 			robust_stats(w, cnt, &m, &sc);

@@ -19,7 +19,8 @@ static const struct vigil_host *host;
 
 struct zscore {
 	size_t window;
-	size_t min_history;
+	size_t min_history;     /* points (present or not) before scoring starts */
+	size_t min_finite;      /* finite points the window must hold to score */
 	double threshold;
 	enum direction dir;
 };
@@ -42,6 +43,7 @@ static void *zscore_create(const struct vigil_params *p, struct vigil_diag *d)
 	z->min_history = z->window;
 	if (host->param_number(p, "min_history", &v) == 1 && v > 0)
 		z->min_history = (size_t)v < z->window ? (size_t)v : z->window;
+	z->min_finite = z->min_history / 4 > 2 ? z->min_history / 4 : 2;
 	return z;
 }
 
@@ -53,6 +55,35 @@ static int zscore_check(const struct vigil_params *p, struct vigil_diag *d)
 	    m > w)
 		return host->param_error(d, "min_history", "must not exceed window (%g > %g)", m, w);
 	return 0;
+}
+
+/*
+ * Mean and standard deviation of the finite values of x[lo..hi), computed
+ * on values divided by their largest magnitude, for windows whose squares
+ * overflow (|x| near 1e154 and beyond).  O(hi - lo); only used then.
+ */
+static void scaled_stats(const double *x, size_t lo, size_t hi, double *mean, double *sd)
+{
+	double m = 0, s = 0, ss = 0;
+	size_t k = 0;
+
+	for (size_t j = lo; j < hi; j++)
+		if (isfinite(x[j]) && fabs(x[j]) > m)
+			m = fabs(x[j]);
+	if (m == 0)
+		m = 1;
+	for (size_t j = lo; j < hi; j++) {
+		if (!isfinite(x[j]))
+			continue;
+		s += x[j] / m;
+		k++;
+	}
+	s /= (double)k;
+	for (size_t j = lo; j < hi; j++)
+		if (isfinite(x[j]))
+			ss += (x[j] / m - s) * (x[j] / m - s);
+	*mean = s * m;
+	*sd = k > 1 ? sqrt(ss / (double)(k - 1)) * m : 0;
 }
 
 static int zscore_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
@@ -68,10 +99,13 @@ static int zscore_detect(const void *state, const struct vigil_series *s, struct
 	for (size_t i = 0; i < n; i++) {
 		double v = x[i];
 
-		if (cnt >= z->min_history && cnt >= 2) {
+		if (i >= z->min_history && cnt >= z->min_finite) {
 			double mean = sum / (double)cnt + ref;
 			double var = (sumsq - sum * sum / (double)cnt) / (double)(cnt - 1);
 			double sd = var > 0 ? sqrt(var) : 0;
+
+			if (!isfinite(mean) || !isfinite(var))
+				scaled_stats(x, i >= w ? i - w : 0, i, &mean, &sd);
 
 			if (warm == n)
 				warm = i;

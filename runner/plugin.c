@@ -28,6 +28,9 @@ struct vigil_plugin_ctx {
 	int refused;
 };
 
+/* The plugin whose init() is running on this thread, to tag its log lines. */
+static __thread const char *initialising;
+
 /* --- host services ---------------------------------------------------- */
 
 static void host_log(int level, const char *fmt, ...)
@@ -40,7 +43,8 @@ static void host_log(int level, const char *fmt, ...)
 	va_end(ap);
 	vigil_log(level <= VIGIL_LOG_ERROR ? LOG_LVL_ERROR : level == VIGIL_LOG_WARNING ? LOG_LVL_WARNING
 	          : level == VIGIL_LOG_INFO ? LOG_LVL_INFO : LOG_LVL_DEBUG,
-	          "plugin", "%s", log_escape(esc, sizeof(esc), msg));
+	          "plugin", "%s%s%s%s", initialising ? "'" : "", initialising ? initialising : "",
+	          initialising ? "': " : "", log_escape(esc, sizeof(esc), msg));
 }
 
 static int vdiag_report(struct vigil_diag *d, const char *key, const char *fmt, va_list ap)
@@ -237,6 +241,7 @@ int registry_load_file(struct registry *reg, const char *path, struct vigil_erro
 	struct plugin *p;
 	struct stat st;
 	size_t before;
+	int rc;
 
 	if (lstat(path, &st))
 		return vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': %s", path, strerror(errno));
@@ -271,7 +276,10 @@ int registry_load_file(struct registry *reg, const char *path, struct vigil_erro
 	memcpy(&p->desc, desc, desc->struct_size < sizeof(p->desc) ? desc->struct_size : sizeof(p->desc));
 	ctx.plugin = p;
 	before = reg->n_detectors;
-	if (p->desc.init(&vigil_host_services, &ctx) != 0) {
+	initialising = p->path;
+	rc = p->desc.init(&vigil_host_services, &ctx);
+	initialising = NULL;
+	if (rc != 0) {
 		for (size_t i = before; i < reg->n_detectors; i++)
 			entry_free(reg->detectors[i]);
 		reg->n_detectors = before;

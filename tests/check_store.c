@@ -1,0 +1,304 @@
+/*
+ * check_store.c - the SQLite store (migrations, runs, anomalies, refusing a
+ * newer schema) and whole job runs recorded in it, including failed ones.
+ */
+#include <sqlite3.h>
+
+#include "job.h"
+#include "spec.h"
+#include "store.h"
+#include "testutil.h"
+
+static struct registry *reg;
+
+static char *tmp_db(void)
+{
+	char *dir = xasprintf("%s/vigil-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	char *path;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = xasprintf("%s/vigil.db", dir);
+	free(dir);
+	return path;
+}
+
+static long long scalar(const char *db_path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static char *text(const char *db_path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+START_TEST(test_migrations)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *path = tmp_db();
+	struct store *st = store_open(path, &err);
+	int version = 0;
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	ck_assert_int_eq(st->backend->schema_version(st, &version, &err), 0);
+	ck_assert_int_eq(version, STORE_SCHEMA_VERSION);
+	store_close(st);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM schema_version"), 1);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+	                              "('jobs', 'runs', 'anomalies', 'run_failures')"), 4);
+	{
+		char *mode = text(path, "PRAGMA journal_mode");
+
+		ck_assert_str_eq(mode, "wal");
+		free(mode);
+	}
+	/* Reopening migrates nothing again. */
+	st = store_open(path, &err);
+	ck_assert_ptr_nonnull(st);
+	store_close(st);
+	ck_assert_int_eq(scalar(path, "SELECT version FROM schema_version"), STORE_SCHEMA_VERSION);
+
+	/* A store from a newer vigil is refused, untouched. */
+	{
+		sqlite3 *db;
+
+		sqlite3_open(path, &db);
+		sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
+	ck_assert_ptr_null(store_open(path, &err));
+	ck_assert_msg(strstr(err.msg, "schema version 99, newer than this vigil understands"), "got %s", err.msg);
+	ck_assert_int_eq(scalar(path, "SELECT version FROM schema_version"), 99);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_run_lifecycle)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *path = tmp_db();
+	struct store *st = store_open(path, &err);
+	struct anomaly_row rows[2] = {
+		{ .series = "a", .labels_json = "{\"host\":\"x\"}", .ts_ms = 1000, .value = 5, .score = 0.99,
+		  .detector = "mad", .expected = 1, .lower = 0, .upper = 2, .reason = "high", .alerted = 1 },
+		{ .series = "a", .labels_json = "{}", .ts_ms = 2000, .value = NAN, .score = 0.5,
+		  .detector = "z", .expected = NAN, .lower = NAN, .upper = NAN, .shadow = 1 },
+	};
+	struct run_outcome o = { .state = "succeeded", .outcome = "anomalies", .n_series = 1, .n_points = 10,
+	                         .n_anomalies = 2, .n_alerts = 1 };
+	int64_t id, id2;
+	json_t *runs = NULL;
+
+	ck_assert_int_eq(st->backend->run_begin(st, "job1", 5000, 6000, &id, &err), 0);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM runs WHERE state = 'running'"), 1);
+	ck_assert_int_eq(st->backend->run_finish(st, id, 7000, &o, rows, 2, &err), 0);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM anomalies WHERE job = 'job1'"), 2);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM anomalies WHERE value IS NULL AND shadow = 1"), 1);
+	ck_assert_int_eq(scalar(path, "SELECT finished_at FROM runs"), 7000);
+	ck_assert_int_eq(scalar(path, "SELECT last_run_id FROM jobs WHERE name = 'job1'"), id);
+
+	/* Finishing twice is refused and writes nothing (one transaction). */
+	ck_assert_int_eq(st->backend->run_finish(st, id, 8000, &o, rows, 2, &err), -1);
+	ck_assert_msg(strstr(err.msg, "is not running"), "got %s", err.msg);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM anomalies"), 2);
+
+	/* One run per (job, scheduled time). */
+	vigil_error_clear(&err);
+	ck_assert_int_eq(st->backend->run_begin(st, "job1", 5000, 9000, &id2, &err), -1);
+	ck_assert_msg(strstr(err.msg, "UNIQUE"), "got %s", err.msg);
+	ck_assert_int_eq(st->backend->list_runs(st, "job1", 10, &runs, &err), 0);
+	ck_assert_int_eq(json_array_size(runs), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0), "outcome")), "anomalies");
+	json_decref(runs);
+	store_close(st);
+	free(path);
+}
+END_TEST
+
+static struct job_spec *inline_spec(const char *json, const char *dir)
+{
+	struct diag d;
+	struct job_spec *spec;
+
+	diag_init(&d, "inline.json");
+	spec = spec_parse(json, dir, reg, &d);
+	ck_assert_msg(spec != NULL, "%s", d.n ? d.msgs[0] : "?");
+	diag_release(&d);
+	return spec;
+}
+
+/* A job whose source fails is recorded as failed, with its reason, and nothing else. */
+START_TEST(test_failed_run_recorded)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *path = tmp_db();
+	struct store *st = store_open(path, &err);
+	struct job_spec *spec = inline_spec("{\"name\": \"broken\", \"source\": {\"type\": \"csv\", \"path\": "
+	                                    "\"/nonexistent/data.csv\"}, \"detectors\": [{\"detector\": \"mad\"}]}",
+	                                    "/tmp");
+	struct job_options opt = { .scheduled_ms = 1000, .store = st };
+	struct run_report rep;
+	char *error;
+
+	ck_assert_int_eq(job_run(spec, &opt, &rep, &err), -1);
+	ck_assert(rep.failed);
+	ck_assert_msg(strstr(err.msg, "source: /nonexistent/data.csv: cannot open"), "got %s", err.msg);
+	run_report_release(&rep);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM runs WHERE state = 'failed'"), 1);
+	error = text(path, "SELECT error FROM runs");
+	ck_assert_ptr_nonnull(strstr(error, "cannot open"));
+	free(error);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM anomalies"), 0);
+	spec_free(spec);
+	store_close(st);
+	free(path);
+}
+END_TEST
+
+/* A detector failing on a series fails that series only; others are stored. */
+START_TEST(test_series_failure_contained)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *path = tmp_db();
+	struct store *st = store_open(path, &err);
+	char *csv = write_temp("timestamp,a,b\n1,1,2\n2,42,2\n3,1,42\n", ".csv");
+	char *json = xasprintf("{\"name\": \"mixed\", \"source\": {\"type\": \"csv\", \"path\": \"%s\"},"
+	                       " \"detectors\": [{\"detector\": \"test-fail\"}, {\"detector\": \"test-magic\"}]}",
+	                       csv);
+	struct job_spec *spec = inline_spec(json, "/tmp");
+	struct job_options opt = { .scheduled_ms = 1000, .store = st };
+	struct run_report rep;
+
+	ck_assert_int_eq(job_run(spec, &opt, &rep, &err), 0);
+	ck_assert(!rep.failed);
+	ck_assert_int_eq(rep.n_series, 2);
+	ck_assert_int_eq(rep.n_failures, 2);
+	ck_assert_int_eq(rep.n_alerts, 2);
+	ck_assert_str_eq(rep.alerts[0].detectors, "test-magic");
+	run_report_release(&rep);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM run_failures"), 2);
+	ck_assert_int_eq(scalar(path, "SELECT n_failed_series FROM runs"), 2);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM anomalies WHERE detector = 'test-magic' AND alerted = 1"), 2);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM runs WHERE state = 'succeeded' AND outcome = 'anomalies'"), 1);
+	spec_free(spec);
+	store_close(st);
+	unlink(csv);
+	free(csv);
+	free(json);
+	free(path);
+}
+END_TEST
+
+/* Agreement, shadow mode and the recent window decide what alerts. */
+START_TEST(test_alert_rules)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *csv = write_temp("timestamp,v\n1,1\n2,42\n3,1\n4,1\n5,42\n6,500\n", ".csv");
+	static const struct { const char *alert; const char *modes; int upper; size_t alerts; } cases[] = {
+		{ "{}", "alert", 100, 3 },                              /* any: 42, 42, 500 */
+		{ "{\"agree\": \"all\"}", "alert", 100, 0 },           /* never both */
+		{ "{\"agree\": \"all\"}", "alert", 10, 2 },            /* both flag the 42s */
+		{ "{\"agree\": 1}", "shadow", 100, 1 },                 /* magic in shadow: 500 only */
+		{ "{\"agree\": \"all\"}", "shadow", 100, 1 },          /* shadow does not count for "all" */
+		{ "{\"recent_points\": 2}", "alert", 100, 2 },
+		{ "{\"recent\": \"2s\"}", "alert", 100, 2 },            /* points after 6 s - 2 s */
+		{ "{\"min_score\": 1, \"agree\": \"all\"}", "alert", 10, 2 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *json = xasprintf("{\"name\": \"rules\", \"source\": {\"type\": \"csv\", \"path\": \"%s\"},"
+		                       " \"detectors\": [{\"detector\": \"test-magic\", \"mode\": \"%s\"},"
+		                       " {\"detector\": \"threshold\", \"params\": {\"upper\": %d}}], \"alert\": %s}",
+		                       csv, cases[i].modes, cases[i].upper, cases[i].alert);
+		struct job_spec *spec = inline_spec(json, "/tmp");
+		struct job_options opt = { .scheduled_ms = 1000 };
+		struct run_report rep;
+
+		ck_assert_int_eq(job_run(spec, &opt, &rep, &err), 0);
+		ck_assert_msg(rep.n_alerts == cases[i].alerts, "case %zu: %zu alerts, expected %zu", i,
+		              rep.n_alerts, cases[i].alerts);
+		run_report_release(&rep);
+		spec_free(spec);
+		free(json);
+	}
+	unlink(csv);
+	free(csv);
+}
+END_TEST
+
+START_TEST(test_no_data)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *csv = write_temp("timestamp,v\n", ".csv");
+	char *json = xasprintf("{\"name\": \"empty\", \"source\": {\"type\": \"csv\", \"path\": \"%s\"},"
+	                       " \"detectors\": [{\"detector\": \"mad\"}]}", csv);
+	struct job_spec *spec = inline_spec(json, "/tmp");
+	struct job_options opt = { .scheduled_ms = 1000 };
+	struct run_report rep;
+	json_t *j;
+
+	ck_assert_int_eq(job_run(spec, &opt, &rep, &err), 0);
+	ck_assert(rep.no_data && !rep.failed && rep.n_alerts == 0);
+	j = run_report_json(&rep);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "outcome")), "no_data");
+	json_decref(j);
+	run_report_release(&rep);
+	spec_free(spec);
+	unlink(csv);
+	free(csv);
+	free(json);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_test(tc, test_migrations);
+	tcase_add_test(tc, test_run_lifecycle);
+	tcase_add_test(tc, test_failed_run_recorded);
+	tcase_add_test(tc, test_series_failure_contained);
+	tcase_add_test(tc, test_alert_rules);
+	tcase_add_test(tc, test_no_data);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	int rc;
+	char *good = xasprintf("%s/good.so", getenv("VIGIL_TEST_PLUGINS") ? getenv("VIGIL_TEST_PLUGINS")
+	                                                                  : "tests/plugins/.libs");
+	struct vigil_error err = VIGIL_ERROR_INIT;
+
+	reg = test_registry();
+	if (registry_load_file(reg, good, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_FAILURE;
+	}
+	free(good);
+	rc = run_suite(store_suite());
+	registry_free(reg);
+	return rc;
+}
