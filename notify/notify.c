@@ -62,8 +62,16 @@ void notify_check_keys(const struct notify_type *t, const json_t *cfg, struct di
 void run_report_release(struct run_report *rep)
 {
 	for (size_t i = 0; i < rep->n_alerts; i++) {
-		free(rep->alerts[i].detectors);
-		free(rep->alerts[i].reason);
+		struct alert_item *a = &rep->alerts[i];
+
+		for (size_t k = 0; k < a->n_labels; k++) {
+			free((char *)a->labels[k].key);
+			free((char *)a->labels[k].value);
+		}
+		free(a->labels);
+		free(a->series);
+		free(a->detectors);
+		free(a->reason);
 	}
 	for (size_t i = 0; i < rep->n_failures; i++) {
 		free(rep->failures[i].series);

@@ -16,10 +16,10 @@
 #include "diag.h"
 #include "error.h"
 
-/* One alerting point of one series. */
+/* One alerting point of one series.  The report owns every string. */
 struct alert_item {
-	const char *series;
-	const struct vigil_label *labels;
+	char *series;
+	struct vigil_label *labels;
 	size_t n_labels;
 	int64_t ts_ms;
 	double value;

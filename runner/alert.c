@@ -85,8 +85,12 @@ void alert_evaluate(const struct job_spec *spec, const struct series *s,
 
 		if (alert_votes(spec, dets, i) < need)
 			continue;
-		item.series = s->name;
-		item.labels = s->labels;
+		item.series = xstrdup(s->name);
+		item.labels = xcalloc(s->n_labels ? s->n_labels : 1, sizeof(*item.labels));
+		for (size_t k = 0; k < s->n_labels; k++) {
+			item.labels[k].key = xstrdup(s->labels[k].key);
+			item.labels[k].value = xstrdup(s->labels[k].value);
+		}
 		item.n_labels = s->n_labels;
 		item.ts_ms = s->ts[i];
 		item.value = s->v[i];

@@ -22,11 +22,19 @@ struct export_state {
 	int write_failed;
 };
 
+/* The shortest decimal that reads back as the same double. */
 static void put_num(FILE *out, double v)
 {
+	char buf[40];
+
 	if (isnan(v))
 		return;
-	fprintf(out, "%.17g", v);
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, out);
 }
 
 static void put_csv_text(FILE *out, const char *s)
@@ -86,7 +94,9 @@ static void export_series(void *arg, const struct job_spec *spec, const struct s
 		put_csv_text(st->out, s->name);
 		fprintf(st->out, ",%s,", when);
 		put_num(st->out, s->v[i]);
-		fprintf(st->out, ",%.17g,%d,", score, flag);
+		fputc(',', st->out);
+		put_num(st->out, score);
+		fprintf(st->out, ",%d,", flag);
 		put_num(st->out, exp);
 		fputc(',', st->out);
 		put_num(st->out, lo);

@@ -1,0 +1,45 @@
+# lib.sh - helpers for the whole-program shell tests.  Source it.
+set -u
+: "${top_srcdir:?run through make check}" "${top_builddir:?run through make check}"
+VIGIL="${VALGRIND:-} $top_builddir/vigil"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vigil-sh.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+tests=0
+
+ok() { tests=$((tests + 1)); echo "ok $tests - $1"; }
+not_ok() { tests=$((tests + 1)); failures=$((failures + 1)); echo "not ok $tests - $1"; }
+
+# expect_exit CODE DESCRIPTION -- CMD...: run CMD (stdout in $TMP/out, stderr in $TMP/err), check its exit code.
+expect_exit() {
+	want=$1 desc=$2
+	shift 3
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then
+		ok "$desc (exit $got)"
+	else
+		not_ok "$desc: exit $got, expected $want"
+		sed 's/^/#   out: /' "$TMP/out" | head -20
+		sed 's/^/#   err: /' "$TMP/err" | head -20
+	fi
+}
+
+# expect_grep FILE PATTERN DESCRIPTION: FILE contains the fixed string PATTERN.
+expect_grep() {
+	if grep -qF -- "$2" "$1"; then ok "$3"; else not_ok "$3: '$2' not in $1"; sed 's/^/#   /' "$1" | head -20; fi
+}
+
+expect_no_grep() {
+	if grep -qF -- "$2" "$1"; then not_ok "$3: '$2' found in $1"; sed 's/^/#   /' "$1" | head -20; else ok "$3"; fi
+}
+
+expect_eq() {
+	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3: got '$1', expected '$2'"; fi
+}
+
+finish() {
+	echo "1..$tests"
+	[ "$failures" -eq 0 ] || { echo "# $failures of $tests failed"; exit 1; }
+	exit 0
+}
