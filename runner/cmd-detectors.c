@@ -64,9 +64,11 @@ static int cmd_detectors(const struct cmd_entry *self, int argc, char **argv)
 		}
 		for (size_t i = 0; i < reg->n_refused; i++)
 			json_array_append_new(refused, json_string(reg->refused[i]));
-		json_dumpf(json_pack("{s:o, s:o}", "detectors", arr, "refused", refused), stdout,
-		           JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		json_t *doc = json_pack("{s:o, s:o}", "detectors", arr, "refused", refused);
+
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		fputc('\n', stdout);
+		json_decref(doc);
 	} else {
 		for (size_t i = 0; i < reg->n_detectors; i++) {
 			const struct detector_entry *e = reg->detectors[i];
