@@ -7,6 +7,7 @@
 #define VIGIL_DETECTORS_COMMON_H
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
 
@@ -37,6 +38,72 @@ static inline double score_from_z(double z, enum direction dir)
 	if (dir == DIR_BOTH)
 		return erf(fabs(z) * M_SQRT1_2);
 	return 1.0 - 0.5 * erfc(fabs(z) * M_SQRT1_2);
+}
+
+/*
+ * erf(x / sqrt 2) for x >= 0 as 1 - erfc(x / sqrt 2), the tail interpolated
+ * (cubic Hermite) on a table of exact values and derivatives, step 1/256:
+ * the error is below h^4/384 * max|f''''| ~ 1e-12, and the tail keeps its
+ * relative precision so scores stay ordered near 1.  Several times faster
+ * than erf().  Past the
+ * table's end erf(x / sqrt 2) rounds to 1 in double precision anyway.
+ * A table belongs to a detector's state (built in create(), read-only after).
+ */
+#define NORMAL_TABLE_STEPS 256
+#define NORMAL_TABLE_MAX 9
+#define NORMAL_TABLE_SIZE (NORMAL_TABLE_MAX * NORMAL_TABLE_STEPS + 2)
+
+struct normal_table {
+	struct { double f, df; } k[NORMAL_TABLE_SIZE];   /* value and slope side by side: one cache line */
+};
+
+static inline struct normal_table *normal_table_new(void)
+{
+	struct normal_table *t = malloc(sizeof(*t));
+	size_t n = sizeof(t->k) / sizeof(t->k[0]);
+
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		double x = (double)i / NORMAL_TABLE_STEPS;
+
+		t->k[i].f = erfc(x * M_SQRT1_2);
+		t->k[i].df = -sqrt(2 / M_PI) * exp(-0.5 * x * x) / NORMAL_TABLE_STEPS;
+	}
+	return t;
+}
+
+/* erf(|x| / sqrt 2), i.e. P(|Z| < |x|) for a standard normal Z. */
+static inline double normal_two_sided(const struct normal_table *t, double x)
+{
+	double u, u2, u3;
+	size_t i;
+
+	x = fabs(x);
+	if (!(x < NORMAL_TABLE_MAX))
+		return isnan(x) ? 0 : erf(x * M_SQRT1_2);
+	u = x * NORMAL_TABLE_STEPS;
+	i = (size_t)u;
+	u -= (double)i;
+	u2 = u * u;
+	u3 = u2 * u;
+	/* interpolate the tail erfc, which keeps its relative precision near 1 */
+	return 1 - ((2 * u3 - 3 * u2 + 1) * t->k[i].f + (u3 - 2 * u2 + u) * t->k[i].df +
+	            (-2 * u3 + 3 * u2) * t->k[i + 1].f + (u3 - u2) * t->k[i + 1].df);
+}
+
+/* score_from_z() through the table. */
+static inline double score_from_z_fast(const struct normal_table *t, double z, enum direction dir)
+{
+	if (isnan(z))
+		return 0;
+	if (dir == DIR_UP && z <= 0)
+		return 0;
+	if (dir == DIR_DOWN && z >= 0)
+		return 0;
+	if (dir == DIR_BOTH)
+		return normal_two_sided(t, z);
+	return 0.5 + 0.5 * normal_two_sided(t, z);
 }
 
 /* Does z cross the threshold in the watched direction? */

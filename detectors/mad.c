@@ -29,6 +29,7 @@ struct mad {
 	size_t min_finite;      /* finite points the window must hold to score */
 	double threshold;
 	enum direction dir;
+	struct normal_table *table;
 };
 
 static void *mad_create(const struct vigil_params *p, struct vigil_diag *d)
@@ -37,7 +38,8 @@ static void *mad_create(const struct vigil_params *p, struct vigil_diag *d)
 	const char *dir = "both";
 	double v;
 
-	if (!m) {
+	if (!m || !(m->table = normal_table_new())) {
+		free(m);
 		host->error(d, "out of memory");
 		return NULL;
 	}
@@ -63,36 +65,40 @@ static int mad_check(const struct vigil_params *p, struct vigil_diag *d)
 	return 0;
 }
 
-/* First index of w[0..n) with w[idx] >= x. */
+/*
+ * First index of w[0..n) with w[idx] >= x (lower bound) or > x (upper
+ * bound).  Branch-free halving: the comparison feeds a conditional move, so
+ * the unpredictable branches of a textbook binary search (the cost of this
+ * detector) disappear.
+ */
 static size_t lower_bound(const double *w, size_t n, double x)
 {
-	size_t lo = 0, hi = n;
+	const double *base = w;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (!n)
+		return 0;
+	while (n > 1) {
+		size_t half = n / 2;
 
-		if (w[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
+		base = base[half] < x ? base + half : base;
+		n -= half;
 	}
-	return lo;
+	return (size_t)(base - w) + (*base < x);
 }
 
-/* First index of w[0..n) with w[idx] > x. */
 static size_t upper_bound(const double *w, size_t n, double x)
 {
-	size_t lo = 0, hi = n;
+	const double *base = w;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (!n)
+		return 0;
+	while (n > 1) {
+		size_t half = n / 2;
 
-		if (w[mid] <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
+		base = base[half] <= x ? base + half : base;
+		n -= half;
 	}
-	return lo;
+	return (size_t)(base - w) + (*base <= x);
 }
 
 /* Remove `out` (present in w) and insert `in`, keeping w sorted; n is unchanged. */
@@ -126,14 +132,17 @@ static void remove_sorted(double *w, size_t n, double out)
 }
 
 /*
- * The element of rank k (0-based) in the merge of two ascending sequences:
- * A(i) = m - w[split-1-i] for i < la, B(j) = w[split+j] - m for j < lb.
+ * The elements of rank k and k + 1 (0-based) in the merge of two ascending
+ * sequences A(i) = m - w[split-1-i], i < la, and B(j) = w[split+j] - m,
+ * j < lb: a binary search for how many of the k + 1 smallest come from A,
+ * then one step more for the next one.  O(log w).
  */
-static double kth_distance(const double *w, size_t split, size_t la, size_t lb, double m, size_t k)
+static void kth_distances(const double *w, size_t split, size_t la, size_t lb, double m, size_t k,
+                          double *kth, double *next)
 {
 	size_t lo = k + 1 > lb ? k + 1 - lb : 0, hi = k + 1 < la ? k + 1 : la;
 	size_t a, b;
-	double va, vb;
+	double va, vb, na, nb;
 
 	while (lo < hi) {
 		a = lo + (hi - lo) / 2;
@@ -147,7 +156,10 @@ static double kth_distance(const double *w, size_t split, size_t la, size_t lb, 
 	b = k + 1 - a;
 	va = a > 0 ? m - w[split - a] : -INFINITY;
 	vb = b > 0 ? w[split + b - 1] - m : -INFINITY;
-	return va > vb ? va : vb;
+	*kth = va > vb ? va : vb;
+	na = a < la ? m - w[split - 1 - a] : INFINITY;
+	nb = b < lb ? w[split + b] - m : INFINITY;
+	*next = na < nb ? na : nb;
 }
 
 /* Median and robust scale of the sorted window w[0..n). */
@@ -155,13 +167,15 @@ static void robust_stats(const double *w, size_t n, double *median, double *scal
 {
 	double m = n % 2 ? w[n / 2] : 0.5 * (w[n / 2 - 1] + w[n / 2]);
 	size_t split = lower_bound(w, n, m);
-	double mad;
+	double d1, d2, mad;
 
-	if (n % 2)
-		mad = kth_distance(w, split, split, n - split, m, n / 2);
-	else
-		mad = 0.5 * (kth_distance(w, split, split, n - split, m, n / 2 - 1) +
-		             kth_distance(w, split, split, n - split, m, n / 2));
+	if (n % 2) {
+		kth_distances(w, split, split, n - split, m, n / 2, &d1, &d2);
+		mad = d1;
+	} else {
+		kth_distances(w, split, split, n - split, m, n / 2 - 1, &d1, &d2);
+		mad = 0.5 * (d1 + d2);
+	}
 	*median = m;
 	if (mad > 0) {
 		*scale = 1.4826 * mad;
@@ -172,6 +186,14 @@ static void robust_stats(const double *w, size_t n, double *median, double *scal
 			sum += fabs(w[i] - m);
 		*scale = 1.2533 * sum / (double)n;
 	}
+}
+
+static void mad_destroy(void *state)
+{
+	struct mad *m = state;
+
+	free(m->table);
+	free(m);
 }
 
 static int mad_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
@@ -201,7 +223,7 @@ static int mad_detect(const void *state, const struct vigil_series *s, struct vi
 				double dev = v - m;
 
 				zz = sc > 0 ? dev / sc : dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
-				r->score[i] = score_from_z(zz, md->dir);
+				r->score[i] = score_from_z_fast(md->table, zz, md->dir);
 				if (crosses(zz, md->threshold, md->dir)) {
 					r->anomaly[i] = 1;
 					host->set_reason(r, i, "robust z-score %.3g from the rolling median %.6g", zz, m);
@@ -240,7 +262,7 @@ static const struct vigil_detector mad_detector = {
 	"}",
 	.check = mad_check,
 	.create = mad_create,
-	.destroy = free,
+	.destroy = mad_destroy,
 	.detect = mad_detect,
 };
 

@@ -23,6 +23,7 @@ struct zscore {
 	size_t min_finite;      /* finite points the window must hold to score */
 	double threshold;
 	enum direction dir;
+	struct normal_table *table;
 };
 
 static void *zscore_create(const struct vigil_params *p, struct vigil_diag *d)
@@ -31,7 +32,8 @@ static void *zscore_create(const struct vigil_params *p, struct vigil_diag *d)
 	const char *dir = "both";
 	double v;
 
-	if (!z) {
+	if (!z || !(z->table = normal_table_new())) {
+		free(z);
 		host->error(d, "out of memory");
 		return NULL;
 	}
@@ -86,6 +88,14 @@ static void scaled_stats(const double *x, size_t lo, size_t hi, double *mean, do
 	*sd = k > 1 ? sqrt(ss / (double)(k - 1)) * m : 0;
 }
 
+static void zscore_destroy(void *state)
+{
+	struct zscore *z = state;
+
+	free(z->table);
+	free(z);
+}
+
 static int zscore_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
                          struct vigil_diag *d)
 {
@@ -119,7 +129,7 @@ static int zscore_detect(const void *state, const struct vigil_series *s, struct
 					zz = dev / sd;
 				else
 					zz = dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
-				r->score[i] = score_from_z(zz, z->dir);
+				r->score[i] = score_from_z_fast(z->table, zz, z->dir);
 				if (crosses(zz, z->threshold, z->dir)) {
 					r->anomaly[i] = 1;
 					host->set_reason(r, i, "%.3g standard deviations from the rolling mean %.6g",
@@ -181,7 +191,7 @@ static const struct vigil_detector zscore_detector = {
 	"}",
 	.check = zscore_check,
 	.create = zscore_create,
-	.destroy = free,
+	.destroy = zscore_destroy,
 	.detect = zscore_detect,
 };
 

@@ -108,8 +108,8 @@ void alert_evaluate(const struct job_spec *spec, const struct series *s,
 				item.lower = det->r.lower[i];
 				item.upper = det->r.upper[i];
 			}
-			if (!item.reason && det->reasons && det->reasons[i])
-				item.reason = xstrdup(det->reasons[i]);
+			if (!item.reason && detection_reason(det, i))
+				item.reason = xstrdup(detection_reason(det, i));
 		}
 		item.detectors = strbuf_detach(&who);
 		add_alert(rep, &item);

@@ -283,7 +283,8 @@ static int parse_every(struct cron *c, const char *s, size_t len, struct vigil_e
 	struct shown a;
 
 	if (len == 0)
-		return vigil_error_set(err, VIGIL_E_SPEC, "@every: missing duration (e.g. 30s, 5m, 1h30m, 2d)");
+		return vigil_error_set(err, VIGIL_E_SPEC,
+				       "@every: missing duration (e.g. 30s, 5m, 1h30m, 2d)");
 	while (i < len) {
 		start = i;
 		for (n = 0; i < len && is_digit((unsigned char)s[i]); i++)

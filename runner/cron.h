@@ -8,10 +8,10 @@
  *
  * Each field is a comma-separated list of items: "*", a number, a range
  * "a-b", each of them optionally followed by a step "/n" ("*\/5",
- * "1-30/2").  "a/n" means "a-max/n", as in cronie.  Months may be written
- * jan-dec and weekdays sun-sat, in any case.  0 and 7 are both Sunday, and a
- * weekday range may end on Sunday ("fri-sun", "5-0").  Fields are separated
- * by spaces or tabs.
+ * "1-30/2"); "a/n" means "a-max/n".  Months may be written jan-dec and
+ * weekdays sun-sat, in any case.  0 and 7 are both Sunday, and a weekday
+ * range may end on Sunday ("fri-sun", "5-0").  Ranges don't wrap otherwise
+ * ("sat-mon" is an error).  Fields are separated by white space.
  *
  * Day of month and day of week: if both fields are restricted, a day matches
  * when EITHER matches ("0 0 13 * fri" runs on every 13th and every Friday).
@@ -24,7 +24,7 @@
  * is one or more <number><unit> groups with units s, m, h, d ("30s", "5m",
  * "1h30m", "2d"), at least 1s and at most 366d.
  *
- * Time zones and daylight saving time (the policy of Vixie cron and cronie):
+ * Time zones and daylight saving time:
  *   - a schedule is matched against the wall clock of the zone given to
  *     cron_next() (UTC if none);
  *   - a wall-clock time skipped by a spring-forward gap fires once, at the
@@ -33,9 +33,15 @@
  *   - a wall-clock time repeated by a fall-back overlap fires once, at its
  *     first occurrence; nothing fires during the repeated part for times
  *     that already fired;
+ *   - put another way, a scheduled wall-clock time fires at the first
+ *     instant at which the clock reads that time or later;
  *   - @every ignores the zone: it fires at the instants that are multiples
  *     of the interval in seconds since 1970-01-01T00:00:00Z, so "@every 1h"
  *     fires on the hour in UTC and keeps a steady rhythm through DST.
+ * This is what Vixie cron and cronie do for jobs at fixed times.  Unlike
+ * them there is no exception for jobs with "*" in the minute or hour field:
+ * "*\/15 * * * *" also stays quiet during the repeated hour in autumn.  Use
+ * @every for jobs that must keep an absolute rhythm.
  */
 #ifndef VIGIL_CRON_H
 #define VIGIL_CRON_H

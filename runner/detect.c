@@ -78,10 +78,65 @@ struct detection *detection_of_result(struct vigil_result *r)
 
 void detection_set_reason(struct detection *det, size_t i, const char *reason)
 {
-	if (!det->reasons)
-		det->reasons = xcalloc(det->r.n, sizeof(char *));
-	free(det->reasons[i]);
-	det->reasons[i] = xstrdup(reason);
+	if (det->n_reasons && det->reasons[det->n_reasons - 1].i == i) {
+		free(det->reasons[det->n_reasons - 1].text);
+		det->reasons[det->n_reasons - 1].text = xstrdup(reason);
+		return;
+	}
+	if (det->n_reasons == det->alloc_reasons) {
+		det->alloc_reasons = det->alloc_reasons ? det->alloc_reasons * 2 : 16;
+		det->reasons = xreallocarray(det->reasons, det->alloc_reasons, sizeof(*det->reasons));
+	}
+	if (det->n_reasons && det->reasons[det->n_reasons - 1].i > i)
+		det->reasons_unsorted = 1;
+	det->reasons[det->n_reasons].i = i;
+	det->reasons[det->n_reasons].seq = det->n_reasons;
+	det->reasons[det->n_reasons].text = xstrdup(reason);
+	det->n_reasons++;
+}
+
+static int cmp_reason(const void *a, const void *b)
+{
+	const struct point_reason *x = a, *y = b;
+
+	if (x->i != y->i)
+		return (x->i > y->i) - (x->i < y->i);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Sort reasons by point, keeping the last one set for a point. */
+static void sort_reasons(struct detection *det)
+{
+	size_t o = 0;
+
+	if (!det->reasons_unsorted)
+		return;
+	qsort(det->reasons, det->n_reasons, sizeof(*det->reasons), cmp_reason);
+	for (size_t k = 0; k < det->n_reasons; k++) {
+		if (o && det->reasons[o - 1].i == det->reasons[k].i) {
+			free(det->reasons[o - 1].text);
+			det->reasons[o - 1] = det->reasons[k];
+			continue;
+		}
+		det->reasons[o++] = det->reasons[k];
+	}
+	det->n_reasons = o;
+	det->reasons_unsorted = 0;
+}
+
+const char *detection_reason(const struct detection *det, size_t i)
+{
+	size_t lo = 0, hi = det->n_reasons;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (det->reasons[mid].i < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < det->n_reasons && det->reasons[lo].i == i ? det->reasons[lo].text : NULL;
 }
 
 static void detection_init(struct detection *det, size_t n)
@@ -91,8 +146,11 @@ static void detection_init(struct detection *det, size_t n)
 	det->r.abi_version = VIGIL_ABI_VERSION;
 	det->r.struct_size = sizeof(det->r);
 	det->r.n = n;
-	det->r.score = xcalloc(n, sizeof(double));
-	det->r.anomaly = xcalloc(n, 1);
+	/* Touch every page here, so a detector's own time excludes page faults. */
+	det->r.score = XNEWARRAY(double, n);
+	det->r.anomaly = xmalloc(n);
+	memset(det->r.score, 0, n * sizeof(double));
+	memset(det->r.anomaly, 0, n);
 	det->r.expected = XNEWARRAY(double, n);
 	det->r.lower = XNEWARRAY(double, n);
 	det->r.upper = XNEWARRAY(double, n);
@@ -102,9 +160,8 @@ static void detection_init(struct detection *det, size_t n)
 
 void detection_release(struct detection *det)
 {
-	if (det->reasons)
-		for (size_t i = 0; i < det->r.n; i++)
-			free(det->reasons[i]);
+	for (size_t k = 0; k < det->n_reasons; k++)
+		free(det->reasons[k].text);
 	free(det->reasons);
 	free(det->r.score);
 	free(det->r.anomaly);
@@ -141,6 +198,7 @@ int detection_run(const struct detector_instance *inst, const struct series *s,
 		return -1;
 	}
 	det->elapsed_s = (double)(time_mono_ns() - t0) / 1e9;
+	sort_reasons(det);
 	if (det->r.warmup > n)
 		det->r.warmup = n;
 	for (size_t i = 0; i < n; i++) {

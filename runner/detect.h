@@ -35,12 +35,21 @@ struct detector_instance *detector_instance_new(const struct detector_entry *e, 
                                                 struct vigil_error *err);
 void detector_instance_free(struct detector_instance *inst);
 
+/* A reason attached to one point (anomalies are sparse: a list, not an array of n). */
+struct point_reason {
+	size_t i;
+	size_t seq;            /* order of setting: the last reason set for a point wins */
+	char *text;
+};
+
 /* The result of one detection.  `r` is first so the host can find the container. */
 struct detection {
 	struct vigil_result r;
-	char **reasons;        /* [n], NULL where no reason was set */
+	struct point_reason *reasons;
+	size_t n_reasons, alloc_reasons;
+	int reasons_unsorted;
 	uint32_t magic;
-	double elapsed_s;
+	double elapsed_s;      /* time spent in the detector's detect() */
 };
 
 /*
@@ -50,6 +59,9 @@ struct detection {
 int detection_run(const struct detector_instance *inst, const struct series *s,
                   struct detection *det, struct vigil_error *err);
 void detection_release(struct detection *det);
+
+/* The reason set for point i, or NULL. */
+const char *detection_reason(const struct detection *det, size_t i);
 
 /* Helpers for the host services. */
 struct detection *detection_of_result(struct vigil_result *r);

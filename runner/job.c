@@ -111,7 +111,7 @@ static void process_series(const struct job_spec *spec, struct detector_instance
 				.expected = dets[k].r.expected[i],
 				.lower = dets[k].r.lower[i],
 				.upper = dets[k].r.upper[i],
-				.reason = dets[k].reasons ? dets[k].reasons[i] : NULL,
+				.reason = detection_reason(&dets[k], i),
 				.shadow = spec->detectors[k].mode == MODE_SHADOW,
 				.alerted = alerted[i] && spec->detectors[k].mode == MODE_ALERT,
 			};

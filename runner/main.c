@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "log.h"
+#include "suggest.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -119,6 +120,16 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < N_CMDS; i++)
 		if (!strcmp(cmd_table[i]->name, verb))
 			return cmd_table[i]->exec(cmd_table[i], argc - 1, argv + 1);
-	fprintf(stderr, "vigil: '%s' is not a vigil command; see 'vigil --help'\n", verb);
+	{
+		const char *names[N_CMDS], *hint;
+
+		for (size_t i = 0; i < N_CMDS; i++)
+			names[i] = cmd_table[i]->name;
+		hint = suggest_closest(verb, names, N_CMDS);
+		if (hint)
+			fprintf(stderr, "vigil: '%s' is not a vigil command (did you mean '%s'?)\n", verb, hint);
+		else
+			fprintf(stderr, "vigil: '%s' is not a vigil command; see 'vigil --help'\n", verb);
+	}
 	return EXIT_USAGE;
 }

@@ -400,7 +400,8 @@ static int parse_block(struct tz *tz, const unsigned char *p, const struct tz_he
 		return vigil_error_set(err, VIGIL_E_DATA, "bad number of time types (%u)",
 				       (unsigned)h->typecnt);
 	if (h->leapcnt)
-		return vigil_error_set(err, VIGIL_E_DATA, "zones with leap seconds are not supported");
+		return vigil_error_set(err, VIGIL_E_DATA,
+				       "zones with leap seconds are not supported");
 	tz->ntrans = h->timecnt;
 	tz->trans = XNEWARRAY(int64_t, tz->ntrans);
 	tz->trans_type = XNEWARRAY(unsigned char, tz->ntrans);

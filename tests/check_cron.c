@@ -98,10 +98,22 @@ END_TEST
 
 /* ---- tz ------------------------------------------------------------------ */
 
-static const struct {
+struct offset_case {
 	const char *zone, *when;
 	long offset;
-} offset_cases[] = {
+};
+
+static void check_offset(const struct offset_case *c)
+{
+	struct tz *tz = load(c->zone);
+	int64_t t = ts(c->when);
+
+	ck_assert_msg(tz_offset_at(tz, t) == c->offset, "%s at %s: got %ld, want %ld", c->zone,
+		      c->when, tz_offset_at(tz, t), c->offset);
+	tz_free(tz);
+}
+
+static const struct offset_case offset_cases[] = {
 	{ "UTC", "2024-06-01T00:00Z", 0 },
 	{ "Etc/UTC", "1900-01-01T00:00Z", 0 },
 	{ "Europe/Paris", "2024-01-15T12:00Z", 3600 },
@@ -137,13 +149,7 @@ static const struct {
 
 START_TEST(test_tz_offsets)
 {
-	struct tz *tz = load(offset_cases[_i].zone);
-	int64_t t = ts(offset_cases[_i].when);
-
-	ck_assert_msg(tz_offset_at(tz, t) == offset_cases[_i].offset,
-		      "%s at %s: got %ld, want %ld", offset_cases[_i].zone,
-		      offset_cases[_i].when, tz_offset_at(tz, t), offset_cases[_i].offset);
-	tz_free(tz);
+	check_offset(&offset_cases[_i]);
 }
 END_TEST
 
@@ -184,7 +190,7 @@ START_TEST(test_tz_offsets_match_glibc)
 }
 END_TEST
 
-static const struct {
+static const struct local_case {
 	const char *zone, *local, *utc;
 	int kind;
 } tz_local_to_utc_cases[] = {
@@ -207,14 +213,15 @@ static const struct {
 
 START_TEST(test_tz_local_to_utc)
 {
-	struct tz *tz = load(tz_local_to_utc_cases[_i].zone);
+	const struct local_case *c = &tz_local_to_utc_cases[_i];
+	struct tz *tz = load(c->zone);
 	int64_t utc = 0;
 	int kind = -1;
 
-	ck_assert_int_eq(tz_local_to_utc(tz, ts(tz_local_to_utc_cases[_i].local), &utc, &kind), 0);
-	ck_assert_msg(utc == ts(tz_local_to_utc_cases[_i].utc) && kind == tz_local_to_utc_cases[_i].kind,
-		      "%s %s: got %lld kind %d, want %s kind %d", tz_local_to_utc_cases[_i].zone,
-		      tz_local_to_utc_cases[_i].local, (long long)utc, kind, tz_local_to_utc_cases[_i].utc, tz_local_to_utc_cases[_i].kind);
+	ck_assert_int_eq(tz_local_to_utc(tz, ts(c->local), &utc, &kind), 0);
+	ck_assert_msg(utc == ts(c->utc) && kind == c->kind,
+		      "%s %s: got %lld kind %d, want %s kind %d", c->zone, c->local,
+		      (long long)utc, kind, c->utc, c->kind);
 	ck_assert_int_eq(tz_local_to_utc(NULL, 12345, &utc, NULL), 0);
 	ck_assert_int_eq(utc, 12345);
 	ck_assert_int_eq(tz_local_to_utc(tz, INT64_MAX, &utc, &kind), -1);
@@ -440,10 +447,7 @@ static void tzdir_teardown(void)
 	unsetenv("TZDIR");
 }
 
-static const struct {
-	const char *zone, *when;
-	long offset;
-} tzif_files_cases[] = {
+static const struct offset_case tzif_files_cases[] = {
 	{ "v1", "2000-01-01T00:00Z", 3600 },	/* type 0 before the first */
 	{ "v1", "2001-09-09T01:46:40Z", 7200 },	/* at the first transition */
 	{ "v1", "2004-11-09T11:33:20Z", 3600 },	/* at the second */
@@ -473,12 +477,7 @@ static const struct {
 
 START_TEST(test_tzif_files)
 {
-	struct tz *tz = load(tzif_files_cases[_i].zone);
-	int64_t t = ts(tzif_files_cases[_i].when);
-
-	ck_assert_msg(tz_offset_at(tz, t) == tzif_files_cases[_i].offset, "%s at %s: got %ld, want %ld",
-		      tzif_files_cases[_i].zone, tzif_files_cases[_i].when, tz_offset_at(tz, t), tzif_files_cases[_i].offset);
-	tz_free(tz);
+	check_offset(&tzif_files_cases[_i]);
 }
 END_TEST
 
@@ -496,12 +495,13 @@ static const struct {
 
 START_TEST(test_tzif_bad_files)
 {
+	const char *zone = tzif_bad_files_cases[_i].zone;
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	char want[512];
 
-	ck_assert_ptr_null(tz_load(tzif_bad_files_cases[_i].zone, &err));
-	snprintf(want, sizeof(want), "time zone '%s': '%s/%s': %s", tzif_bad_files_cases[_i].zone, tzdir,
-		 tzif_bad_files_cases[_i].zone, tzif_bad_files_cases[_i].msg);
+	ck_assert_ptr_null(tz_load(zone, &err));
+	snprintf(want, sizeof(want), "time zone '%s': '%s/%s': %s", zone, tzdir, zone,
+		 tzif_bad_files_cases[_i].msg);
 	ck_assert_str_eq(err.msg, want);
 	ck_assert_int_eq(err.code, VIGIL_E_DATA);
 }
@@ -736,7 +736,8 @@ static const struct {
 	{ "@every -5m", "@every: '-5m' is not a duration (e.g. 30s, 5m, 1h30m, 2d)" },
 	{ "@every 367d", "@every: '367d' is longer than 366d" },
 	{ "@every 366d1s", "@every: '366d1s' is longer than 366d" },
-	{ "@every 99999999999999999999999d", "@every: '99999999999999999999999d' is longer than 366d" },
+	{ "@every 99999999999999999999999d",
+	  "@every: '99999999999999999999999d' is longer than 366d" },
 };
 
 START_TEST(test_parse_errors)

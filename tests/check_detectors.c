@@ -9,6 +9,7 @@
 #include "detect.h"
 #include "series.h"
 #include "testutil.h"
+#include "../detectors/common.h"
 
 static struct registry *reg;
 
@@ -100,8 +101,8 @@ START_TEST(test_spike_and_dip)
 	ck_assert(d.r.score[1499] < d.r.score[1500]);
 	ck_assert(fabs(d.r.expected[1500] - 100) < 2);
 	ck_assert(d.r.lower[1500] < 100 && d.r.upper[1500] > 100 && d.r.upper[1500] < 180);
-	ck_assert_ptr_nonnull(d.reasons);
-	ck_assert_ptr_nonnull(d.reasons[1500]);
+	ck_assert_ptr_nonnull(detection_reason(&d, 1500));
+	ck_assert_ptr_null(detection_reason(&d, 1499));
 	ck_assert_int_eq(d.r.warmup, 200);
 	detection_release(&d);
 
@@ -350,14 +351,38 @@ START_TEST(test_threshold)
 	ck_assert(!d.r.anomaly[0] && !d.r.anomaly[1] && d.r.anomaly[2] && !d.r.anomaly[3] && d.r.anomaly[4] &&
 	          !d.r.anomaly[5]);
 	ck_assert(d.r.upper[0] == 10 && d.r.lower[0] == 0);
-	ck_assert_str_eq(d.reasons[2], "11 is above the upper bound 10");
-	ck_assert_str_eq(d.reasons[4], "-3 is below the lower bound 0");
+	ck_assert_str_eq(detection_reason(&d, 2), "11 is above the upper bound 10");
+	ck_assert_str_eq(detection_reason(&d, 4), "-3 is below the lower bound 0");
 	detection_release(&d);
 
 	d = run("threshold", "{\"upper\": 2}", v, 6);
 	ck_assert(!d.r.anomaly[4] && d.r.anomaly[1]);
 	ck_assert(isinf(d.r.lower[0]));
 	detection_release(&d);
+}
+END_TEST
+
+/* The interpolated normal CDF used for scores is erf() to 1e-12, and monotone. */
+START_TEST(test_normal_table)
+{
+	struct normal_table *t = normal_table_new();
+	double prev = -1, worst = 0;
+
+	for (double x = 0; x < 12; x += 0.000731) {
+		double got = normal_two_sided(t, x), want = erf(x * M_SQRT1_2);
+
+		if (fabs(got - want) > worst)
+			worst = fabs(got - want);
+		ck_assert_msg(got >= prev, "not monotone at %g", x);
+		prev = got;
+	}
+	ck_assert_msg(worst < 1e-12, "max error %g", worst);
+	ck_assert(normal_two_sided(t, -2) == normal_two_sided(t, 2));
+	ck_assert(normal_two_sided(t, INFINITY) == 1);
+	ck_assert(score_from_z_fast(t, NAN, DIR_BOTH) == 0);
+	ck_assert(score_from_z_fast(t, -3, DIR_UP) == 0);
+	ck_assert(fabs(score_from_z_fast(t, 3, DIR_UP) - (1 - 0.5 * erfc(3 * M_SQRT1_2))) < 1e-12);
+	free(t);
 }
 END_TEST
 
@@ -377,6 +402,7 @@ static Suite *detectors_suite(void)
 	tcase_add_test(tc, test_mad_matches_reference);
 	tcase_add_test(tc, test_zscore_matches_reference);
 	tcase_add_test(tc, test_threshold);
+	tcase_add_test(tc, test_normal_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

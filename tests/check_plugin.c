@@ -82,7 +82,7 @@ START_TEST(test_plugin_check_and_detect)
 	series_append(s, 2000, 3);
 	ck_assert_int_eq(detection_run(inst, s, &det, &err), 0);
 	ck_assert(det.r.anomaly[1] && !det.r.anomaly[0] && !det.r.anomaly[2]);
-	ck_assert_str_eq(det.reasons[1], "the answer");
+	ck_assert_str_eq(detection_reason(&det, 1), "the answer");
 	detection_release(&det);
 	detector_instance_free(inst);
 

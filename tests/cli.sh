@@ -11,6 +11,8 @@ expect_grep "$TMP/out" "vigil 0.1.0 (detector ABI 1.0)" "--version prints versio
 expect_exit 2 "no arguments is a usage error" -- $VIGIL
 expect_exit 2 "unknown verb" -- $VIGIL frobnicate
 expect_grep "$TMP/err" "'frobnicate' is not a vigil command" "unknown verb is named"
+expect_exit 2 "misspelt verb" -- $VIGIL valdate x.json
+expect_grep "$TMP/err" "(did you mean 'validate'?)" "a misspelt verb gets a suggestion"
 for verb in validate run export-scores detectors runs; do
 	expect_exit 0 "$verb --help" -- $VIGIL $verb --help
 	expect_grep "$TMP/out" "usage: vigil $verb" "$verb --help shows usage"
