@@ -19,6 +19,8 @@ static int stdout_send(const json_t *cfg, const struct run_report *rep, const st
 	FILE *out = ctx->out ? ctx->out : stdout;
 
 	(void)cfg;
+	if (ctx->dry_run)
+		fputs("[dry run: stdout target]\n", out);
 	notify_format_text(rep, out);
 	if (fflush(out) == EOF)
 		return vigil_error_set(err, VIGIL_E_IO, "stdout notifier: cannot write");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "log.h"
 #include "strbuf.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -77,8 +78,12 @@ void alert_evaluate(const struct job_spec *spec, const struct series *s,
 {
 	size_t need = alert_needed(spec, dets);
 
-	if (!need)
+	if (!need) {
+		if (spec->alert.agree == AGREE_AT_LEAST)
+			log_warn("alert", "job '%s': series '%s': fewer than %u alerting detectors ran; "
+			         "no alert is possible", spec->name, s->name, spec->alert.agree_k);
 		return;
+	}
 	for (size_t i = alert_recent_start(&spec->alert, s); i < s->n; i++) {
 		struct alert_item item = { 0 };
 		struct strbuf who = STRBUF_INIT;

@@ -200,7 +200,7 @@ out:
 
 const struct cmd_entry cmd_export_entry = {
 	.name = "export-scores",
-	.usage = "--out FILE.csv [--detector ID] [--plugin-dir DIR] SPEC",
+	.usage = "--out FILE.csv [--detector ID] [--at TIME] [--plugin-dir DIR] SPEC",
 	.summary = "run a job without storing or notifying and write every point's score to CSV",
 	.help = "  -o, --out FILE        output CSV ('-' for standard output); columns:\n"
 	        "                        series,timestamp,value,score,is_anomaly,expected,lower,upper\n"

@@ -128,7 +128,7 @@ out:
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
-	.usage = "[--dry-run] [--json] [--state DIR] [--plugin-dir DIR] SPEC...",
+	.usage = "[--dry-run] [--json] [--state DIR | --store FILE | --no-store] [--at TIME] [--plugin-dir DIR] SPEC...",
 	.summary = "run each job once now: fetch, detect, store, notify",
 	.help = "  -n, --dry-run         print the notifications instead of sending them\n"
 	        "  -j, --json            print the results as JSON on stdout (summaries go to stderr)\n"

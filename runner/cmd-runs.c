@@ -143,7 +143,7 @@ static int cmd_runs(const struct cmd_entry *self, int argc, char **argv)
 
 const struct cmd_entry cmd_runs_entry = {
 	.name = "runs",
-	.usage = "[--job NAME] [--limit N] [--anomalies | --run ID] [--json] [--state DIR]",
+	.usage = "[--job NAME] [--limit N] [--anomalies | --run ID] [--json] [--state DIR | --store FILE]",
 	.summary = "show run history, or the anomalies found, from the store",
 	.help = "  -J, --job NAME        only this job\n"
 	        "  -l, --limit N         at most N rows, newest first (default 20)\n"

@@ -67,7 +67,7 @@ void vigil_log(enum log_level level, const char *subsys, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&log_lock);
-	if (getenv("VIGIL_LOG_JOURNAL"))
+	if (getenv("VIGIL_LOG_JOURNAL") && !strcmp(getenv("VIGIL_LOG_JOURNAL"), "1"))
 		fprintf(stderr, "<%d>", (int)level);
 	fprintf(stderr, "vigil[%s] %s: %s\n", subsys ? subsys : "main", level_name(level), msg);
 	pthread_mutex_unlock(&log_lock);

@@ -49,7 +49,8 @@ char *paths_state_dir(const char *override, struct vigil_error *err)
 	else if ((env = getenv("HOME")) && *env)
 		dir = xasprintf("%s/.local/state/vigil", env);
 	else {
-		vigil_error_set(err, VIGIL_E_IO, "no state directory: set --state, XDG_STATE_HOME or HOME");
+		vigil_error_set(err, VIGIL_E_IO, "no state directory: use --state, or set VIGIL_STATE_DIR, "
+		                "XDG_STATE_HOME (an absolute path) or HOME");
 		return NULL;
 	}
 	if (paths_mkdir_p(dir, 0700, err)) {

@@ -109,7 +109,8 @@ int series_normalize(struct series *s, enum dup_policy policy, size_t *n_unorder
 	for (size_t i = 1; i < s->n; i++) {
 		if (s->ts[i] == s->ts[o]) {
 			merged++;
-			if (policy == DUP_LAST || (policy == DUP_FIRST && isnan(s->v[o])))
+			/* a missing value never replaces a present one */
+			if (!isnan(s->v[i]) && (policy == DUP_LAST || isnan(s->v[o])))
 				s->v[o] = s->v[i];
 			continue;
 		}

@@ -63,8 +63,8 @@ static void check_enum(const json_t *cfg, const char *key, const char *const *na
 	diag_add(d, sub, "must be one of %s", list);
 }
 
-static void check_string(const json_t *cfg, const char *key, int required, struct diag *d,
-                         const char *path)
+static void check_string(const json_t *cfg, const char *key, int required, int allow_refs,
+                         struct diag *d, const char *path)
 {
 	json_t *v = json_object_get(cfg, key);
 	char sub[JPATH_MAX];
@@ -78,6 +78,8 @@ static void check_string(const json_t *cfg, const char *key, int required, struc
 	}
 	if (!json_is_string(v) || !*json_string_value(v))
 		diag_add(d, sub, "must be a non-empty string");
+	else if (!allow_refs && secret_has_ref(json_string_value(v)))
+		diag_add(d, sub, "${...} references are allowed only in \"path\"");
 	else if (secret_check(json_string_value(v), &err))
 		diag_add(d, sub, "%s", err.msg);
 }
@@ -87,9 +89,9 @@ static void csv_check(const json_t *cfg, struct diag *d, const char *path)
 	json_t *v;
 	char sub[JPATH_MAX];
 
-	check_string(cfg, "path", 1, d, path);
-	check_string(cfg, "time_column", 0, d, path);
-	check_string(cfg, "series_column", 0, d, path);
+	check_string(cfg, "path", 1, 1, d, path);
+	check_string(cfg, "time_column", 0, 0, d, path);
+	check_string(cfg, "series_column", 0, 0, d, path);
 	check_enum(cfg, "time_format", time_formats, d, path);
 	check_enum(cfg, "duplicates", dup_policies, d, path);
 	check_enum(cfg, "on_bad_row", bad_row_policies, d, path);
@@ -272,17 +274,25 @@ static void free_fields(struct field *f, int n)
 	}
 }
 
+/* A header field without surrounding blanks. */
+static void field_trim(const struct field *f, const char **p, size_t *len)
+{
+	*p = f->p;
+	*len = f->len;
+	while (*len && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t' || (*p)[*len - 1] == '\r'))
+		(*len)--;
+	while (*len && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*len)--;
+	}
+}
+
 static int field_is(const struct field *f, const char *name)
 {
-	size_t len = f->len;
-	const char *p = f->p;
+	const char *p;
+	size_t len;
 
-	while (len && (p[len - 1] == ' ' || p[len - 1] == '\r'))
-		len--;
-	while (len && *p == ' ') {
-		p++;
-		len--;
-	}
+	field_trim(f, &p, &len);
 	return strlen(name) == len && !memcmp(p, name, len);
 }
 
@@ -391,7 +401,7 @@ static int parse_file(const struct csv_opts *o, const char *buf, size_t size, co
 	struct name_map map = { 0 };
 	int nh = 0, tcol, scol = -1, *vcols = NULL, nv = 0, rc = -1;
 	struct series **wide = NULL;
-	size_t pos = 0, line_no = 0, skipped = 0, first_skipped = 0;
+	size_t pos = 0, line_no = 0, skipped = 0, first_skipped = 0, bad_values = 0, first_bad = 0;
 	const char *line, *eol;
 	size_t len;
 
@@ -475,7 +485,12 @@ static int parse_file(const struct csv_opts *o, const char *buf, size_t size, co
 	if (scol < 0) {
 		wide = XNEWARRAY(struct series *, nv);
 		for (int k = 0; k < nv; k++) {
-			char *name = xstrndup(hdr[vcols[k]].p, hdr[vcols[k]].len);
+			const char *hp;
+			size_t hlen;
+			char *name;
+
+			field_trim(&hdr[vcols[k]], &hp, &hlen);
+			name = xstrndup(hp, hlen);
 
 			wide[k] = series_new(name);
 			free(name);
@@ -545,8 +560,8 @@ static int parse_file(const struct csv_opts *o, const char *buf, size_t size, co
 
 				if (o->skip_bad) {
 					v = NAN;
-					if (!skipped++)
-						first_skipped = line_no;
+					if (!bad_values++)
+						first_bad = line_no;
 				} else {
 					snprintf(raw, sizeof(raw), "%.*s", (int)(vf->len > 60 ? 60 : vf->len), vf->p);
 					vigil_error_set(err, VIGIL_E_DATA, "%s:%zu: column '%.*s': '%s' is not a number",
@@ -569,7 +584,11 @@ static int parse_file(const struct csv_opts *o, const char *buf, size_t size, co
 		free_fields(f, nf);
 	}
 	if (skipped)
-		log_warn("csv", "%s: skipped %zu bad rows (first at line %zu)", o->display, skipped, first_skipped);
+		log_warn("csv", "%s: skipped %zu rows that could not be parsed (first at line %zu)", o->display,
+		         skipped, first_skipped);
+	if (bad_values)
+		log_warn("csv", "%s: read %zu values that are not numbers as missing (first at line %zu)",
+		         o->display, bad_values, first_bad);
 	for (size_t i = 0; i < out->n; i++) {
 		size_t unordered = 0, merged = 0;
 
@@ -606,7 +625,7 @@ static int csv_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct seri
 	int fd, rc;
 	json_t *mp;
 
-	resolved = secret_resolve(raw_path, NULL, err);
+	resolved = secret_resolve(raw_path, ctx->spec_dir, err);
 	if (!resolved)
 		return vigil_error_prefix(err, "csv source: path");
 	o.path = (resolved[0] != '/' && ctx->spec_dir) ? xasprintf("%s/%s", ctx->spec_dir, resolved)

@@ -181,8 +181,10 @@ static void parse_detectors(struct job_spec *spec, const json_t *arr, const stru
 		for (size_t k = 0; k < spec->n_detectors; k++) {
 			if (strcmp(spec->detectors[k].id, sd->id))
 				continue;
-			if (id)
+			if (id) {
+				jpath_key(sub, sizeof(sub), path, "id");
 				diag_add(d, sub, "duplicate id '%s'", sd->id);
+			}
 			else
 				diag_add(d, path, "detector '%s' is used twice: give each entry a distinct \"id\"",
 				         sd->detector);
@@ -332,17 +334,22 @@ static void parse_schedule(struct job_spec *spec, const json_t *sch, struct diag
 		return;
 	}
 	spec->cron = cron_parse(expr, &err);
-	if (!spec->cron) {
+	if (!spec->cron)
 		diag_add(d, expr_path, "%s", err.msg);
-		return;
-	}
 	vigil_error_clear(&err);
 	tz = tz_load(zone, &err);
-	if (!tz) {
+	if (!tz)
 		diag_add(d, "$.schedule.timezone", "%s", err.msg);
-		return;
+	if (spec->cron && tz) {
+		int64_t next;
+
+		vigil_error_clear(&err);
+		if (cron_next(spec->cron, tz, time_now_ms() / 1000, &next, &err))
+			diag_add(d, expr_path, "'%s' never fires: %s", expr, err.msg);
 	}
 	tz_free(tz);
+	if (!spec->cron || !tz)
+		return;
 	spec->schedule_expr = xstrdup(expr);
 	spec->timezone = xstrdup(zone);
 }

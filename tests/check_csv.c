@@ -125,6 +125,23 @@ START_TEST(test_duplicates)
 }
 END_TEST
 
+/* A missing value never replaces a present one, whatever the policy; header names are trimmed. */
+START_TEST(test_duplicates_with_missing)
+{
+	const char *csv = "timestamp, v \n100,1\n100,\n200,\n200,2\n";
+	struct fetched f = fetch(csv, NULL);
+
+	ck_assert_int_eq(f.rc, 0);
+	ck_assert_str_eq(f.set.items[0]->name, "v");
+	ck_assert_int_eq(f.set.items[0]->n, 2);
+	ck_assert(f.set.items[0]->v[0] == 1 && f.set.items[0]->v[1] == 2);
+	release(&f);
+	f = fetch(csv, "{\"duplicates\": \"first\"}");
+	ck_assert(f.set.items[0]->v[0] == 1 && f.set.items[0]->v[1] == 2);
+	release(&f);
+}
+END_TEST
+
 START_TEST(test_errors_name_file_and_line)
 {
 	struct fetched f = fetch("timestamp,v\n100,1\n\n200,abc\n", NULL);
@@ -251,6 +268,7 @@ static Suite *csv_suite(void)
 	tcase_add_test(tc, test_unix_and_columns);
 	tcase_add_test(tc, test_quoted_header_bom);
 	tcase_add_test(tc, test_duplicates);
+	tcase_add_test(tc, test_duplicates_with_missing);
 	tcase_add_test(tc, test_errors_name_file_and_line);
 	tcase_add_test(tc, test_skip_bad_rows);
 	tcase_add_test(tc, test_max_points);

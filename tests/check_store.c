@@ -125,7 +125,7 @@ START_TEST(test_run_lifecycle)
 	/* One run per (job, scheduled time). */
 	vigil_error_clear(&err);
 	ck_assert_int_eq(st->backend->run_begin(st, "job1", 5000, 9000, &id2, &err), -1);
-	ck_assert_msg(strstr(err.msg, "UNIQUE"), "got %s", err.msg);
+	ck_assert_msg(strstr(err.msg, "already has a run scheduled for 5000 ms"), "got %s", err.msg);
 	ck_assert_int_eq(st->backend->list_runs(st, "job1", 10, &runs, &err), 0);
 	ck_assert_int_eq(json_array_size(runs), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0), "outcome")), "anomalies");

@@ -104,6 +104,12 @@ expect_no_grep "$TMP/out" "sekrit-token-XYZ" "not in --json output"
 expect_exit 0 "runs --json after a secret failure" -- $VIGIL runs --json --state "$S"
 expect_no_grep "$TMP/out" "sekrit-token-XYZ" "not in the store"
 
+# a ${file:} reference in the CSV path is relative to the spec's directory
+echo "cpu.csv" > "$TMP/data-path.txt"
+sed 's/\${env:VIGIL_TEST_DATA}/${file:data-path.txt}/' "$TMP/secret.json" > "$TMP/secret-file.json"
+expect_exit 0 "a \${file:} reference relative to the spec" -- $VIGIL run --no-store "$TMP/secret-file.json"
+expect_grep "$TMP/out" "7 anomalies" "the file named in the secret file was read"
+
 # --- export-scores --------------------------------------------------------
 expect_exit 0 "export-scores" -- $VIGIL export-scores --out "$TMP/scores.csv" "$EX"
 expect_eq "$(head -1 "$TMP/scores.csv")" "series,timestamp,value,score,is_anomaly,expected,lower,upper" "export header"
