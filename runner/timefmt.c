@@ -101,6 +101,50 @@ static int parse_number(const char *s, size_t len, double *v)
 	return 0;
 }
 
+/*
+ * Plain decimal "[-]digits[.digits]": exact integer arithmetic, no strtod
+ * (the common case of unix timestamps).  Returns 0, or -1 to fall back.
+ */
+static int parse_decimal_time(const char *s, size_t len, int is_ms, int64_t *ms)
+{
+	int64_t ip = 0, frac = 0, scale = 1;
+	size_t i = 0, digits = 0;
+	int neg = 0;
+
+	if (len && s[0] == '-') {
+		neg = 1;
+		i++;
+	}
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+		if (digits >= 15)
+			return -1;
+		ip = ip * 10 + (s[i] - '0');
+	}
+	if (!digits)
+		return -1;
+	if (i < len && s[i] == '.') {
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (scale >= 1000000)
+				return -1;
+			frac = frac * 10 + (s[i] - '0');
+			scale *= 10;
+		}
+	}
+	if (i != len)
+		return -1;
+	if (!is_ms) {
+		/* milliseconds rounded half away from zero, as llround() does */
+		int64_t r = ip * 1000 + (frac * 1000 * 2 + scale) / (2 * scale);
+
+		*ms = neg ? -r : r;
+	} else {
+		int64_t r = ip + (frac * 2 >= scale && scale > 1 ? 1 : 0);
+
+		*ms = neg ? -r : r;
+	}
+	return 0;
+}
+
 int time_parse(const char *s, size_t len, enum time_format fmt, int64_t *ms)
 {
 	double v;
@@ -113,6 +157,12 @@ int time_parse(const char *s, size_t len, enum time_format fmt, int64_t *ms)
 	}
 	if (fmt == TIME_ISO8601 || (fmt == TIME_AUTO && len >= 10 && s[4] == '-'))
 		return parse_iso(s, len, ms);
+	if (fmt == TIME_UNIX && !parse_decimal_time(s, len, 0, ms))
+		return 0;
+	if (fmt == TIME_UNIX_MS && !parse_decimal_time(s, len, 1, ms))
+		return 0;
+	if (fmt == TIME_AUTO && len < 12 && !parse_decimal_time(s, len, 0, ms))
+		return 0;   /* fewer than 12 digits: seconds (ms start at 1e11) */
 	if (parse_number(s, len, &v))
 		return -1;
 	if (!(fmt == TIME_UNIX_MS || (fmt == TIME_AUTO && fabs(v) >= 1e11)))

@@ -1,4 +1,5 @@
 /* check_timefmt.c - timestamps, durations, suggestions, escaping, JSON paths. */
+#include <math.h>
 #include <stdint.h>
 
 #include "diag.h"
@@ -47,6 +48,23 @@ START_TEST(test_time_parse)
 	ck_assert(rejects("1e300", TIME_AUTO));
 	ck_assert(rejects("12abc", TIME_AUTO));
 	ck_assert(rejects("1795343400", TIME_ISO8601));
+}
+END_TEST
+
+/* The integer fast path for unix times agrees with strtod + llround. */
+START_TEST(test_unix_fast_path)
+{
+	static const char *const cases[] = {
+		"0", "1", "-1", "1700000000", "1700000000.4", "1700000000.5", "1700000000.0005", "-12.5",
+		"1700000000.123456", "99999999999", "-99999999999.9994", "1700000000.9996",
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t got = parse(cases[i], TIME_UNIX);
+		int64_t want = (int64_t)llround(strtod(cases[i], NULL) * 1000.0);
+
+		ck_assert_msg(got == want, "%s: %lld, strtod says %lld", cases[i], (long long)got, (long long)want);
+		ck_assert_int_eq(parse(cases[i], TIME_AUTO), want);
+	}
 }
 END_TEST
 
@@ -131,6 +149,7 @@ static Suite *timefmt_suite(void)
 	TCase *tc = tcase_create("timefmt");
 
 	tcase_add_test(tc, test_time_parse);
+	tcase_add_test(tc, test_unix_fast_path);
 	tcase_add_test(tc, test_time_format);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_suggest);
