@@ -31,6 +31,8 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_detectors_entry;
 extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_runs_entry;
+extern const struct cmd_entry cmd_outbox_entry;
+extern const struct cmd_entry cmd_mute_entry;
 
 /* Print the verb's usage and help to out. */
 void cmd_usage(const struct cmd_entry *c, FILE *out);
@@ -51,5 +53,9 @@ struct registry *cli_load_registry(const struct cli_plugins *p);
  */
 struct job_spec **cli_load_specs(char **paths, int n, const struct registry *reg, size_t *n_invalid);
 void cli_free_specs(struct job_spec **specs, int n);
+
+struct store;
+/* Open the store at --store FILE or in the state dir, with an outbox; prints why not and returns NULL. */
+struct store *cli_open_store(const char *state, const char *store_path);
 
 #endif

@@ -18,6 +18,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_export_entry,
 	&cmd_detectors_entry,
 	&cmd_runs_entry,
+	&cmd_outbox_entry,
+	&cmd_mute_entry,
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
