@@ -164,23 +164,21 @@ static int parse_hhmm(const char *s)
 }
 
 static void check_duration(const json_t *cfg, const char *key, int allow_never, int64_t min_ms, int64_t max_ms,
-                           struct diag *d, const char *path)
+                           const char *range, struct diag *d, const char *path)
 {
 	json_t *v = json_object_get(cfg, key);
-	char sub[JPATH_MAX], lo[32], hi[32];
+	char sub[JPATH_MAX];
 	int64_t ms;
 
 	if (!v)
 		return;
 	jpath_key(sub, sizeof(sub), path, key);
-	duration_format(min_ms, lo, sizeof(lo));
-	duration_format(max_ms, hi, sizeof(hi));
 	if (allow_never && json_is_string(v) && !strcmp(json_string_value(v), "never"))
 		return;
 	if (!json_is_string(v) || duration_parse(json_string_value(v), &ms))
 		diag_add(d, sub, "must be a duration like \"4h\"%s", allow_never ? " or \"never\"" : "");
 	else if (ms < min_ms || ms > max_ms)
-		diag_add(d, sub, "must be between %s and %s", lo, hi);
+		diag_add(d, sub, "must be between %s", range);
 }
 
 static int valid_base_url(const char *s)
@@ -205,9 +203,9 @@ void notify_policy_check(const json_t *cfg, size_t hard_max, struct diag *d, con
 		jpath_key(sub, sizeof(sub), path, "resolved");
 		diag_add(d, sub, "must be true or false");
 	}
-	check_duration(cfg, "repeat_interval", 1, 60 * 1000, 30 * 86400 * 1000LL, d, path);
-	check_duration(cfg, "retry_for", 0, 10 * 1000, 7 * 86400 * 1000LL, d, path);
-	check_duration(cfg, "timeout", 0, 100, 300 * 1000, d, path);
+	check_duration(cfg, "repeat_interval", 1, 60 * 1000, 30 * 86400 * 1000LL, "1m and 30d", d, path);
+	check_duration(cfg, "retry_for", 0, 10 * 1000, 7 * 86400 * 1000LL, "10s and 7d", d, path);
+	check_duration(cfg, "timeout", 0, 100, 300 * 1000, "100ms and 5m", d, path);
 	v = json_object_get(cfg, "max_series");
 	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || (size_t)json_integer_value(v) > hard_max)) {
 		jpath_key(sub, sizeof(sub), path, "max_series");
