@@ -200,6 +200,10 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n) if n else b""
         t_recv = time.time()
+        if args.arrivals:
+            with lock:
+                with open(args.arrivals, "a") as f:
+                    f.write("%.6f %s\n" % (t_recv, self.path))
         parts = self.path.split("?")[0].strip("/").split("/")
         if parts[0] == "services" and len(parts) >= 4:
             slack, mode, key = True, parts[3], "/".join(parts[:4])
@@ -214,7 +218,8 @@ class Handler(BaseHTTPRequestHandler):
             nth = counters[key]
             limited = not rate_ok(key)
         rec = {"n": me, "path": self.path, "key": key, "t_recv": t_recv, "bytes": len(body),
-               "content_type": self.headers.get("Content-Type", ""), "violations": [], "rate_limited": limited}
+               "content_type": self.headers.get("Content-Type", ""), "violations": [], "rate_limited": limited,
+               "headers": dict(self.headers.items())}
         try:
             rec["payload"] = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
@@ -276,6 +281,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--rate", type=float, default=1.0)
     ap.add_argument("--burst", type=float, default=4.0)
+    ap.add_argument("--arrivals", help="also append '<time> <path>' here as each request arrives")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
