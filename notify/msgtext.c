@@ -180,3 +180,13 @@ void msgtext_number(char *buf, size_t len, double v)
 	else
 		snprintf(buf, len, "%.6g", v);
 }
+
+void msgtext_number_short(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (fabs(v) >= 1000 && fabs(v) < 1e15)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.4g", v);
+}

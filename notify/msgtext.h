@@ -47,5 +47,7 @@ json_t *msgtext_json(const char *s, size_t max);
 
 /* A number for people: "%.6g", or "-" for NaN. */
 void msgtext_number(char *buf, size_t len, double v);
+/* The same, shorter, for estimates (expected values, bands): 4 significant digits, no exponent from 1000 on. */
+void msgtext_number_short(char *buf, size_t len, double v);
 
 #endif

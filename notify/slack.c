@@ -163,6 +163,15 @@ static void add_number(struct strbuf *sb, double v)
 	strbuf_addstr(sb, buf);
 }
 
+/* Estimates (expected, band) need fewer digits than observations. */
+static void add_estimate(struct strbuf *sb, double v)
+{
+	char buf[40];
+
+	msgtext_number_short(buf, sizeof(buf), v);
+	strbuf_addstr(sb, buf);
+}
+
 static void add_labels(struct strbuf *sb, const struct notify_series *s, int code)
 {
 	size_t start = sb->len;
@@ -194,9 +203,9 @@ static void add_band(struct strbuf *sb, const struct alert_item *a)
 		strbuf_addstr(sb, "-");
 		return;
 	}
-	add_number(sb, a->lower);
+	add_estimate(sb, a->lower);
 	strbuf_addstr(sb, " to ");
-	add_number(sb, a->upper);
+	add_estimate(sb, a->upper);
 }
 
 static void add_chart(struct strbuf *sb, const struct notify_policy *pol, const char *job,
@@ -289,7 +298,7 @@ static void series_default(struct strbuf *sb, const struct notify_message *msg, 
 	strbuf_addch(sb, '*');
 	if (!isnan(a->expected)) {
 		strbuf_addstr(sb, ", expected ");
-		add_number(sb, a->expected);
+		add_estimate(sb, a->expected);
 	}
 	if (!isnan(a->lower) || !isnan(a->upper)) {
 		strbuf_addstr(sb, " (band ");
@@ -298,8 +307,12 @@ static void series_default(struct strbuf *sb, const struct notify_message *msg, 
 	}
 	strbuf_addf(sb, "\nscore *%.2f* \xc2\xb7 ", s->max_score);
 	add_date(sb, a->ts_ms);
-	if (s->n_points > 1)
+	if (s->n_points > 1 && !s->repeat && s->since_ms < a->ts_ms) {
+		strbuf_addf(sb, " \xc2\xb7 %zu points since ", s->n_points);
+		add_date(sb, s->since_ms);
+	} else if (s->n_points > 1) {
 		strbuf_addf(sb, " \xc2\xb7 %zu points", s->n_points);
+	}
 	strbuf_addstr(sb, " \xc2\xb7 by ");
 	msgtext_append(sb, a->detectors, DETECTORS_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	if (a->reason && *a->reason) {

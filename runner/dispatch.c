@@ -368,7 +368,7 @@ void dispatch_print(const struct dispatch *d, FILE *out)
 	for (size_t i = 0; i < d->n_rows; i++) {
 		const struct outbox_row *r = &d->rows[i];
 		json_t *body = json_loads(r->payload, 0, NULL);
-		char *pretty = body ? json_dumps(body, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL;
+		char *pretty = body ? json_dumps(body, JSON_INDENT(2)) : NULL;
 
 		fprintf(out, "[dry run: %s target %s: %s%s%s]\n%s\n", r->type, r->url_ref,
 		        strcmp(r->state, "muted") ? "would send" : "would keep muted", r->note ? ": " : "",
