@@ -257,7 +257,7 @@ static void wipe_headers(struct curl_slist *list)
  * (cerr says why, without the URL).
  */
 static long http_post(struct outbox_sender *s, const char *url, struct curl_slist *headers, const char *body,
-                      int64_t timeout_ms, struct answer *ans, char *cerr, size_t cerr_len)
+                      int64_t timeout_ms, struct answer *ans, char *cerr, size_t cerr_len, CURLcode *code)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0;
@@ -286,6 +286,7 @@ static long http_post(struct outbox_sender *s, const char *url, struct curl_slis
 	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, ans);
 	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, errbuf);
 	rc = curl_easy_perform(s->curl);
+	*code = rc;
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	} else {
@@ -335,11 +336,15 @@ static int deliver(struct outbox_sender *s, struct outbox_msg *m, struct vigil_e
 		v.kind = VERDICT_RETRY;
 		snprintf(v.error, sizeof(v.error), "cannot resolve a header: %s", rerr.msg);
 	} else {
-		status = http_post(s, url, headers, m->payload, m->timeout_ms, &ans, cerr, sizeof(cerr));
+		CURLcode code = CURLE_OK;
+
+		status = http_post(s, url, headers, m->payload, m->timeout_ms, &ans, cerr, sizeof(cerr), &code);
 		if (status)
 			type->classify(status, strbuf_str(&ans.body), ans.body.len, &v);
 		else
 			snprintf(v.error, sizeof(v.error), "%s", cerr);
+		if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL)
+			v.kind = VERDICT_FAILED;   /* the same URL will never work */
 	}
 	if (url) {
 		explicit_bzero(url, strlen(url));

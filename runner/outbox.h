@@ -62,7 +62,11 @@ struct outbox_stats {
 
 struct outbox_sender;
 
-/* A sender over st (which it does not own).  Initialises libcurl once per process. */
+/*
+ * A sender over st (which it does not own).  Initialises libcurl once per
+ * process.  A sender is used by one thread at a time; several senders (in
+ * threads or processes) may share a store.
+ */
 struct outbox_sender *outbox_sender_new(struct store *st);
 void outbox_sender_free(struct outbox_sender *s);
 
