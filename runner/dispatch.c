@@ -298,8 +298,10 @@ static void plan_target(const struct job_spec *spec, const struct spec_notify *t
 
 		if (!l->n_firing && !l->n_resolved)
 			continue;
-		qsort(l->firing, l->n_firing, sizeof(*l->firing), cmp_firing);
-		qsort(l->resolved, l->n_resolved, sizeof(*l->resolved), cmp_resolved);
+		if (l->n_firing > 1)
+			qsort(l->firing, l->n_firing, sizeof(*l->firing), cmp_firing);
+		if (l->n_resolved > 1)
+			qsort(l->resolved, l->n_resolved, sizeof(*l->resolved), cmp_resolved);
 		add_row(d, spec, t, &pol, target, url_ref, &msg, pass ? "muted" : "send",
 		        pass ? strbuf_str(&note) : NULL, now_ms);
 	}

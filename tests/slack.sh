@@ -95,6 +95,13 @@ JSON
 at() { echo $((T0 + 60 * $1)); }
 slack() { echo "{\"type\": \"slack\", \"webhook_url\": \"\${env:$1}\"${2:+, $2}}"; }
 
+for verb in outbox mute; do
+	expect_rc 0 "$verb --help" $VIGIL $verb --help
+	expect_grep "$TMP/out" "usage: vigil $verb" "$verb --help shows usage"
+done
+expect_rc 2 "outbox with an unknown subcommand" $VIGIL outbox frob --state "$S"
+expect_rc 2 "run --send-wait takes a duration" $VIGIL run --send-wait soon "$top_srcdir/specs/examples/cpu-slack.json"
+
 # --- content, escaping, one message per run ------------------------------------
 export HOOK_GRP="$BASE/services/T1/B1/ok/SECRETGRP1"
 gen grp '<!channel> & co|web-1|db<2>|calm' 55,56,57
@@ -162,8 +169,11 @@ done
 expect_rc 0 "eight jobs alerting at once to one webhook" $VIGIL run --state "$S" --at "$(at 60)" --send-wait 30s $specs
 expect_eq "$(q 'len(K("/services/T2/B1/"))')" 8 "every message delivered"
 expect_eq "$(q 'sum(r["rate_limited"] for r in K("/services/T2/B1/"))')" 0 "Slack never had to rate-limit vigil"
-# in any stretch of time, at most 3 + 1/s messages (100 ms of slack for the way from vigil to the server)
-expect_eq "$(q 'max(j - i + 1 - 3 - (K("/services/T2/B1/")[j]["t_recv"] - K("/services/T2/B1/")[i]["t_recv"]) for i in range(8) for j in range(i, 8)) <= 0.1')" \
+# in any stretch of time, at most 3 + 1/s messages, with slack for the way from vigil's claim to the server
+# (100 ms; under valgrind that way varies by hundreds of ms)
+tol=0.1
+[ -n "${VALGRIND:-}" ] && tol=0.7
+expect_eq "$(q "max(j - i + 1 - 3 - (K('/services/T2/B1/')[j]['t_recv'] - K('/services/T2/B1/')[i]['t_recv']) for i in range(8) for j in range(i, 8)) <= $tol")" \
 	True "no more than 1 message/s after a burst of 3"
 
 # --- 429 with Retry-After, 500 with backoff, connection resets ------------------
