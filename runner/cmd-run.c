@@ -163,10 +163,10 @@ static int cmd_run(const struct cmd_entry *self, int argc, char **argv)
 		json_array_append_new(results, run_report_json(&rep));
 		run_report_release(&rep);
 		if (sender) {
-			/* Send what is due now; waiting for throttles comes after the last job. */
+			/* Send what is due now (for a second at most); waiting for throttles comes after the last job. */
 			struct vigil_error serr = VIGIL_ERROR_INIT;
 
-			if (outbox_send_due(sender, time_now_ms(), NULL, &serr))
+			if (outbox_send_due(sender, time_now_ms() + (send_wait < 1000 ? send_wait : 1000), NULL, &serr))
 				log_error("outbox", "%s", serr.msg);
 		}
 	}
@@ -199,7 +199,8 @@ const struct cmd_entry cmd_run_entry = {
 	        "      --no-store        do not record the run\n"
 	        "      --at TIME         run as if scheduled at TIME (ISO-8601 or unix seconds)\n"
 	        "      --send-wait DURATION  how long to keep delivering Slack/webhook messages after the runs\n"
-	        "                        (default 10s); what is left stays queued; 0: queue only\n"
+	        "                        (default 10s; an attempt under way finishes); what is left stays\n"
+	        "                        queued; 0: queue only\n"
 	        "  -P, --plugin-dir DIR  also load detector plugins from DIR (repeatable)\n",
 	.exec = cmd_run,
 };
