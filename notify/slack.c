@@ -223,6 +223,14 @@ static void add_chart(struct strbuf *sb, const struct notify_policy *pol, const 
 	strbuf_release(&url);
 }
 
+static void add_run(struct strbuf *sb, const struct notify_message *msg)
+{
+	if (msg->run_id)
+		strbuf_addf(sb, "%lld", (long long)msg->run_id);
+	else
+		strbuf_addstr(sb, "-");
+}
+
 struct series_ctx {
 	const struct notify_message *msg;
 	const struct notify_policy *pol;
@@ -241,7 +249,7 @@ static void text_value(void *arg, const char *name, size_t len, struct strbuf *o
 	if (!strcmp(key, "job"))
 		msgtext_append(out, c->msg->job, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	else if (!strcmp(key, "run"))
-		c->msg->run_id ? strbuf_addf(out, "%lld", (long long)c->msg->run_id) : strbuf_addstr(out, "-");
+		add_run(out, c->msg);
 	else if (!strcmp(key, "series"))
 		msgtext_append(out, s->series, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	else if (!strcmp(key, "labels"))
@@ -345,7 +353,7 @@ static void title_value(void *arg, const char *name, size_t len, struct strbuf *
 	if (!strcmp(key, "job"))
 		msgtext_append(out, msg->job, NAME_MAX_BYTES, MSGTEXT_ONELINE);
 	else if (!strcmp(key, "run"))
-		msg->run_id ? strbuf_addf(out, "%lld", (long long)msg->run_id) : strbuf_addstr(out, "-");
+		add_run(out, msg);
 	else if (!strcmp(key, "firing"))
 		strbuf_addf(out, "%zu", msg->n_firing);
 	else if (!strcmp(key, "resolved"))
