@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "plugin.h"
+#include "store.h"
 #include "spec.h"
 
 /* Documented exit codes (see vigil(1)). */
@@ -51,5 +52,11 @@ struct registry *cli_load_registry(const struct cli_plugins *p);
  */
 struct job_spec **cli_load_specs(char **paths, int n, const struct registry *reg, size_t *n_invalid);
 void cli_free_specs(struct job_spec **specs, int n);
+
+/*
+ * Open the store: store_path if given, else vigil.db in the state directory
+ * (--state, or the default).  Prints the reason and returns NULL on failure.
+ */
+struct store *cli_open_store(const char *state, const char *store_path);
 
 #endif

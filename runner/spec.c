@@ -30,28 +30,10 @@ static const char *const schedule_keys[] = { "cron", "timezone", NULL };
 static void check_keys(const json_t *obj, const char *const *keys, struct diag *d, const char *path,
                        const char *what)
 {
-	const char *key;
-	json_t *v;
-	char sub[JPATH_MAX];
+	char where[64];
 
-	json_object_foreach((json_t *)obj, key, v) {
-		const char *cands[64], *hint;
-		size_t n = 0;
-		int ok = 0;
-
-		for (const char *const *k = keys; *k && n < 64; k++) {
-			ok |= !strcmp(key, *k);
-			cands[n++] = *k;
-		}
-		if (ok)
-			continue;
-		jpath_key(sub, sizeof(sub), path, key);
-		hint = suggest_closest(key, cands, n);
-		if (hint)
-			diag_add(d, sub, "unknown key in %s (did you mean '%s'?)", what, hint);
-		else
-			diag_add(d, sub, "unknown key in %s", what);
-	}
+	snprintf(where, sizeof(where), "in %s", what);
+	diag_check_keys(d, obj, keys, NULL, path, where);
 }
 
 static int valid_job_name(const char *s)
