@@ -409,15 +409,22 @@ enum child_io_result child_io(struct child *c, struct child_io *io, int64_t dead
 			return CHILD_IO_EOF;
 		if (left <= 0)
 			return CHILD_IO_TIMEOUT;
-		rc = poll(p, (nfds_t)np, (int)((left + 999999) / 1000000));
+		/* Wake up every 100 ms to notice a child that died while a grandchild keeps its stdout. */
+		rc = poll(p, (nfds_t)np, (int)(left > 100000000 ? 100 : (left + 999999) / 1000000));
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			*sys_errno = errno;
 			return CHILD_IO_FAILED;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			siginfo_t si;
+
+			memset(&si, 0, sizeof(si));
+			if (c->pid && waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+				return CHILD_IO_EXITED;
 			continue;
+		}
 		if (iin >= 0 && (p[iin].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			ssize_t n;
 

@@ -120,6 +120,7 @@ struct child_io {
 enum child_io_result {
 	CHILD_IO_DONE = 0,            /* done() said so (or EOF when done is NULL) */
 	CHILD_IO_EOF,                 /* stdout closed before a complete response */
+	CHILD_IO_EXITED,              /* the child exited (its stdout may live on in a grandchild) */
 	CHILD_IO_TIMEOUT,             /* the deadline passed */
 	CHILD_IO_TOO_BIG,             /* stdout exceeded out_max */
 	CHILD_IO_CLOSED_STDIN,        /* the child closed its stdin before reading the request */

@@ -352,9 +352,12 @@ static int str(struct cur *c, struct strbuf *out)
  */
 static int num(struct cur *c, double *out)
 {
-	const char *s = c->p, *q = c->p;
+	const char *s, *q;
 	uint64_t m = 0;
 	int digits = 0, exp10 = 0, neg = 0, any = 0;
+
+	ws(c);
+	s = q = c->p;
 
 	if (q < c->end && *q == '-') {
 		neg = 1;

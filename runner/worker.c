@@ -394,6 +394,9 @@ int worker_pool_call(struct worker_pool *p, const char *req, size_t len, int64_t
 	case CHILD_IO_EOF:
 		fail_with_status(p, w, "closed its stdout without a complete response", 0, err);
 		goto failed;
+	case CHILD_IO_EXITED:
+		fail_with_status(p, w, "ended without a complete response", 0, err);
+		goto failed;
 	case CHILD_IO_CLOSED_STDIN:
 		fail_with_status(p, w, "closed its stdin without reading the request", 0, err);
 		goto failed;
@@ -411,21 +414,9 @@ int worker_pool_call(struct worker_pool *p, const char *req, size_t len, int64_t
 		/* The answer counts only from a process that then exits cleanly, in time. */
 		int status;
 
+		/* Its stdout is not read to the end: a grandchild may hold it; the group kill ends that. */
 		close(w->c.in);
 		w->c.in = -1;
-		while (w->c.out >= 0 && time_mono_ns() < deadline) {
-			/* Drain stdout (anything after the response is ignored) until it closes. */
-			struct strbuf rest = STRBUF_INIT;
-			size_t sc = 0;
-			struct child_io tail = { .out = &rest, .out_max = 1 << 20, .done = NULL, .arg = &sc,
-			                         .err = &call->err, .err_max = p->r.err_max };
-
-			child_io(&w->c, &tail, deadline, &e);
-			call->leftover |= rest.len > 0;
-			call->err_dropped += tail.err_dropped;
-			strbuf_release(&rest);
-			break;
-		}
 		status = child_wait_until(&w->c, deadline, p->r.grace_ms);
 		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 			char text[128];
