@@ -19,71 +19,106 @@ static const double p10[] = {
 
 /* --- encoding ------------------------------------------------------------ */
 
+static const char digits2[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 /* Digits of u into the end of buf; returns the first digit. */
 static char *u64_digits(char *end, uint64_t u)
 {
-	do {
-		*--end = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
+	while (u >= 100) {
+		unsigned d = (unsigned)(u % 100) * 2;
+
+		u /= 100;
+		*--end = digits2[d + 1];
+		*--end = digits2[d];
+	}
+	if (u >= 10) {
+		*--end = digits2[u * 2 + 1];
+		*--end = digits2[u * 2];
+	} else {
+		*--end = (char)('0' + u);
+	}
 	return end;
+}
+
+/* Write v at p (at most 21 bytes); returns the end. */
+static char *fmt_i64(char *p, int64_t v)
+{
+	char buf[24], *d = u64_digits(buf + sizeof(buf), v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	size_t len = (size_t)(buf + sizeof(buf) - d);
+
+	if (v < 0)
+		*p++ = '-';
+	memcpy(p, d, len);
+	return p + len;
 }
 
 static void put_i64(struct strbuf *sb, int64_t v)
 {
-	char buf[24], *p = u64_digits(buf + sizeof(buf), v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
-
-	if (v < 0)
-		*--p = '-';
-	strbuf_add(sb, p, (size_t)(buf + sizeof(buf) - p));
+	strbuf_grow(sb, 24);
+	sb->len = (size_t)(fmt_i64(sb->buf + sb->len, v) - sb->buf);
+	sb->buf[sb->len] = '\0';
 }
 
 /*
- * The shortest of "m", "m/10", ... "m/10^k" (k <= 15) that reads back as
- * v, checked exactly: m < 2^53 and 10^k are exact doubles, so m / 10^k is
- * correctly rounded, as strtod of the same digits is.  Metric values
- * usually have a few decimals and take this path; others take %.17g.
+ * Write v at p (at most 26 bytes); returns the end.  The shortest of "m",
+ * "m/10", ... "m/10^k" that reads back as v, checked exactly: m < 2^53 and
+ * 10^k are exact doubles, so m / 10^k is correctly rounded, as strtod of
+ * the same digits is.  Metric values usually have a few decimals and take
+ * this path; others take %.17g.
  */
-void exec_proto_put_double(struct strbuf *sb, double v)
+static char *fmt_double(char *p, double v)
 {
 	double a = fabs(v);
-	char buf[40];
 
 	if (isnan(v)) {
-		strbuf_add(sb, "null", 4);
-		return;
+		memcpy(p, "null", 4);
+		return p + 4;
 	}
 	if (isinf(v)) {
-		strbuf_addstr(sb, v > 0 ? "\"inf\"" : "\"-inf\"");
-		return;
+		if (v > 0) {
+			memcpy(p, "\"inf\"", 5);
+			return p + 5;
+		}
+		memcpy(p, "\"-inf\"", 6);
+		return p + 6;
 	}
-	if (a < 9e15 && v == (double)(int64_t)v) {
-		put_i64(sb, (int64_t)v);
-		return;
-	}
+	if (a < 9e15 && v == (double)(int64_t)v)
+		return fmt_i64(p, (int64_t)v);
 	if (a >= 1e-6 && a < 1e15) {
 		for (int k = 1; k <= 17 && a * p10[k] < 9e15; k++) {
-			double scaled = nearbyint(a * p10[k]);
+			double x = a * p10[k], scaled = (double)(int64_t)(x + 0.5);
 
-			if (scaled / p10[k] == a) {
+			/* The exact check (a division) only when the product is nearly whole. */
+			if (fabs(x - scaled) <= 1e-6 * scaled && scaled / p10[k] == a) {
 				uint64_t m = (uint64_t)scaled;
-				char *end = buf + sizeof(buf), *p = end;
+				char buf[40], *end = buf + sizeof(buf), *q = end;
+				size_t len;
 
 				for (int d = 0; d < k; d++) {
-					*--p = (char)('0' + m % 10);
+					*--q = (char)('0' + m % 10);
 					m /= 10;
 				}
-				*--p = '.';
-				p = u64_digits(p, m);
+				*--q = '.';
+				q = u64_digits(q, m);
 				if (v < 0)
-					*--p = '-';
-				strbuf_add(sb, p, (size_t)(end - p));
-				return;
+					*--q = '-';
+				len = (size_t)(end - q);
+				memcpy(p, q, len);
+				return p + len;
 			}
 		}
 	}
-	snprintf(buf, sizeof(buf), "%.17g", v);
-	strbuf_addstr(sb, buf);
+	return p + snprintf(p, 26, "%.17g", v);
+}
+
+void exec_proto_put_double(struct strbuf *sb, double v)
+{
+	strbuf_grow(sb, 32);
+	sb->len = (size_t)(fmt_double(sb->buf + sb->len, v) - sb->buf);
+	sb->buf[sb->len] = '\0';
 }
 
 static size_t utf8_len(const unsigned char *s)
@@ -153,7 +188,6 @@ void exec_proto_detect_request(struct strbuf *sb, uint64_t id, const char *detec
                                const char *params_json, const struct exec_context *ctx,
                                const struct series *s)
 {
-	strbuf_grow(sb, 64 + s->n * 24);
 	strbuf_addstr(sb, "{\"protocol\":1,\"method\":\"detect\",\"id\":");
 	put_i64(sb, (int64_t)id);
 	strbuf_addstr(sb, ",\"detector\":");
@@ -180,16 +214,25 @@ void exec_proto_detect_request(struct strbuf *sb, uint64_t id, const char *detec
 		exec_proto_put_string(sb, s->labels[i].value);
 	}
 	strbuf_addstr(sb, "},\"ts\":[");
-	for (size_t i = 0; i < s->n; i++) {
-		if (i)
-			strbuf_addch(sb, ',');
-		put_i64(sb, s->ts[i]);
-	}
-	strbuf_addstr(sb, "],\"values\":[");
-	for (size_t i = 0; i < s->n; i++) {
-		if (i)
-			strbuf_addch(sb, ',');
-		exec_proto_put_double(sb, s->v[i]);
+	/* The arrays are written straight into the buffer: room for the longest numbers. */
+	strbuf_grow(sb, s->n * 50 + 32);
+	{
+		char *p = sb->buf + sb->len;
+
+		for (size_t i = 0; i < s->n; i++) {
+			if (i)
+				*p++ = ',';
+			p = fmt_i64(p, s->ts[i]);
+		}
+		memcpy(p, "],\"values\":[", 12);
+		p += 12;
+		for (size_t i = 0; i < s->n; i++) {
+			if (i)
+				*p++ = ',';
+			p = fmt_double(p, s->v[i]);
+		}
+		sb->len = (size_t)(p - sb->buf);
+		sb->buf[sb->len] = '\0';
 	}
 	strbuf_addstr(sb, "]}}\n");
 }

@@ -554,14 +554,14 @@ END_TEST
 
 START_TEST(test_proto_numbers)
 {
-	static const double vals[] = { 0, 1, -1, 40.9, 0.1, 1e-7, 123456.789, 3.141592653589793, 1e300,
-	                               -2.5e-300, 9007199254740993.0, 0.30000000000000004 };
+	static const double vals_[] = { 0, 1, -1, 40.9, 0.1, 1e-7, 123456.789, 3.141592653589793, 1e300,
+	                                -2.5e-300, 9007199254740993.0, 0.30000000000000004, -0.05, 99.99 };
 	struct strbuf sb = STRBUF_INIT;
 
-	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+	for (size_t i = 0; i < sizeof(vals_) / sizeof(vals_[0]); i++) {
 		strbuf_reset(&sb);
-		exec_proto_put_double(&sb, vals[i]);
-		ck_assert_msg(strtod(sb.buf, NULL) == vals[i], "%.17g printed as %s", vals[i], sb.buf);
+		exec_proto_put_double(&sb, vals_[i]);
+		ck_assert_msg(strtod(sb.buf, NULL) == vals_[i], "%.17g printed as %s", vals_[i], sb.buf);
 	}
 	strbuf_reset(&sb);
 	exec_proto_put_double(&sb, 40.9);
@@ -570,6 +570,35 @@ START_TEST(test_proto_numbers)
 	exec_proto_put_double(&sb, NAN);
 	exec_proto_put_double(&sb, -INFINITY);
 	ck_assert_str_eq(sb.buf, "null\"-inf\"");
+	{
+		/* A whole request is valid JSON that reads back to the series. */
+		struct series *s = series_new("web \"1\"");
+		struct exec_context ctx = { .job = "j", .run_id = 3, .entry_id = "e" };
+		json_error_t jerr;
+		json_t *req, *vals;
+
+		series_add_label(s, "host", "w\x01");
+		for (size_t i = 0; i < sizeof(vals_) / sizeof(vals_[0]); i++)
+			series_append(s, (int64_t)i * 1000 - 5000, vals_[i]);
+		series_append(s, 99000, NAN);
+		strbuf_reset(&sb);
+		exec_proto_detect_request(&sb, 42, "det", "{\"w\":3}", &ctx, s);
+		ck_assert(sb.len && sb.buf[sb.len - 1] == '\n' && !memchr(sb.buf, '\n', sb.len - 1));
+		req = json_loads(sb.buf, 0, &jerr);
+		ck_assert_msg(req != NULL, "%s: %s", jerr.text, sb.buf);
+		ck_assert_int_eq(json_integer_value(json_object_get(req, "id")), 42);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(req, "series"), "name")), "web \"1\"");
+		ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(req, "context"), "run_id")), 3);
+		vals = json_object_get(json_object_get(req, "series"), "values");
+		ck_assert_int_eq(json_array_size(vals), s->n);
+		for (size_t i = 0; i < sizeof(vals_) / sizeof(vals_[0]); i++)
+			ck_assert(json_number_value(json_array_get(vals, i)) == vals_[i]);
+		ck_assert(json_is_null(json_array_get(vals, s->n - 1)));
+		ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(json_object_get(req, "series"), "ts"), 0)),
+		                 -5000);
+		json_decref(req);
+		series_free(s);
+	}
 	strbuf_reset(&sb);
 	exec_proto_put_string(&sb, "a\"b\\c\n\x01\xff\xc3\xa9");
 	ck_assert_str_eq(sb.buf, "\"a\\\"b\\\\c\\u000a\\u0001\\ufffd\xc3\xa9\"");
