@@ -180,6 +180,27 @@ struct worker_pool *isolate_pool_new(const struct detector_entry *e, const char 
 	child_env_pass(&r.env, "TZ");
 	child_env_pass(&r.env, "VIGIL_LOG_LEVEL");
 	child_env_set(&r.env, "VIGIL_JOB", job ? job : "");
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * An ASan build cannot run under RLIMIT_AS (it reserves terabytes of
+	 * shadow memory): the limit becomes ASan's own malloc limit, and crashes
+	 * are left to the kernel so they are reported as signals, as in a
+	 * normal build.
+	 */
+	{
+		const char *old = getenv("ASAN_OPTIONS");
+		char *opts = xasprintf("%s%shandle_segv=0:handle_abort=0:allocator_may_return_null=1%s%lld",
+		                       old ? old : "", old && *old ? ":" : "",
+		                       l.child.memory_bytes ? ":malloc_limit_mb=" : "",
+		                       l.child.memory_bytes ? (long long)(l.child.memory_bytes >> 20) : 0LL);
+
+		if (!l.child.memory_bytes)
+			opts[strlen(opts) - 1] = '\0';
+		child_env_set(&r.env, "ASAN_OPTIONS", opts);
+		free(opts);
+		l.child.memory_bytes = 0;
+	}
+#endif
 	r.limits = l.child;
 	/* The plugin ran as vigil's user before; isolation does not change whose it is. */
 	r.child_flags = CHILD_ALLOW_ROOT;
