@@ -300,8 +300,6 @@ int child_stop(struct child *c, int grace_ms)
 		child_close_pipes(c);
 		return 0;
 	}
-	/* Closing stdin first lets a well-behaved worker exit on its own. */
-	close_fd(&c->in);
 	if (!child_try_reap(c, &status)) {
 		kill(-c->pid, SIGTERM);
 		until = time_mono_ns() + (int64_t)grace_ms * 1000000;

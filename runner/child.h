@@ -79,7 +79,8 @@ int child_wait_until(struct child *c, int64_t deadline_ns, int grace_ms);
 
 /*
  * Stop c and its group: SIGTERM, up to grace_ms for it to exit, then
- * SIGKILL; reap it (waitpid loops on EINTR) and close its pipes.  Returns
+ * SIGKILL; reap it (waitpid loops on EINTR) and close its pipes.  (To let
+ * a worker finish on its own, close its stdin and wait before this.)  Returns
  * the wait status.  No-op returning 0 when c is not running.
  */
 int child_stop(struct child *c, int grace_ms);

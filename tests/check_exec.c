@@ -97,6 +97,11 @@ static void assert_no_children(const char *marker)
 	ck_assert_int_eq(count_procs(marker), 0);
 }
 
+static pid_t atoi_pid(const char *s)
+{
+	return (pid_t)strtol(s, NULL, 10);
+}
+
 static char *behave(void)
 {
 	return xasprintf("%s/tests/exec/behave.py", srcdir());
@@ -343,6 +348,77 @@ START_TEST(test_hot_replace)
 	free(entry);
 	free(tmp);
 	free(exe);
+	free(dir);
+}
+END_TEST
+
+/* A persistent worker found dead between requests is replaced without failing a series. */
+START_TEST(test_dead_worker_restarted)
+{
+	struct worker_recipe r;
+	struct worker_pool *pool;
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	pid_t pids[4];
+
+	memset(&r, 0, sizeof(r));
+	r.path = xstrdup("/bin/sh");
+	r.argv = xcalloc(4, sizeof(char *));
+	r.argv[0] = xstrdup("sh");
+	r.argv[1] = xstrdup("-c");
+	r.argv[2] = xstrdup("while read l; do echo \"$$ $l\"; done");
+	r.child_flags = CHILD_ALLOW_ROOT;
+	r.lifecycle = WORKER_PERSISTENT;
+	r.grace_ms = 100;
+	r.err_max = 1024;
+	r.done = worker_done_line;
+	pool = worker_pool_new(&r);
+	for (int i = 0; i < 3; i++) {
+		struct worker_call call = WORKER_CALL_INIT;
+
+		ck_assert_msg(worker_pool_call(pool, "x\n", 2, 2000, 1000, &call, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(worker_pool_pids(pool, pids, 4), 1);
+		ck_assert_int_eq(call.started, i != 2);   /* started for the first call, and after the kill */
+		ck_assert_int_eq(atoi_pid(call.out.buf), pids[0]);
+		worker_call_release(&call);
+		if (i == 0) {
+			kill(pids[0], SIGKILL);
+			usleep(50000);
+		}
+		if (i == 1)
+			ck_assert_int_eq(worker_pool_size(pool), 1);
+	}
+	worker_pool_free(pool);
+	errno = 0;
+	ck_assert(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+}
+END_TEST
+
+/* registry_stale: a plugin replaced in a searched directory is noticed. */
+START_TEST(test_registry_stale)
+{
+	char *dir = xasprintf("%s/vigil-stale-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	char *src = xasprintf("%s/crashy.so", getenv("VIGIL_TEST_PLUGINS") ? getenv("VIGIL_TEST_PLUGINS")
+	                      : "tests/plugins/.libs");
+	char *dst, *tmp, *cmd;
+	struct registry *reg = registry_new();
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dst = xasprintf("%s/crashy.so", dir);
+	tmp = xasprintf("%s/.crashy.so.tmp", dir);
+	cmd = xasprintf("cp '%s' '%s' && cp '%s' '%s'", src, dst, src, tmp);
+	ck_assert_int_eq(system(cmd), 0);
+	registry_load_dir(reg, dir);
+	ck_assert_ptr_nonnull(registry_find(reg, "crash-segv"));
+	ck_assert_int_eq(registry_stale(reg), 0);
+	ck_assert_int_eq(rename(tmp, dst), 0);      /* the atomic deploy of a new build */
+	ck_assert_int_eq(registry_stale(reg), 1);
+	registry_free(reg);
+	unlink(dst);
+	rmdir(dir);
+	free(cmd);
+	free(tmp);
+	free(dst);
+	free(src);
 	free(dir);
 }
 END_TEST
@@ -745,6 +821,8 @@ int main(void)
 	tcase_add_test(tp, test_proto_responses);
 	tcase_add_test(tp, test_worker_oneshot_exit);
 	tcase_add_test(tp, test_cannot_exec);
+	tcase_add_test(tp, test_dead_worker_restarted);
+	tcase_add_test(tp, test_registry_stale);
 	suite_add_tcase(s, tp);
 	return run_suite(s);
 }
