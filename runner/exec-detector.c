@@ -502,7 +502,7 @@ static int describe(struct exec_program *p, struct vigil_error *err)
 			                json_string_value(name));
 			break;
 		}
-		if (params_schema_check(params ? params : json_object(), &serr)) {
+		if (params && params_schema_check(params, &serr)) {
 			vigil_error_set(err, VIGIL_E_PLUGIN, "describe: detector '%s': %s", json_string_value(name),
 			                serr.msg);
 			break;

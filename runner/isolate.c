@@ -61,6 +61,15 @@ static void put_str(struct strbuf *sb, const char *s)
 	put(sb, s, n);
 }
 
+/* Pad to 8 bytes from the frame's start, so arrays read in place are aligned. */
+static void put_align(struct strbuf *sb)
+{
+	static const char zeros[8];
+
+	if (sb->len % 8)
+		put(sb, zeros, 8 - sb->len % 8);
+}
+
 static void begin_frame(struct strbuf *sb, uint32_t magic)
 {
 	struct frame_header h = { .magic = magic, .version = 1, .len = 0 };
@@ -91,9 +100,21 @@ static size_t frame_done(const struct strbuf *out, void *arg)
 }
 
 struct reader {
-	const char *p, *end;
+	const char *start, *p, *end;  /* start: the payload, 16 bytes after the frame's start */
 	int bad;
 };
+
+static void get_align(struct reader *r)
+{
+	size_t off = (size_t)(r->p - r->start) % 8;
+
+	if (off && !r->bad) {
+		if ((size_t)(r->end - r->p) < 8 - off)
+			r->bad = 1;
+		else
+			r->p += 8 - off;
+	}
+}
 
 static void get(struct reader *r, void *out, size_t n)
 {
@@ -183,19 +204,14 @@ struct worker_pool *isolate_pool_new(const struct detector_entry *e, const char 
 #ifdef __SANITIZE_ADDRESS__
 	/*
 	 * An ASan build cannot run under RLIMIT_AS (it reserves terabytes of
-	 * shadow memory): the limit becomes ASan's own malloc limit, and crashes
-	 * are left to the kernel so they are reported as signals, as in a
-	 * normal build.
+	 * shadow memory), and ASan's own malloc limits do not hold here: such a
+	 * build runs its workers without a memory limit.  Crashes are left to the
+	 * kernel, so they are reported as signals, as in a normal build.
 	 */
 	{
 		const char *old = getenv("ASAN_OPTIONS");
-		char *opts = xasprintf("%s%shandle_segv=0:handle_abort=0:allocator_may_return_null=1%s%lld",
-		                       old ? old : "", old && *old ? ":" : "",
-		                       l.child.memory_bytes ? ":malloc_limit_mb=" : "",
-		                       l.child.memory_bytes ? (long long)(l.child.memory_bytes >> 20) : 0LL);
+		char *opts = xasprintf("%s%shandle_segv=0:handle_abort=0", old ? old : "", old && *old ? ":" : "");
 
-		if (!l.child.memory_bytes)
-			opts[strlen(opts) - 1] = '\0';
 		child_env_set(&r.env, "ASAN_OPTIONS", opts);
 		free(opts);
 		l.child.memory_bytes = 0;
@@ -251,13 +267,14 @@ int isolate_detect(const struct detector_instance *inst, const struct series *s,
 		put_str(&req, s->labels[i].value);
 	}
 	put_u64(&req, s->n);
+	put_align(&req);
 	put(&req, s->ts, s->n * sizeof(*s->ts));
 	put(&req, s->v, s->n * sizeof(*s->v));
 	end_frame(&req);
 	if (worker_pool_call(inst->isolated, req.buf, req.len, inst->timeout_ms, out_max, &call, err))
 		goto out;
 	memcpy(&h, call.out.buf, sizeof(h));
-	rd.p = call.out.buf + sizeof(h);
+	rd.start = rd.p = call.out.buf + sizeof(h);
 	rd.end = call.out.buf + call.out.len;
 	rd.bad = 0;
 	if (h.magic == FRAME_ERROR) {
@@ -281,6 +298,7 @@ int isolate_detect(const struct detector_instance *inst, const struct series *s,
 			                (unsigned long long)n, s->n);
 			goto out;
 		}
+		get_align(&rd);
 		sc = get_array(&rd, n, sizeof(double));
 		ex = get_array(&rd, n, sizeof(double));
 		lo = get_array(&rd, n, sizeof(double));
@@ -370,7 +388,7 @@ struct cached {
 static void handle(struct registry *reg, const char *load_error, struct cached *cache, const char *payload,
                    size_t len, struct strbuf *out)
 {
-	struct reader rd = { .p = payload, .end = payload + len, .bad = 0 };
+	struct reader rd = { .start = payload, .p = payload, .end = payload + len, .bad = 0 };
 	char *name = get_str(&rd), *params = get_str(&rd), *sname = get_str(&rd);
 	uint32_t n_labels = get_u32(&rd);
 	struct vigil_label *labels = NULL;
@@ -392,6 +410,7 @@ static void handle(struct registry *reg, const char *load_error, struct cached *
 		n_labels = 0;
 	}
 	n = get_u64(&rd);
+	get_align(&rd);
 	ts = get_array(&rd, n, sizeof(int64_t));
 	v = get_array(&rd, n, sizeof(double));
 	if (rd.bad) {
@@ -449,6 +468,7 @@ static void handle(struct registry *reg, const char *load_error, struct cached *
 	begin_frame(out, FRAME_OK);
 	put_u64(out, n);
 	put_u64(out, det.r.warmup);
+	put_align(out);
 	put(out, det.r.score, n * sizeof(double));
 	put(out, det.r.expected, n * sizeof(double));
 	put(out, det.r.lower, n * sizeof(double));
