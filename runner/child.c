@@ -59,13 +59,23 @@ static void child_fail(int errpipe, int stage)
 
 enum { STAGE_SETUP = 1, STAGE_LIMITS, STAGE_DIR, STAGE_USER, STAGE_EXEC };
 
+/*
+ * Lower both limits, so the program cannot raise them again.  Where the hard
+ * limit cannot be changed (valgrind keeps RLIMIT_NOFILE's), lower the soft one.
+ */
 static void set_limit(int resource, int64_t value, int errpipe)
 {
-	struct rlimit rl;
+	struct rlimit rl, old;
 
 	rl.rlim_cur = rl.rlim_max = (rlim_t)value;
-	if (setrlimit(resource, &rl))
-		child_fail(errpipe, STAGE_LIMITS);
+	if (setrlimit(resource, &rl) == 0)
+		return;
+	if (getrlimit(resource, &old) == 0 && (rlim_t)value <= old.rlim_max) {
+		rl.rlim_max = old.rlim_max;
+		if (setrlimit(resource, &rl) == 0)
+			return;
+	}
+	child_fail(errpipe, STAGE_LIMITS);
 }
 
 /* Mark every fd >= 3 close-on-exec; errpipe is close-on-exec already. */
