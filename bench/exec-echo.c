@@ -15,6 +15,8 @@ int main(void)
 	size_t cap = 0, rcap = 0;
 	ssize_t len;
 
+	setvbuf(stdin, NULL, _IOFBF, 1 << 20);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
 	while ((len = getline(&line, &cap, stdin)) > 0) {
 		char *id = strstr(line, "\"id\":"), *vals = strstr(line, "\"values\":[");
 		long long rid = id ? strtoll(id + 5, NULL, 10) : 0;

@@ -93,21 +93,23 @@ static char *fmt_double(char *p, double v)
 
 			/* The exact check (a division) only when the product is nearly whole. */
 			if (fabs(x - scaled) <= 1e-6 * scaled && scaled / p10[k] == a) {
-				uint64_t m = (uint64_t)scaled;
-				char buf[40], *end = buf + sizeof(buf), *q = end;
-				size_t len;
+				/* The digits of m, then the point inserted k digits from the end. */
+				char buf[32], *end = buf + sizeof(buf), *q = u64_digits(end, (uint64_t)scaled);
+				size_t nd = (size_t)(end - q), ip = nd > (size_t)k ? nd - (size_t)k : 0;
 
-				for (int d = 0; d < k; d++) {
-					*--q = (char)('0' + m % 10);
-					m /= 10;
-				}
-				*--q = '.';
-				q = u64_digits(q, m);
 				if (v < 0)
-					*--q = '-';
-				len = (size_t)(end - q);
-				memcpy(p, q, len);
-				return p + len;
+					*p++ = '-';
+				if (ip) {
+					memcpy(p, q, ip);
+					p += ip;
+				} else {
+					*p++ = '0';
+				}
+				*p++ = '.';
+				for (size_t z = nd; z < (size_t)k; z++)
+					*p++ = '0';
+				memcpy(p, q + ip, nd - ip);
+				return p + (nd - ip);
 			}
 		}
 	}
