@@ -286,21 +286,6 @@ int child_try_reap(struct child *c, int *status)
 	return 1;
 }
 
-int child_wait_until(struct child *c, int64_t deadline_ns, int grace_ms)
-{
-	int status = 0;
-
-	while (c->pid) {
-		if (child_try_reap(c, &status))
-			break;
-		if (time_mono_ns() >= deadline_ns)
-			return child_stop(c, grace_ms);
-		usleep(1000);
-	}
-	child_close_pipes(c);
-	return status;
-}
-
 int child_stop(struct child *c, int grace_ms)
 {
 	int status = 0;

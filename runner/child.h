@@ -72,12 +72,6 @@ void child_close_pipes(struct child *c);
 int child_try_reap(struct child *c, int *status);
 
 /*
- * Wait until c exits or deadline_ns (time_mono_ns clock) passes; then stop
- * it as child_stop() does.  Returns its wait status.
- */
-int child_wait_until(struct child *c, int64_t deadline_ns, int grace_ms);
-
-/*
  * Stop c and its group: SIGTERM, up to grace_ms for it to exit, then
  * SIGKILL; reap it (waitpid loops on EINTR) and close its pipes.  (To let
  * a worker finish on its own, close its stdin and wait before this.)  Returns

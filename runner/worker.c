@@ -417,7 +417,19 @@ int worker_pool_call(struct worker_pool *p, const char *req, size_t len, int64_t
 		/* Its stdout is not read to the end: a grandchild may hold it; the group kill ends that. */
 		close(w->c.in);
 		w->c.in = -1;
-		status = child_wait_until(&w->c, deadline, p->r.grace_ms);
+		/* Wait for the exit, still reading stderr (what it says while exiting is logged too). */
+		for (;;) {
+			child_drain_stderr(&w->c, &call->err, p->r.err_max, &call->err_dropped);
+			if (child_try_reap(&w->c, &status))
+				break;
+			if (time_mono_ns() >= deadline) {
+				status = child_stop(&w->c, p->r.grace_ms);
+				break;
+			}
+			usleep(1000);
+		}
+		child_drain_stderr(&w->c, &call->err, p->r.err_max, &call->err_dropped);
+		child_close_pipes(&w->c);
 		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 			char text[128];
 

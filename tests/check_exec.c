@@ -753,6 +753,8 @@ START_TEST(test_worker_oneshot_exit)
 	ck_assert_int_eq(worker_pool_call(pool, "hi\n", 3, 2000, 1000, &call, &err), -1);
 	ck_assert_str_eq(call.out.buf, "got hi\n");
 	ck_assert_str_eq(err.msg, "answered but then exited with status 4");
+	ck_assert_str_eq(strbuf_str(&call.err), "oop");   /* stderr is capped at err_max, the rest counted */
+	ck_assert_int_eq(call.err_dropped, 2);
 	worker_call_release(&call);
 	worker_pool_free(pool);
 	ck_assert_int_eq(count_fds(), fds);
