@@ -39,6 +39,8 @@ struct detector_instance *detector_instance_new(const struct detector_entry *e, 
 	struct diag d;
 	struct vigil_diag vd = { .err = err };
 
+	if (e->exec)    /* an executable's algorithm has no create(): its workers hold the state */
+		return detector_instance_new_ctx(e, params, NULL, err);
 	diag_init(&d, e->d.name);
 	inst = XNEW(struct detector_instance);
 	inst->entry = e;
