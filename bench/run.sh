@@ -7,8 +7,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build-release
 "$top/scripts/build.sh" "$build"
 cd "$build"
-make -s bench/bench-ingest bench/bench-detectors
+make -s bench/bench-ingest bench/bench-detectors bench/bench-exec bench/exec-echo
 export VIGIL_PLUGIN_PATH="$build/detectors/.libs"
+export VIGIL_PLUGIN_HOST="$build/vigil-plugin-host"
+[ "$(id -u)" = 0 ] && export VIGIL_EXEC_ALLOW_ROOT=1
 echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $(nproc) cores, $(./vigil --version), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 ./bench/bench-ingest "${INGEST_ROWS:-5000000}" "${REPS:-5}"
 ./bench/bench-detectors "${POINTS:-10000000}" "${WINDOW:-1000}" "${REPS:-3}"
+./bench/bench-exec "$build/bench/exec-echo" "$top/bench/exec-echo.py" "$top/plugins/python"

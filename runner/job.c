@@ -178,7 +178,16 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 	}
 
 	for (size_t k = 0; k < spec->n_detectors; k++) {
-		insts[k] = detector_instance_new(spec->detectors[k].entry, spec->detectors[k].params, err);
+		const struct spec_detector *sd = &spec->detectors[k];
+		struct detect_context dctx = {
+			.job = spec->name,
+			.run_id = rep->run_id,
+			.entry_id = sd->id,
+			.isolate = sd->isolate,
+			.limits = sd->has_limits ? &sd->limits : NULL,
+		};
+
+		insts[k] = detector_instance_new_ctx(sd->entry, sd->params, &dctx, err);
 		if (!insts[k]) {
 			vigil_error_prefix(err, "detectors[%zu] ('%s')", k, spec->detectors[k].id);
 			goto failed;

@@ -9,6 +9,7 @@
 
 #include "cron.h"
 #include "detect.h"
+#include "exec-detector.h"
 #include "notify.h"
 #include "secret.h"
 #include "spec.h"
@@ -23,7 +24,9 @@ static const char *const top_keys[] = {
 	"version", "name", "description", "source", "window", "detectors", "alert", "notify",
 	"schedule", NULL,
 };
-static const char *const detector_keys[] = { "detector", "id", "params", "mode", NULL };
+static const char *const detector_keys[] = {
+	"detector", "id", "params", "mode", "exec", "isolation", "limits", NULL,
+};
 static const char *const alert_keys[] = { "min_score", "recent", "recent_points", "agree", NULL };
 static const char *const schedule_keys[] = { "cron", "timezone", NULL };
 
@@ -91,6 +94,35 @@ static void parse_source(struct job_spec *spec, const json_t *src, struct diag *
 	spec->source = json_incref((json_t *)src);
 }
 
+/* "isolation" and "limits" of a plugin's entry (an executable has them in its exec object). */
+static void parse_isolation(struct spec_detector *sd, const json_t *item, struct diag *d, const char *path)
+{
+	json_t *iso = json_object_get(item, "isolation"), *limits = json_object_get(item, "limits");
+	int exec = json_object_get(item, "exec") != NULL;
+	char sub[JPATH_MAX];
+
+	jpath_key(sub, sizeof(sub), path, "isolation");
+	if (iso && exec) {
+		diag_add(d, sub, "an executable always runs in its own processes: remove \"isolation\"");
+	} else if (iso) {
+		if (json_is_string(iso) && !strcmp(json_string_value(iso), "process"))
+			sd->isolate = 1;
+		else if (json_is_string(iso) && !strcmp(json_string_value(iso), "in-process"))
+			sd->isolate = 0;
+		else
+			diag_add(d, sub, "must be \"process\" (supervised worker processes) or \"in-process\"");
+	}
+	jpath_key(sub, sizeof(sub), path, "limits");
+	if (limits && exec) {
+		diag_add(d, sub, "an executable's limits go in its exec object: \"exec\": {\"limits\": ...}");
+	} else if (limits) {
+		if (sd->isolate == 0)
+			diag_add(d, sub, "limits apply to isolated detectors only, and this one is \"in-process\"");
+		else if (!exec_limits_parse(limits, &sd->limits, d, sub))
+			sd->has_limits = 1;
+	}
+}
+
 static void parse_detectors(struct job_spec *spec, const json_t *arr, const struct registry *reg,
                             struct diag *d)
 {
@@ -120,8 +152,13 @@ static void parse_detectors(struct job_spec *spec, const json_t *arr, const stru
 			continue;
 		}
 		sd->detector = xstrdup(json_string_value(name));
-		sd->entry = registry_find(reg, sd->detector);
-		if (!sd->entry) {
+		sd->isolate = -1;
+		run_limits_default(&sd->limits);
+		parse_isolation(sd, item, d, path);
+		if (json_object_get(item, "exec")) {
+			jpath_key(sub, sizeof(sub), path, "exec");
+			sd->entry = exec_spec_entry(reg, json_object_get(item, "exec"), sd->detector, spec->dir, d, sub);
+		} else if (!(sd->entry = registry_find(reg, sd->detector))) {
 			const char **names = xcalloc(reg->n_detectors + 1, sizeof(char *));
 			struct strbuf sb = STRBUF_INIT;
 			const char *hint;

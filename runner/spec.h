@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "plugin.h"
 #include "source.h"
+#include "worker.h"
 
 struct cron;
 struct tz;
@@ -31,6 +32,9 @@ struct spec_detector {
 	json_t *params;            /* the spec's params object (or NULL) */
 	enum detector_mode mode;
 	const struct detector_entry *entry;
+	int isolate;               /* "isolation": -1 the default, 0 "in-process", 1 "process" */
+	struct run_limits limits;  /* "limits" of an isolated plugin's workers */
+	int has_limits;
 };
 
 enum agree_rule {

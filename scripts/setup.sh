@@ -8,7 +8,7 @@ pkgs="gcc make autoconf automake libtool pkg-config
       libjansson-dev libcurl4-openssl-dev libgsl-dev libsqlite3-dev tzdata"
 # Test dependencies.
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3"
+	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3 python3 python3-numpy"
 fi
 
 missing=""
