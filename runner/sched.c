@@ -612,6 +612,34 @@ int sched_job_info(const struct sched *s, const char *name, struct sched_job_inf
 	return 0;
 }
 
+int sched_fire_times(const struct cron *cron, const struct tz *tz, int64_t from_ms, int64_t to_ms, size_t max,
+                     int64_t **out, size_t *n, struct vigil_error *err)
+{
+	int64_t t, next;
+	size_t alloc = 0;
+
+	*out = NULL;
+	*n = 0;
+	/* the first fire time >= from: strictly after the second before */
+	for (t = floor_div_ms(from_ms - 1);
+	     cron_next(cron, tz, t, &next, NULL) == 0 && next * 1000 <= to_ms; t = next) {
+		if (next * 1000 < from_ms)
+			continue;
+		if (*n == max) {
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return vigil_error_set(err, VIGIL_E_LIMIT, "more than %zu fire times in the range", max);
+		}
+		if (*n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			*out = xreallocarray(*out, alloc, sizeof(**out));
+		}
+		(*out)[(*n)++] = next * 1000;
+	}
+	return 0;
+}
+
 size_t sched_n_jobs(const struct sched *s)
 {
 	return s->n_jobs;

@@ -138,6 +138,14 @@ struct sched_job_info {
 };
 int sched_job_info(const struct sched *s, const char *name, struct sched_job_info *info);
 
+/*
+ * The fire times of cron in tz (NULL: UTC) with from_ms <= t <= to_ms, for
+ * backfill and replay.  Returns 0 with a new array in *out (free it), or -1
+ * with err set when there are more than max.
+ */
+int sched_fire_times(const struct cron *cron, const struct tz *tz, int64_t from_ms, int64_t to_ms, size_t max,
+                     int64_t **out, size_t *n, struct vigil_error *err);
+
 size_t sched_n_jobs(const struct sched *s);
 size_t sched_n_running(const struct sched *s);
 size_t sched_n_waiting(const struct sched *s);
