@@ -78,6 +78,7 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		{ "rescan", required_argument, NULL, 'r' },
 		{ "node", required_argument, NULL, 'N' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "no-watch", no_argument, NULL, 'w' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "worker", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
@@ -125,6 +126,7 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 			break;
 		case 'N': so.node = optarg; break;
 		case 'n': so.dry_run = 1; break;
+		case 'w': so.no_watch = 1; break;
 		case 'P':
 			if (cli_add_plugin_dir(self, &plugins, optarg))
 				return EXIT_USAGE;
@@ -204,6 +206,7 @@ const struct cmd_entry cmd_serve_entry = {
 	        "      --lease DURATION   claim lease of a run, renewed every third (default 60s)\n"
 	        "      --rescan DURATION  rescan the spec directory this often besides inotify (default 30s)\n"
 	        "      --node NAME        this node's name in run claims (default: the host name)\n"
+	        "      --no-watch         no inotify: see changes at --rescan or on SIGHUP only\n"
 	        "  -n, --dry-run          print notifications instead of sending them\n"
 	        "  -P, --plugin-dir DIR   also load detector plugins from DIR (repeatable)\n"
 	        "signals: SIGHUP rescans the spec directory; SIGTERM or SIGINT stops (see vigil(1))\n",

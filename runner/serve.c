@@ -971,8 +971,11 @@ int serve_run(const struct serve_options *opt)
 	sv->sched = sched_new(opt->concurrency);
 	sv->reg = registry_new();
 	registry_load_default(sv->reg, opt->plugin_dirs, opt->n_plugin_dirs);
-	sv->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (sv->inotify_fd < 0 || inotify_add_watch(sv->inotify_fd, sv->specs_dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+	sv->inotify_fd = opt->no_watch ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (opt->no_watch)
+		log_info("serve", "not watching '%s': changes are seen at the periodic rescan or on SIGHUP",
+		         sv->specs_dir);
+	else if (sv->inotify_fd < 0 || inotify_add_watch(sv->inotify_fd, sv->specs_dir, IN_CLOSE_WRITE | IN_MOVED_TO |
 	                                            IN_MOVED_FROM | IN_DELETE | IN_ATTRIB) < 0)
 		log_warn("serve", "inotify unavailable (%s): spec changes are seen by the periodic rescan only",
 		         strerror(errno));

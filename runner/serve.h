@@ -27,6 +27,7 @@ struct serve_options {
 	int64_t lease_ms;
 	int64_t rescan_ms;         /* periodic rescan of the spec directory */
 	int dry_run;               /* notifications printed, not sent */
+	int no_watch;              /* no inotify: --rescan and SIGHUP only (network filesystems) */
 	const char *const *plugin_dirs;
 	size_t n_plugin_dirs;
 };
