@@ -1,14 +1,16 @@
 #!/bin/sh
 # run.sh - build vigil optimised (build-release/, default -O2) and run the
 # benchmarks; prints their figures.  Environment: INGEST_ROWS, POINTS,
-# WINDOW, REPS.   Usage: bench/run.sh
+# WINDOW, REPS, SCHED_JOBS, SCHED_ROUNDS, SERIES_POINTS, REPS_API.   Usage: bench/run.sh
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build-release
 "$top/scripts/build.sh" "$build"
 cd "$build"
-make -s bench/bench-ingest bench/bench-detectors
+make -s bench/bench-ingest bench/bench-detectors bench/bench-sched bench/bench-api
 export VIGIL_PLUGIN_PATH="$build/detectors/.libs"
 echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $(nproc) cores, $(./vigil --version), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 ./bench/bench-ingest "${INGEST_ROWS:-5000000}" "${REPS:-5}"
 ./bench/bench-detectors "${POINTS:-10000000}" "${WINDOW:-1000}" "${REPS:-3}"
+./bench/bench-sched "${SCHED_JOBS:-10000}" "${SCHED_ROUNDS:-5}"
+./bench/bench-api "${SERIES_POINTS:-100000}" "${REPS_API:-30}"

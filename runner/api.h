@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "serve.h"
+#include "strbuf.h"
 
 struct api_config {
 	const char *listen;        /* "HOST:PORT" (IPv4, or [IPv6]); port 0 picks one */
@@ -32,6 +33,9 @@ int api_parse_listen(const char *listen, char *host, size_t host_size, unsigned 
 
 /* Compare a presented token with the configured one in time independent of where they differ. */
 int api_token_equal(const char *given, const char *expected);
+
+/* Append v as a JSON number with 9 significant digits (null when not finite). */
+void api_format_number(struct strbuf *sb, double v);
 
 /* A deep copy of a spec with secret-looking values replaced by "[redacted]". */
 json_t *api_redact(const json_t *spec);

@@ -34,6 +34,7 @@ struct sjob {
 	int expired_reported;
 	int removed;                       /* forgotten, but still running */
 	size_t fire_idx, ready_idx;
+	size_t running_idx;                /* in sched.running, while running */
 	struct sjob *hnext;
 };
 
@@ -52,7 +53,7 @@ struct sched {
 	size_t n_buckets, n_jobs;
 	struct heap fire, ready;
 	struct sjob **running;
-	size_t n_running;
+	size_t n_running, alloc_running;
 	struct sched_stats stats;
 };
 
@@ -531,7 +532,11 @@ size_t sched_tick(struct sched *s, int64_t now_ms, struct sched_run *out, size_t
 		j->run.started_ms = now_ms;
 		j->run.lag_ms = now_ms - j->run.scheduled_ms;
 		heap_remove(&s->ready, j);
-		s->running = xreallocarray(s->running, s->n_running + 1, sizeof(*s->running));
+		if (s->n_running == s->alloc_running) {
+			s->alloc_running = s->alloc_running ? s->alloc_running * 2 : 16;
+			s->running = xreallocarray(s->running, s->alloc_running, sizeof(*s->running));
+		}
+		j->running_idx = s->n_running;
 		s->running[s->n_running++] = j;
 		out[n++] = j->run;
 	}
@@ -544,12 +549,8 @@ void sched_finished(struct sched *s, const char *name)
 
 	if (!j || !j->running)
 		return;
-	for (size_t i = 0; i < s->n_running; i++) {
-		if (s->running[i] == j) {
-			s->running[i] = s->running[--s->n_running];
-			break;
-		}
-	}
+	s->running[j->running_idx] = s->running[--s->n_running];
+	s->running[j->running_idx]->running_idx = j->running_idx;
 	j->running = 0;
 	if (j->removed)
 		unlink_job(s, j);

@@ -3,6 +3,8 @@
  * token comparison, spec redaction and --listen parsing, the Prometheus
  * exposition of the metrics, and the fire times used by backfill/replay.
  */
+#include <math.h>
+
 #include "api.h"
 #include "cron.h"
 #include "metrics.h"
@@ -132,6 +134,45 @@ START_TEST(test_metrics_render)
 }
 END_TEST
 
+static const char *num(double v)
+{
+	static struct strbuf sb = STRBUF_INIT;
+
+	strbuf_reset(&sb);
+	api_format_number(&sb, v);
+	return sb.buf;
+}
+
+START_TEST(test_format_number)
+{
+	uint64_t x = 88172645463325252ULL;
+
+	ck_assert_str_eq(num(0), "0");
+	ck_assert_str_eq(num(500), "500");
+	ck_assert_str_eq(num(-42), "-42");
+	ck_assert_str_eq(num(0.5), "0.5");
+	ck_assert_str_eq(num(45.123456789), "45.1234568");
+	ck_assert_str_eq(num(-0.05), "-0.05");
+	ck_assert_str_eq(num(0.0012345678912), "0.00123456789");
+	ck_assert_str_eq(num(9.99999999996), "10");
+	ck_assert_str_eq(num(1.5e-7), "1.5e-07");
+	ck_assert_str_eq(num(2.5e12 + 0.5), "2.5e+12");
+	ck_assert_str_eq(num(NAN), "null");
+	ck_assert_str_eq(num(INFINITY), "null");
+	/* random magnitudes: within the ninth significant digit of the value */
+	for (int i = 0; i < 200000; i++) {
+		double v, back;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = ((double)(x >> 11) / 9007199254740992.0 - 0.5) * pow(10, (double)(x % 24) - 6);
+		back = strtod(num(v), NULL);
+		ck_assert_msg(fabs(back - v) <= fabs(v) * 6e-9, "%.17g printed as %s", v, num(v));
+	}
+}
+END_TEST
+
 START_TEST(test_fire_times)
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
@@ -171,6 +212,7 @@ int main(void)
 	tcase_add_test(tc, test_redact);
 	tcase_add_test(tc, test_parse_listen);
 	tcase_add_test(tc, test_metrics_render);
+	tcase_add_test(tc, test_format_number);
 	tcase_add_test(tc, test_fire_times);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
