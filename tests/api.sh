@@ -176,4 +176,7 @@ expect_eq "$?" 0 "and stops"
 expect_exit 2 "a bad --listen" -- $VIGIL serve --specs "$D" --state "$TMP/state3" --listen 127.0.0.1:99999
 expect_grep "$TMP/err" "bad port" "is explained"
 expect_exit 2 "an empty token file" -- sh -c ": > '$TMP/empty'; $VIGIL serve --specs '$D' --state '$TMP/state3' --token-file '$TMP/empty'"
+# under --sanitizers the daemon and its workers report here
+expect_no_grep "$TMP/daemon.err" "Sanitizer" "no sanitizer report from the daemon or its workers"
+expect_no_grep "$TMP/daemon.err" "runtime error" "no UBSan report"
 finish

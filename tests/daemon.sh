@@ -166,4 +166,7 @@ expect_eq "$DRC" 0 "the second daemon stops cleanly"
 expect_exit 3 "status without a daemon" -- $VIGIL status --state "$S"
 expect_grep "$TMP/err" "no daemon is running" "says so"
 expect_no_grep "$TMP/daemon.err" "error: job" "no job failed"
+# under --sanitizers the daemon and its workers report here
+expect_no_grep "$TMP/daemon.err" "Sanitizer" "no sanitizer report from the daemon or its workers"
+expect_no_grep "$TMP/daemon.err" "runtime error" "no UBSan report"
 finish
