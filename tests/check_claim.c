@@ -174,8 +174,10 @@ START_TEST(test_claim_race)
 			char node[16];
 			int rc = 0;
 
-			if (!s)
+			if (!s) {
+				free(path);
 				_exit(3);
+			}
 			snprintf(node, sizeof(node), "w%d", w);
 			s->node = node;
 			for (int i = 0; i < RUNS; i++) {
@@ -193,6 +195,7 @@ START_TEST(test_claim_race)
 				}
 			}
 			store_close(s);
+			free(path);   /* the child's copy: valgrind checks the child too */
 			_exit(rc);
 		}
 	}
