@@ -79,6 +79,7 @@ struct running {
 	enum stop_reason stop;
 	int64_t kill_at;           /* SIGKILL at; 0: not signalled */
 	int killed;
+	int64_t timeout_ms;        /* the spec's, when the run started */
 };
 
 struct serve {
@@ -416,6 +417,7 @@ static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
 		window_from = r->cover_from_ms - s->spec->window_ms;
 	rr = XNEW(struct running);
 	rr->run = *r;
+	rr->timeout_ms = s->spec->timeout_ms;
 	if (sv->st->backend->run_claim(sv->st, r->job, r->scheduled_ms, window_from, sched_trigger_name(r->trigger),
 	                               sv->opt->node, sv->opt->lease_ms, &rr->claim, &claimed, &err)) {
 		log_error("serve", "job '%s': run for %s: %s", r->job, when, err.msg);
@@ -490,9 +492,7 @@ static void end_run(struct serve *sv, struct running *rr)
 		metrics_notifications(sv->metrics, (uint64_t)json_integer_value(json_object_get(res, "notify_sent")),
 		                      (uint64_t)json_integer_value(json_object_get(res, "notify_failed")));
 	} else if (rr->stop == STOP_TIMEOUT) {
-		struct slot *s = slot_by_name(sv, rr->run.job);
-
-		duration_format(s ? s->spec->timeout_ms : 0, timeout, sizeof(timeout));
+		duration_format(rr->timeout_ms, timeout, sizeof(timeout));
 		snprintf(why, sizeof(why), "timed out after %s", timeout);
 		sv->st->backend->run_release(sv->st, rr->claim.id, sv->opt->node, "failed", why, &done, NULL);
 		status = "timeout";

@@ -12,6 +12,13 @@ cat > "$SPEC" <<JSON
 JSON
 FROM=2026-11-20T18:00:00Z TO=2026-11-21T00:00:00Z
 
+for verb in serve backfill replay status; do
+	expect_exit 0 "$verb --help" -- $VIGIL $verb --help
+	expect_grep "$TMP/out" "usage: vigil $verb" "$verb --help shows its usage"
+done
+expect_exit 2 "serve without --specs" -- $VIGIL serve
+expect_grep "$TMP/err" "--specs DIR is required" "serve asks for --specs"
+
 # --- replay -----------------------------------------------------------------
 expect_exit 0 "replay" -- $VIGIL replay "$SPEC" --from $FROM --to $TO
 cp "$TMP/out" "$TMP/replay1"
@@ -49,6 +56,12 @@ cmp -s "$TMP/json1" "$TMP/json2" && ok "backfill is deterministic" || not_ok "tw
 expect_grep "$TMP/json1" '"started": "2026-11-20T22:00:00Z"' "runs report their scheduled time"
 expect_exit 0 "backfill --notify" -- $VIGIL backfill --notify "$SPEC" --from $FROM --to $TO --state "$TMP/s3"
 expect_eq "$(grep -c "^== vigil: job 'hist' run " "$TMP/out")" 7 "--notify sends them"
+
+# a terminal gets a progress bar (script(1), from bsdutils, gives the command a pty)
+script -qec "$VIGIL backfill '$SPEC' --from $FROM --to $TO --state '$TMP/s4'" /dev/null > "$TMP/tty" 2>&1
+expect_grep "$TMP/tty" "backfill 'hist' [########################################] 7/7 runs, 0 failed" \
+	"a progress bar on a terminal"
+expect_no_grep "$TMP/err" "[###" "and none when stderr is not a terminal"
 
 # --- errors ---------------------------------------------------------------------
 expect_exit 2 "backfill without --to" -- $VIGIL backfill "$SPEC" --from $FROM --state "$S"
