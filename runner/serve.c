@@ -332,6 +332,7 @@ static void rescan(struct serve *sv)
 	DIR *dir = opendir(sv->specs_dir);
 	struct dirent *de;
 	size_t i, kept = 0;
+	int removed = 0, again = 0;
 
 	if (!dir) {
 		log_error("serve", "cannot read the spec directory '%s': %s; keeping the jobs loaded", sv->specs_dir,
@@ -384,10 +385,20 @@ static void rescan(struct serve *sv)
 		if (s->spec) {
 			log_info("serve", "job '%s' removed ('%s' is gone)", s->spec->name, s->path);
 			sched_job_remove(sv->sched, s->spec->name);
+			removed = 1;
 		}
 		slot_free(s);
 	}
 	sv->n_slots = kept;
+	/* a file refused for using a taken job name may be valid now: load it again */
+	for (i = 0; removed && i < sv->n_slots; i++) {
+		if (sv->slots[i]->error && !sv->slots[i]->spec) {
+			sv->slots[i]->mtime_ns = -1;
+			again = 1;
+		}
+	}
+	if (again)
+		rescan(sv);
 }
 
 /* ---- runs ------------------------------------------------------------------- */

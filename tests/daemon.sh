@@ -105,7 +105,13 @@ cat > "$D/added.json" <<JSON
 JSON
 desc="a new spec file adds a job"
 check wait_for 10 api_has /api/jobs '"name":"added"'
+sed 's/"mad"/"zscore"/' "$D/added.json" > "$D/added2.json"
+desc="a second file with the same job name is refused"
+check wait_for 10 grep -q "job name 'added' is already used by" "$TMP/daemon.err"
 rm "$D/added.json"
+desc="when the first goes, the second file defines the job"
+check wait_for 10 api_has /api/jobs/added '"detector":"zscore"'
+rm "$D/added2.json"
 desc="a deleted spec file removes it"
 check wait_for 10 api_lacks /api/jobs '"name":"added"'
 
