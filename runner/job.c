@@ -164,13 +164,17 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 
 	memset(rep, 0, sizeof(*rep));
 	rep->job = spec->name;
-	rep->started_ms = time_now_ms();
+	rep->started_ms = opt->fixed_clock ? opt->scheduled_ms : time_now_ms();
 	if (spec->window_ms) {
 		fctx.to_ms = opt->scheduled_ms;
 		fctx.from_ms = opt->scheduled_ms - spec->window_ms;
+		if (opt->window_from_ms && opt->window_from_ms < fctx.from_ms)
+			fctx.from_ms = opt->window_from_ms;
 	}
-	if (opt->store && opt->store->backend->run_begin(opt->store, spec->name, opt->scheduled_ms,
-	                                                 rep->started_ms, &rep->run_id, err)) {
+	if (opt->run_id)
+		rep->run_id = opt->run_id;
+	else if (opt->store && opt->store->backend->run_begin(opt->store, spec->name, opt->scheduled_ms,
+	                                                      rep->started_ms, &rep->run_id, err)) {
 		rep->failed = 1;
 		rep->error = xstrdup(err->msg);
 		rep->finished_ms = time_now_ms();
@@ -213,7 +217,7 @@ failed:
 	rep->failed = 1;
 	rep->error = xstrdup(err->msg);
 finish:
-	rep->finished_ms = time_now_ms();
+	rep->finished_ms = opt->fixed_clock ? opt->scheduled_ms : time_now_ms();
 	out.state = rep->failed ? "failed" : "succeeded";
 	out.outcome = rep->failed ? NULL : rep->no_data ? "no_data" : rep->n_alerts ? "anomalies" : "clean";
 	out.error = rep->error;

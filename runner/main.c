@@ -19,6 +19,10 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_export_entry,
 	&cmd_detectors_entry,
 	&cmd_runs_entry,
+	&cmd_serve_entry,
+	&cmd_backfill_entry,
+	&cmd_replay_entry,
+	&cmd_status_entry,
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -28,7 +28,9 @@ static const char *const detector_keys[] = {
 	"detector", "id", "params", "mode", "exec", "isolation", "limits", NULL,
 };
 static const char *const alert_keys[] = { "min_score", "recent", "recent_points", "agree", NULL };
-static const char *const schedule_keys[] = { "cron", "timezone", NULL };
+static const char *const schedule_keys[] = {
+	"cron", "timezone", "misfire", "max_catchup_age", "timeout", NULL,
+};
 
 static void check_keys(const json_t *obj, const char *const *keys, struct diag *d, const char *path,
                        const char *what)
@@ -321,6 +323,38 @@ static void parse_notify(struct job_spec *spec, const json_t *arr, struct diag *
 	}
 }
 
+/* misfire, max_catchup_age and timeout: how `vigil serve` runs the job. */
+static void parse_schedule_runtime(struct job_spec *spec, const json_t *sch, struct diag *d)
+{
+	json_t *v;
+	int64_t ms;
+
+	if ((v = json_object_get(sch, "misfire"))) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), "run_once"))
+			spec->misfire = MISFIRE_RUN_ONCE;
+		else if (json_is_string(v) && !strcmp(json_string_value(v), "skip"))
+			spec->misfire = MISFIRE_SKIP;
+		else
+			diag_add(d, "$.schedule.misfire", "must be \"run_once\" (default) or \"skip\"");
+	}
+	if ((v = json_object_get(sch, "max_catchup_age"))) {
+		if (!json_is_string(v) || duration_parse(json_string_value(v), &ms))
+			diag_add(d, "$.schedule.max_catchup_age", "must be a duration like \"1h\" or \"1d\"");
+		else if (ms < 1000 || ms > 366LL * 86400 * 1000)
+			diag_add(d, "$.schedule.max_catchup_age", "must be between 1s and 366d");
+		else
+			spec->max_catchup_ms = ms;
+	}
+	if ((v = json_object_get(sch, "timeout"))) {
+		if (!json_is_string(v) || duration_parse(json_string_value(v), &ms))
+			diag_add(d, "$.schedule.timeout", "must be a duration like \"30s\" or \"10m\"");
+		else if (ms < 1000 || ms > 7LL * 86400 * 1000)
+			diag_add(d, "$.schedule.timeout", "must be between 1s and 7d");
+		else
+			spec->timeout_ms = ms;
+	}
+}
+
 static void parse_schedule(struct job_spec *spec, const json_t *sch, struct diag *d)
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
@@ -348,6 +382,7 @@ static void parse_schedule(struct job_spec *spec, const json_t *sch, struct diag
 		}
 		if (v)
 			zone = json_string_value(v);
+		parse_schedule_runtime(spec, sch, d);
 	} else {
 		diag_add(d, "$.schedule", "must be a cron expression or {\"cron\": ..., \"timezone\": ...}");
 		return;
@@ -387,6 +422,9 @@ static struct job_spec *spec_from_json(json_t *root, const char *path, const cha
 	}
 	spec = XNEW(struct job_spec);
 	spec->root = root;
+	spec->misfire = MISFIRE_RUN_ONCE;
+	spec->max_catchup_ms = SPEC_DEFAULT_MAX_CATCHUP_MS;
+	spec->timeout_ms = SPEC_DEFAULT_TIMEOUT_MS;
 	spec->path = xstrdup(path);
 	spec->dir = xstrdup(dir);
 	check_keys(root, top_keys, d, "$", "the job spec");

@@ -51,6 +51,15 @@ struct spec_alert {
 	unsigned agree_k;          /* for AGREE_AT_LEAST */
 };
 
+/* What the daemon does with fire times it missed (it was down or busy). */
+enum misfire_policy {
+	MISFIRE_RUN_ONCE,          /* one run now, covering the missed window (default) */
+	MISFIRE_SKIP,              /* nothing: wait for the next fire time */
+};
+
+#define SPEC_DEFAULT_MAX_CATCHUP_MS (24LL * 3600 * 1000)
+#define SPEC_DEFAULT_TIMEOUT_MS (3600LL * 1000)
+
 struct spec_notify {
 	const struct notify_type *type;
 	json_t *cfg;
@@ -73,6 +82,10 @@ struct job_spec {
 	char *schedule_expr;       /* NULL when the spec has no schedule */
 	char *timezone;
 	struct cron *cron;
+	/* Runtime keys of "schedule", used by `vigil serve` (see docs/daemon.md). */
+	enum misfire_policy misfire;
+	int64_t max_catchup_ms;    /* missed fire times older than this are dropped */
+	int64_t timeout_ms;        /* a run is stopped after this long */
 };
 
 /*
