@@ -34,6 +34,7 @@
  * infinite ones are flagged and skipped.  O(R) state.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
@@ -161,6 +162,8 @@ static int changepoint_detect(const void *state, const struct vigil_series *s, s
 {
 	const struct changepoint *c = state;
 	const double *x = s->values;
+	double *score = r->score, *expected = r->expected, *lower = r->lower, *upper = r->upper;
+	uint8_t *anomaly = r->anomaly;
 	size_t n = s->n, warm = n, k = 0, first = n;
 	struct run *runs = malloc((c->max_runs + 2) * sizeof(*runs));
 	struct chart_baseline b;
@@ -215,20 +218,20 @@ static int changepoint_detect(const void *state, const struct vigil_series *s, s
 			double loc, s2, nu;
 
 			predictive(&runs[map], &loc, &s2, &nu);
-			r->expected[i] = b.mu + b.sd * (total_mass > 0 ? mix / total_mass : loc);
+			expected[i] = b.mu + b.sd * (total_mass > 0 ? mix / total_mass : loc);
 			if (nu > 2) {
 				double sd = sqrt(s2 * nu / (nu - 2));
 
-				r->lower[i] = b.mu + b.sd * (loc - 3 * sd);
-				r->upper[i] = b.mu + b.sd * (loc + 3 * sd);
+				lower[i] = b.mu + b.sd * (loc - 3 * sd);
+				upper[i] = b.mu + b.sd * (loc + 3 * sd);
 			}
 		}
 		if (isnan(v))
 			continue;
 		u = (v - b.mu) / b.sd;
 		if (!isfinite(u)) {
-			r->score[i] = 1;
-			r->anomaly[i] = 1;
+			score[i] = 1;
+			anomaly[i] = 1;
 			host->set_reason(r, i, "infinite value (%g)", v);
 			continue;
 		}
@@ -271,11 +274,11 @@ static int changepoint_detect(const void *state, const struct vigil_series *s, s
 		runs[k++] = (struct run){ .start = i + 1, .mass = c->hazard };
 		k = prune(c, runs, k);
 
-		r->score[i] = recent / total;
-		if (onset_step(&on, r->score[i] >= c->threshold)) {
-			r->anomaly[i] = 1;
+		score[i] = recent / total;
+		if (onset_step(&on, score[i] >= c->threshold)) {
+			anomaly[i] = 1;
 			host->set_reason(r, i, "change point: probability %.3f of a new segment in the last %zu points,"
-			                 " most likely since %zu points ago", r->score[i], c->max_lag,
+			                 " most likely since %zu points ago", score[i], c->max_lag,
 			                 i - recent_start);
 		}
 	}
@@ -299,7 +302,7 @@ static const struct vigil_detector changepoint_detector = {
 		" \"doc\": \"a change counts as recent for this many points after it\"},"
 		"\"warmup\": {\"type\": \"integer\", \"default\": 50, \"min\": 5, \"max\": 1000000,"
 		" \"doc\": \"finite points that fix the units and form the first segment\"},"
-		"\"max_runs\": {\"type\": \"integer\", \"default\": 100, \"min\": 3, \"max\": 100000,"
+		"\"max_runs\": {\"type\": \"integer\", \"default\": 20, \"min\": 3, \"max\": 100000,"
 		" \"doc\": \"run-length hypotheses kept (the cost per point)\"}"
 	"}",
 	.check = changepoint_check,

@@ -25,7 +25,7 @@
 struct chart_baseline {
 	size_t need, have;
 	double *buf;            /* the warm-up's finite values */
-	double mu, sd;
+	double mu, sd, inv_sd;   /* inv_sd 0 for a constant baseline */
 	int ready;
 };
 
@@ -59,6 +59,7 @@ static inline int baseline_feed(struct chart_baseline *b, double v)
 	if (b->have < b->need)
 		return 0;
 	robust_location_scale(b->buf, b->have, &b->mu, &b->sd);
+	b->inv_sd = b->sd > 0 ? 1 / b->sd : 0;
 	b->ready = 1;
 	return 1;
 }
@@ -69,16 +70,14 @@ static inline double baseline_standardise(const struct chart_baseline *b, double
 	double dev = v - b->mu;
 
 	if (b->sd > 0)
-		return dev / b->sd;
+		return dev * b->inv_sd;
 	return dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
 }
 
-/* The value whose standardised deviation is u (the band edges). */
+/* The value whose standardised deviation is u (the band edges; mu for a constant baseline). */
 static inline double baseline_value(const struct chart_baseline *b, double u)
 {
-	if (b->sd > 0)
-		return b->mu + u * b->sd;
-	return b->mu;
+	return b->mu + u * b->sd;
 }
 
 #endif

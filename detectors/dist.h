@@ -269,28 +269,29 @@ static inline double ks_p_exact(size_t a, size_t b, uint64_t k, double *u)
 /*
  * The two-sample statistic of sorted ra[0..a) and tb[0..b) as the integer
  * max |i b - j a| over the points where both empirical CDFs are evaluated
- * after every value (ties counted in both samples), i.e. D * a * b.
+ * after every value (ties counted in both samples), i.e. D * a * b.  Both
+ * arrays must hold a sentinel +Inf after their last value (ra[a], tb[b]):
+ * the merge then needs no bounds checks and no branch but the loop's.
  */
 static inline uint64_t ks_statistic(const double *ra, size_t a, const double *tb, size_t b)
 {
 	size_t i = 0, j = 0;
-	uint64_t best = 0;
+	int64_t best = 0, ia = (int64_t)a, ib = (int64_t)b;
 
-	while (i < a && j < b) {
-		double v = ra[i] <= tb[j] ? ra[i] : tb[j];
+	for (;;) {
+		double x = ra[i], y = tb[j], v = x <= y ? x : y;
 		int64_t d;
 
-		while (i < a && ra[i] == v)
-			i++;
-		while (j < b && tb[j] == v)
-			j++;
-		d = (int64_t)i * (int64_t)b - (int64_t)j * (int64_t)a;
-		if (d < 0)
-			d = -d;
-		if ((uint64_t)d > best)
-			best = (uint64_t)d;
+		if (v == INFINITY)
+			break;
+		i += x == v;
+		j += y == v;
+		d = (int64_t)i * ib - (int64_t)j * ia;
+		d = d < 0 ? -d : d;
+		/* evaluate only once every copy of v is counted */
+		best = d > best && ra[i] != v && tb[j] != v ? d : best;
 	}
-	return best;
+	return (uint64_t)best;
 }
 
 #endif

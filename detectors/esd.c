@@ -26,6 +26,7 @@
  * plus the memmove of the sorted window, O(w) state.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
@@ -47,6 +48,7 @@ struct esd {
 	enum direction dir;
 	int sides;
 	double *tcrit_full;     /* [j]: critical t for a sample of window + 1 - j points */
+	double *lam_full;       /* [j]: the same as lambda^2 np / (np - 1), see esd_test() */
 	size_t n_tcrit;
 	struct normal_table *table;   /* P(|T| > x) for window - 1 dof */
 };
@@ -54,6 +56,7 @@ struct esd {
 /* Scratch of one detect() call. */
 struct esd_scratch {
 	double *crit;           /* critical t by sample size, 0 until computed */
+	double *lam;            /* lambda^2 np / (np - 1) by sample size, 0 until computed */
 	struct step {
 		double sw, ssw;  /* sums over the window part still in the sample */
 		size_t cw, lo, hi;
@@ -91,6 +94,7 @@ static void esd_destroy(void *state)
 	if (!e)
 		return;
 	free(e->tcrit_full);
+	free(e->lam_full);
 	free(e->table);
 	free(e);
 }
@@ -119,14 +123,20 @@ static void *esd_create(const struct vigil_params *p, struct vigil_diag *d)
 	e->min_finite = e->min_history / 4 > 3 ? e->min_history / 4 : 3;
 	e->n_tcrit = e->max_outliers + 1 < e->window - 2 ? e->max_outliers + 1 : e->window - 2;
 	e->tcrit_full = malloc(e->n_tcrit * sizeof(*e->tcrit_full));
+	e->lam_full = malloc(e->n_tcrit * sizeof(*e->lam_full));
 	e->table = t_table_new((double)e->window - 1);
-	if (!e->tcrit_full || !e->table) {
+	if (!e->tcrit_full || !e->lam_full || !e->table) {
 		esd_destroy(e);
 		host->error(d, "out of memory");
 		return NULL;
 	}
-	for (size_t j = 0; j < e->n_tcrit; j++)
-		e->tcrit_full[j] = grubbs_t_crit((double)(e->window + 1 - j), e->alpha, e->sides);
+	for (size_t j = 0; j < e->n_tcrit; j++) {
+		double np = (double)(e->window + 1 - j), lambda;
+
+		e->tcrit_full[j] = grubbs_t_crit(np, e->alpha, e->sides);
+		lambda = g_from_t(e->tcrit_full[j], np);
+		e->lam_full[j] = lambda * lambda * np / (np - 1);
+	}
 	return e;
 }
 
@@ -138,6 +148,19 @@ static double critical_t(const struct esd *e, double *crit, size_t np)
 	if (crit[np] == 0)
 		crit[np] = grubbs_t_crit((double)np, e->alpha, e->sides);
 	return crit[np];
+}
+
+/* lambda^2 np / (np - 1) for a sample of np points (lambda: the critical R). */
+static double critical_lam(const struct esd *e, struct esd_scratch *sc, size_t np)
+{
+	if (np <= e->window + 1 && e->window + 1 - np < e->n_tcrit)
+		return e->lam_full[e->window + 1 - np];
+	if (sc->lam[np] == 0) {
+		double lambda = g_from_t(critical_t(e, sc->crit, np), (double)np);
+
+		sc->lam[np] = lambda * lambda * (double)np / ((double)np - 1);
+	}
+	return sc->lam[np];
 }
 
 /* Deviation of u from the mean in the watched direction (larger is more outlying). */
@@ -168,7 +191,9 @@ static void mean_sd(double s, double ss, double cnt, double *mean, double *sd)
 /*
  * Run the test for point value v (not finite: only the window) against the
  * sorted window w[0..c) with sums mo.  All arithmetic is in the moments'
- * units u = (value - ref) / scale.
+ * units u = (value - ref) / scale, and each step is free of divisions and
+ * square roots: with cnt values of sums s and ss, cnt |u - mean| = |cnt u - s|
+ * and R > lambda <=> (cnt u - s)^2 > lambda^2 cnt / (cnt - 1) (cnt ss - s^2).
  */
 static void esd_test(const struct esd *e, struct esd_scratch *sc, const double *w, size_t c,
                      const struct moments *mo, double v, struct esd_outcome *out)
@@ -185,16 +210,15 @@ static void esd_test(const struct esd *e, struct esd_scratch *sc, const double *
 		steps = e->max_outliers;
 	for (size_t j = 1;; j++) {
 		double cnt = (double)cw + xin, s = sw + (xin ? ux : 0), ss = ssw + (xin ? ux * ux : 0);
-		double mean, sd, best = -INFINITY, u = 0, r, t;
+		double best = -INFINITY, u = 0, spread;
 		int which = 0;   /* 1: lowest, 2: highest, 3: the point */
 
 		sc->steps[j] = (struct step){ sw, ssw, cw, lo, hi, xin };
 		if (j > steps)
 			break;
-		mean_sd(s, ss, cnt, &mean, &sd);
 		if (lo < hi) {
 			double ulo = (w[lo] - mo->ref) * mo->inv, uhi = (w[hi - 1] - mo->ref) * mo->inv;
-			double dlo = outlyingness(ulo, mean, e->dir), dhi = outlyingness(uhi, mean, e->dir);
+			double dlo = outlyingness(ulo * cnt, s, e->dir), dhi = outlyingness(uhi * cnt, s, e->dir);
 
 			if (dlo > best) {
 				best = dlo;
@@ -207,8 +231,8 @@ static void esd_test(const struct esd *e, struct esd_scratch *sc, const double *
 				which = 2;
 			}
 		}
-		if (xin && outlyingness(ux, mean, e->dir) >= best) {
-			best = outlyingness(ux, mean, e->dir);
+		if (xin && outlyingness(ux * cnt, s, e->dir) >= best) {
+			best = outlyingness(ux * cnt, s, e->dir);
 			u = ux;
 			which = 3;
 		}
@@ -216,15 +240,17 @@ static void esd_test(const struct esd *e, struct esd_scratch *sc, const double *
 			break;   /* sums overflowed: no candidate compares */
 		if (best < 0)
 			best = 0;
-		r = sd > 0 ? best / sd : best > 0 ? INFINITY : 0;
-		t = t_from_g(r, cnt);
-		if (t > critical_t(e, sc->crit, (size_t)cnt))
+		spread = ss * cnt - s * s;   /* cnt (cnt - 1) var */
+		if (best * best > critical_lam(e, sc, (size_t)cnt) * spread)
 			k = j;
 		if (which == 3) {
+			double mean, sd;
+
+			mean_sd(s, ss, cnt, &mean, &sd);
 			jx = j;
 			nx = (size_t)cnt;
-			rx = r;
-			tx = ux >= mean ? t : -t;
+			rx = sd > 0 ? best / cnt / sd : best > 0 ? INFINITY : 0;
+			tx = ux >= mean ? t_from_g(rx, cnt) : -t_from_g(rx, cnt);
 			xin = 0;
 		} else {
 			double before = ssw;
@@ -272,6 +298,8 @@ static int esd_detect(const void *state, const struct vigil_series *s, struct vi
 {
 	const struct esd *e = state;
 	const double *x = s->values;
+	double *score = r->score, *expected = r->expected, *lower = r->lower, *upper = r->upper;
+	uint8_t *anomaly = r->anomaly;
 	size_t n = s->n, w = e->window, since_rebuild = 0, warm = n;
 	double nu_full = (double)w - 1;
 	struct esd_scratch sc;
@@ -279,9 +307,11 @@ static int esd_detect(const void *state, const struct vigil_series *s, struct vi
 	struct moments mo;
 
 	sc.crit = calloc(w + 2, sizeof(*sc.crit));
+	sc.lam = calloc(w + 2, sizeof(*sc.lam));
 	sc.steps = malloc((e->max_outliers + 2) * sizeof(*sc.steps));
-	if (!sc.crit || !sc.steps || sw_init(&sw, w)) {
+	if (!sc.crit || !sc.lam || !sc.steps || sw_init(&sw, w)) {
 		free(sc.crit);
+		free(sc.lam);
 		free(sc.steps);
 		return host->error(d, "out of memory for a window of %zu points", w);
 	}
@@ -302,19 +332,19 @@ static int esd_detect(const void *state, const struct vigil_series *s, struct vi
 				warm = i;
 			tc = critical_t(e, sc.crit, (size_t)o.cw + 1);
 			half = tc * o.sd * sqrt(1 + 1 / o.cw);
-			r->expected[i] = o.mean;
-			r->lower[i] = o.mean - half;
-			r->upper[i] = o.mean + half;
+			expected[i] = o.mean;
+			lower[i] = o.mean - half;
+			upper[i] = o.mean + half;
 			if (isinf(v)) {
 				if (score_from_p2(0, v, e->dir) > 0) {
-					r->score[i] = 1;
-					r->anomaly[i] = 1;
+					score[i] = 1;
+					anomaly[i] = 1;
 					host->set_reason(r, i, "infinite value (%g)", v);
 				}
 			} else if (!isnan(v)) {
-				r->score[i] = score_from_p2(t_two_sided(e->table, nu_full, o.t, o.nu), o.t, e->dir);
+				score[i] = score_from_p2(t_two_sided(e->table, nu_full, o.t, o.nu), o.t, e->dir);
 				if (o.outlier) {
-					r->anomaly[i] = 1;
+					anomaly[i] = 1;
 					host->set_reason(r, i,
 					                 "generalized ESD: one of %zu outliers among %zu points"
 					                 " (R = %.3g above the critical value %.3g)",
@@ -335,6 +365,7 @@ static int esd_detect(const void *state, const struct vigil_series *s, struct vi
 	r->warmup = warm;
 	sw_release(&sw);
 	free(sc.crit);
+	free(sc.lam);
 	free(sc.steps);
 	return 0;
 }

@@ -22,6 +22,7 @@
  * state.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
@@ -77,15 +78,19 @@ static int ewma_detect(const void *state, const struct vigil_series *s, struct v
 {
 	const struct ewma *e = state;
 	const double *x = s->values;
-	double lambda = e->lambda, decay2 = (1 - lambda) * (1 - lambda), ratio = lambda / (2 - lambda);
+	double *score = r->score, *expected = r->expected, *lower = r->lower, *upper = r->upper;
+	uint8_t *anomaly = r->anomaly;
+	double lambda = e->lambda, keep = 1 - lambda, inv_lambda = 1 / lambda, limit = e->limit;
+	double decay2 = keep * keep, ratio = lambda / (2 - lambda);
 	double stat = 0, q = 1;   /* e_(t-1) and (1 - lambda)^(2(t-1)) */
+	double st = 0, inv_st = 0;
 	size_t n = s->n, warm = n;
 	struct chart_baseline b;
 
 	if (baseline_init(&b, e->warmup))
 		return host->error(d, "out of memory for a warm-up of %zu points", e->warmup);
 	for (size_t i = 0; i < n; i++) {
-		double v = x[i], st, u, next, z;
+		double v = x[i], u, next, z;
 
 		if (!b.ready) {
 			if (baseline_feed(&b, v)) {
@@ -96,30 +101,32 @@ static int ewma_detect(const void *state, const struct vigil_series *s, struct v
 		}
 		if (warm == n)
 			warm = i;
-		st = sqrt(ratio * (1 - q * decay2));
-		r->expected[i] = b.mu;
-		r->lower[i] = baseline_value(&b, (-e->limit * st - (1 - lambda) * stat) / lambda);
-		r->upper[i] = baseline_value(&b, (e->limit * st - (1 - lambda) * stat) / lambda);
+		if (q > 0x1p-60 || st == 0) {   /* afterwards the limits are constant to double precision */
+			st = sqrt(ratio * (1 - q * decay2));
+			inv_st = 1 / st;
+		}
+		expected[i] = b.mu;
+		lower[i] = baseline_value(&b, (-limit * st - keep * stat) * inv_lambda);
+		upper[i] = baseline_value(&b, (limit * st - keep * stat) * inv_lambda);
 		if (isnan(v))
 			continue;
 		u = baseline_standardise(&b, v);
-		next = isfinite(u) ? lambda * u + (1 - lambda) * stat : u;
-		z = next / st;
-		r->score[i] = score_from_z_fast(e->table, z, e->dir);
-		if (crosses(z, e->limit, e->dir)) {
-			r->anomaly[i] = 1;
+		next = isfinite(u) ? lambda * u + keep * stat : u;
+		z = next * inv_st;
+		score[i] = score_from_z_fast(e->table, z, e->dir);
+		if (crosses(z, limit, e->dir)) {
+			anomaly[i] = 1;
 			if (isinf(v))
 				host->set_reason(r, i, "infinite value (%g)", v);
 			else
 				host->set_reason(r, i,
 				                 "EWMA %.6g is %.3g standard errors %s the in-control mean %.6g (sd %.3g)",
 				                 b.mu + next * b.sd, fabs(z), z > 0 ? "above" : "below", b.mu, b.sd);
-			if (e->relearn) {
+			if (e->relearn)
 				baseline_reset(&b);
-			} else {
-				stat = 0;
-				q = 1;
-			}
+			stat = 0;
+			q = 1;
+			st = 0;
 			continue;
 		}
 		if (!isfinite(u))

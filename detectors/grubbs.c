@@ -19,6 +19,7 @@
  * state besides the critical values of partial windows (cached per call).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
@@ -117,8 +118,10 @@ static int grubbs_detect(const void *state, const struct vigil_series *s, struct
 {
 	const struct grubbs *g = state;
 	const double *x = s->values;
+	double *score = r->score, *expected = r->expected, *lower = r->lower, *upper = r->upper;
 	size_t n = s->n, w = g->window, since_rebuild = 0, warm = n;
-	double nu_full = (double)w - 1;
+	double nu_full = (double)w - 1, inv_w = 1 / (double)w, inv_w1 = 1 / ((double)w - 1);
+	double f_full = sqrt(1 + inv_w);
 	double *crit = calloc(w + 1, sizeof(*crit));
 	struct moments mo;
 
@@ -135,15 +138,21 @@ static int grubbs_detect(const void *state, const struct vigil_series *s, struct
 				moments_rebuild(&mo, x + (i >= w ? i - w : 0), i >= w ? w : i);
 				since_rebuild = 0;
 			}
-			moments_get(&mo, &mean, &sd);
 			c = (double)mo.cnt;
-			f = sqrt(1 + 1 / c);
-			tc = critical_t(g, crit, mo.cnt);
+			if (mo.cnt == w) {
+				moments_get(&mo, inv_w, inv_w1, &mean, &sd);
+				f = f_full;
+				tc = g->t_crit_full;
+			} else {
+				moments_get(&mo, 1 / c, 1 / (c - 1), &mean, &sd);
+				f = sqrt(1 + 1 / c);
+				tc = critical_t(g, crit, mo.cnt);
+			}
 			if (warm == n)
 				warm = i;
-			r->expected[i] = mean;
-			r->lower[i] = mean - tc * sd * f;
-			r->upper[i] = mean + tc * sd * f;
+			expected[i] = mean;
+			lower[i] = mean - tc * sd * f;
+			upper[i] = mean + tc * sd * f;
 			if (!isnan(v)) {
 				double dev = v - mean, t;
 
@@ -151,7 +160,7 @@ static int grubbs_detect(const void *state, const struct vigil_series *s, struct
 					t = dev / (sd * f);
 				else
 					t = dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
-				r->score[i] = score_from_p2(t_two_sided(g->table, nu_full, t, c - 1), t, g->dir);
+				score[i] = score_from_p2(t_two_sided(g->table, nu_full, t, c - 1), t, g->dir);
 				if (crosses(t, tc, g->dir))
 					flag(g, r, i, v, t, tc, c + 1);
 			}

@@ -18,6 +18,7 @@
  * per point, O(w) state.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
@@ -87,6 +88,8 @@ static int iqr_detect(const void *state, const struct vigil_series *s, struct vi
 {
 	const struct iqr *q = state;
 	const double *x = s->values;
+	double *score = r->score, *expected = r->expected, *lower = r->lower, *upper = r->upper;
+	uint8_t *anomaly = r->anomaly;
 	size_t n = s->n, w = q->window, warm = n;
 	struct sorted_window sw;
 
@@ -103,22 +106,22 @@ static int iqr_detect(const void *state, const struct vigil_series *s, struct vi
 				sd = MEANDEV_TO_SD * mean_abs_dev(sw.v, sw.n, med);
 			if (warm == n)
 				warm = i;
-			r->expected[i] = med;
-			r->lower[i] = mid - q->z_fence * sd;
-			r->upper[i] = mid + q->z_fence * sd;
+			expected[i] = med;
+			lower[i] = mid - q->z_fence * sd;
+			upper[i] = mid + q->z_fence * sd;
 			if (!isnan(v)) {
 				double dev = v - mid, z;
 
 				z = sd > 0 ? dev / sd : dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
-				r->score[i] = score_from_z_fast(q->table, z, q->dir);
+				score[i] = score_from_z_fast(q->table, z, q->dir);
 				if (crosses(z, q->z_fence, q->dir)) {
-					r->anomaly[i] = 1;
+					anomaly[i] = 1;
 					if (isinf(v))
 						host->set_reason(r, i, "infinite value (%g)", v);
 					else
 							host->set_reason(r, i, "%.6g is %s the %s fence %.6g (Q1 %.6g, Q3 %.6g, k %g)",
 						                 v, z > 0 ? "above" : "below", z > 0 ? "upper" : "lower",
-						                 z > 0 ? r->upper[i] : r->lower[i], q1, q3, q->k);
+						                 z > 0 ? upper[i] : lower[i], q1, q3, q->k);
 				}
 			}
 		}

@@ -20,6 +20,7 @@
  * O(window + test_window) state.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
@@ -86,6 +87,8 @@ static int level_shift_detect(const void *state, const struct vigil_series *s, s
 {
 	const struct level_shift *l = state;
 	const double *x = s->values;
+	double *score = r->score, *expected = r->expected, *lower = r->lower, *upper = r->upper;
+	uint8_t *anomaly = r->anomaly;
 	size_t n = s->n, warm = n, span = l->window + l->test_window;
 	struct two_windows tw;
 	struct onset on;
@@ -105,23 +108,23 @@ static int level_shift_detect(const void *state, const struct vigil_series *s, s
 		mt = sorted_median(tw.test.v, tw.test.n);
 		sd = sorted_robust_sd(tw.ref.v, tw.ref.n, mr);
 		se = MEANDEV_TO_SD * sd * sqrt(1.0 / (double)tw.test.n + 1.0 / (double)tw.ref.n);
-		r->expected[i] = mr;
-		r->lower[i] = mr - l->threshold * se;
-		r->upper[i] = mr + l->threshold * se;
+		expected[i] = mr;
+		lower[i] = mr - l->threshold * se;
+		upper[i] = mr + l->threshold * se;
 		if (isnan(v))
 			continue;
 		if (isinf(v)) {
 			if (crosses(v, 0, l->dir)) {
-				r->score[i] = 1;
-				r->anomaly[i] = 1;
+				score[i] = 1;
+				anomaly[i] = 1;
 				host->set_reason(r, i, "infinite value (%g)", v);
 			}
 			continue;
 		}
 		z = se > 0 ? (mt - mr) / se : mt == mr ? 0 : mt > mr ? INFINITY : -INFINITY;
-		r->score[i] = score_from_z_fast(l->table, z, l->dir);
+		score[i] = score_from_z_fast(l->table, z, l->dir);
 		if (onset_step(&on, crosses(z, l->threshold, l->dir))) {
-			r->anomaly[i] = 1;
+			anomaly[i] = 1;
 			host->set_reason(r, i, "level shift %s: median of the last %zu points %.6g, of the %zu before %.6g"
 			                 " (%.3g standard errors)", z > 0 ? "up" : "down", tw.test.n, mt, tw.ref.n, mr,
 			                 fabs(z));

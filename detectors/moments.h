@@ -91,22 +91,21 @@ static inline void moments_remove(struct moments *m, double v)
  */
 static inline int moments_suspect(const struct moments *m)
 {
-	return m->suspect ||
-	       (m->cnt > 1 && m->ss > 0 && m->ss - m->s * m->s / (double)m->cnt < m->ss * 0x1p-20);
+	double c = (double)m->cnt;
+
+	return m->suspect || (m->cnt > 1 && m->ss > 0 && m->ss * c - m->s * m->s < m->ss * c * 0x1p-20);
 }
 
-/* Mean and sample standard deviation (0 with fewer than two values). */
-static inline void moments_get(const struct moments *m, double *mean, double *sd)
+/*
+ * Mean and sample standard deviation, given inv_c = 1 / cnt and
+ * inv_c1 = 1 / (cnt - 1) (the caller caches them for a full window);
+ * cnt must be at least 2.
+ */
+static inline void moments_get(const struct moments *m, double inv_c, double inv_c1, double *mean, double *sd)
 {
-	double c = (double)m->cnt, var;
+	double var = (m->ss - m->s * m->s * inv_c) * inv_c1;
 
-	if (!m->cnt) {
-		*mean = NAN;
-		*sd = 0;
-		return;
-	}
-	*mean = m->ref + m->s / c * m->scale;
-	var = m->cnt > 1 ? (m->ss - m->s * m->s / c) / (c - 1) : 0;
+	*mean = m->ref + m->s * inv_c * m->scale;
 	*sd = var > 0 ? sqrt(var) * m->scale : 0;
 }
 

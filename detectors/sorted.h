@@ -14,6 +14,7 @@
 #define VIGIL_DETECTORS_SORTED_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,11 +61,11 @@ static inline size_t sw_upper_bound(const double *w, size_t n, double x)
 	return (size_t)(base - w) + (*base <= x);
 }
 
-/* Allocate room for cap values; returns -1 when out of memory. */
+/* Allocate room for cap values and a sentinel after them; returns -1 when out of memory. */
 static inline int sw_init(struct sorted_window *w, size_t cap)
 {
 	w->n = 0;
-	w->v = malloc((cap ? cap : 1) * sizeof(*w->v));
+	w->v = malloc((cap + 1) * sizeof(*w->v));
 	return w->v ? 0 : -1;
 }
 
@@ -144,24 +145,27 @@ static inline double sorted_quantile(const double *v, size_t n, double p)
 /*
  * The elements of rank k and k + 1 (0-based) in the merge of two ascending
  * sequences A(i) = m - w[split-1-i], i < la, and B(j) = w[split+j] - m,
- * j < lb, by binary search on how many of the k + 1 smallest come from A.
+ * j < lb: a binary search for a, how many of the k + 1 smallest come from A
+ * (the first a with B(k - a) <= A(a)), branch-free like sw_lower_bound;
+ * inside the search range both indices are valid.  O(log w).
  */
 static inline void sorted_kth_distances(const double *w, size_t split, size_t la, size_t lb, double m,
                                         size_t k, double *kth, double *next)
 {
 	size_t lo = k + 1 > lb ? k + 1 - lb : 0, hi = k + 1 < la ? k + 1 : la;
-	size_t a, b;
+	size_t a = lo, len = hi - lo, b;
+	const double *wa = w + split - 1, *wb = w + split + k;   /* A(a) = m - wa[-a], B(k - a) = wb[-a] - m */
 	double va, vb, na, nb;
 
-	while (lo < hi) {
-		a = lo + (hi - lo) / 2;
-		b = k + 1 - a;
-		if (b > 0 && a < la && w[split + b - 1] - m > m - w[split - 1 - a])
-			lo = a + 1;
-		else
-			hi = a;
+	if (len) {
+		while (len > 1) {
+			size_t half = len / 2, c = a + half;
+
+			a = wb[-(ptrdiff_t)c] - m > m - wa[-(ptrdiff_t)c] ? c : a;
+			len -= half;
+		}
+		a += wb[-(ptrdiff_t)a] - m > m - wa[-(ptrdiff_t)a];
 	}
-	a = lo;
 	b = k + 1 - a;
 	va = a > 0 ? m - w[split - a] : -INFINITY;
 	vb = b > 0 ? w[split + b - 1] - m : -INFINITY;
@@ -171,11 +175,20 @@ static inline void sorted_kth_distances(const double *w, size_t split, size_t la
 	*next = na < nb ? na : nb;
 }
 
-/* Median absolute deviation of sorted v[0..n) around its median m, in O(log n). */
+/*
+ * Median absolute deviation of sorted v[0..n) around its median m, in
+ * O(log n).  The split (the first value >= m) is at n / 2 but for ties:
+ * a few steps back, else a binary search.
+ */
 static inline double sorted_mad(const double *v, size_t n, double m)
 {
-	size_t split = sw_lower_bound(v, n, m);
+	size_t split = n / 2, steps = 0;
 	double d1, d2;
+
+	while (split > 0 && v[split - 1] >= m && ++steps < 8)
+		split--;
+	if (steps == 8)
+		split = sw_lower_bound(v, split, m);
 
 	if (n % 2) {
 		sorted_kth_distances(v, split, split, n - split, m, n / 2, &d1, &d2);

@@ -28,6 +28,7 @@
  * the differences and O(window + test_window) state.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
@@ -112,6 +113,8 @@ static int variance_shift_detect(const void *state, const struct vigil_series *s
 {
 	const struct variance_shift *vs = state;
 	const double *x = s->values;
+	double *score = r->score;
+	uint8_t *anomaly = r->anomaly;
 	size_t n = s->n, warm = n, span = vs->window + vs->test_window + (vs->differences ? 1 : 0);
 	double *diff = NULL, unit = vs->differences ? M_SQRT1_2 : 1;   /* sd of x from sd of differences */
 	const double *y = x;
@@ -145,8 +148,8 @@ static int variance_shift_detect(const void *state, const struct vigil_series *s
 			continue;
 		if (isinf(v)) {
 			if (vs->dir != DIR_DOWN) {
-				r->score[i] = 1;
-				r->anomaly[i] = 1;
+				score[i] = 1;
+				anomaly[i] = 1;
 				host->set_reason(r, i, "infinite value (%g)", v);
 			}
 			continue;
@@ -161,9 +164,9 @@ static int variance_shift_detect(const void *state, const struct vigil_series *s
 		side = f_tail(&vs->ft, f, effective_dof(vs, tw.test.n), effective_dof(vs, tw.ref.n));
 		watched = vs->dir == DIR_BOTH || (vs->dir == DIR_UP && f > 1) || (vs->dir == DIR_DOWN && f < 1);
 		p = !watched ? 1 : vs->dir == DIR_BOTH ? fmin(1, 2 * side) : side;
-		r->score[i] = 1 - p;
+		score[i] = 1 - p;
 		if (onset_step(&on, p <= vs->alpha)) {
-			r->anomaly[i] = 1;
+			anomaly[i] = 1;
 			host->set_reason(r, i, "variance %s: robust sd of the last %zu points %.3g, of the %zu before %.3g"
 			                 " (p = %.2g)", f > 1 ? "up" : "down", vs->test_window, st, vs->window, sr, p);
 		}

@@ -766,9 +766,11 @@ START_TEST(test_ks_reference)
 			t[i] = floor(urand() * 10) + (trial % 2);
 		qsort(r, a, sizeof(*r), cmp_double);
 		qsort(t, b, sizeof(*t), cmp_double);
+		r[a] = t[b] = INFINITY;   /* sentinels */
 		got = ks_statistic(r, a, t, b);
 		for (size_t k = 0; k < a + b; k++) {   /* every value of either sample */
 			double x = k < a ? r[k] : t[k - a];
+
 			int64_t cr = 0, ct = 0, diff;
 
 			for (size_t i = 0; i < a; i++)
@@ -798,6 +800,7 @@ START_TEST(test_ks_reference)
 				else
 					r[a++] = (double)k;
 			}
+			r[6] = t[4] = INFINITY;
 			counts[ks_statistic(r, 6, t, 4)]++;
 			total++;
 		}
@@ -836,15 +839,21 @@ START_TEST(test_ks_reference)
 }
 END_TEST
 
-/* The ks plugin's score is 1 - p of the exact test for full windows. */
+/*
+ * The ks plugin's score is 1 - p of the exact test on the merge statistic
+ * for full windows, with continuous and with tied (integer) values.
+ */
 START_TEST(test_ks_plugin_p)
 {
-	double v[300], rr[30], tt[10], u[22];
+	double v[300], rr[31], tt[11], u[22];
 	struct detection d;
 
 	noise(v, 300, 0, 1);
 	for (size_t i = 200; i < 300; i++)
 		v[i] += 1.5;
+	if (_i)
+		for (size_t i = 0; i < 300; i++)
+			v[i] = floor(v[i] * 2);
 	d = run("ks", "{\"window\": 30, \"test_window\": 10, \"alpha\": 0.001}", v, 300);
 	for (size_t i = 39; i < 300; i++) {
 		double p;
@@ -853,6 +862,7 @@ START_TEST(test_ks_plugin_p)
 		memcpy(tt, v + i - 9, 10 * sizeof(double));
 		qsort(rr, 30, sizeof(double), cmp_double);
 		qsort(tt, 10, sizeof(double), cmp_double);
+		rr[30] = tt[10] = INFINITY;
 		p = ks_p_exact(30, 10, ks_statistic(rr, 30, tt, 10), u);
 		ck_assert_msg(fabs(d.r.score[i] - (1 - p)) < 1e-12, "i %zu: score %.15g, 1 - p %.15g", i, d.r.score[i], 1 - p);
 	}
@@ -1126,7 +1136,7 @@ static Suite *stat_suite(void)
 	tcase_add_test(ref, test_esd_rosner_example);
 	tcase_add_test(ref, test_esd_matches_naive);
 	tcase_add_test(ref, test_ks_reference);
-	tcase_add_test(ref, test_ks_plugin_p);
+	tcase_add_loop_test(ref, test_ks_plugin_p, 0, 2);
 	tcase_add_test(ref, test_tail_tables);
 	tcase_add_test(ref, test_charts_match_naive);
 	tcase_add_test(ref, test_two_window_match_naive);
