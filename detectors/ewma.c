@@ -7,8 +7,14 @@
  * first `warmup` finite values (chart.h).  Then each value, standardised
  * u = (x - mu) / sigma, updates e_t = lambda u_t + (1 - lambda) e_(t-1),
  * e_0 = 0, whose exact standard deviation after t updates is
- * s_t = sqrt(lambda / (2 - lambda) (1 - (1 - lambda)^(2t))); the chart
- * signals when |e_t| / s_t >= L (the control limits mu +- L sigma s_t).
+ * sqrt(lambda / (2 - lambda) (1 - (1 - lambda)^(2t))); to it is added the
+ * error of the estimated mu, whose variance is (pi / 2) / warmup for the
+ * median of normal data, so
+ * s_t = sqrt(lambda / (2 - lambda) (1 - (1 - lambda)^(2t)) + pi / (2 warmup))
+ * (the statistic averages about 2 / lambda points, so an error in mu of a
+ * fraction of sigma is a large part of its spread, and would multiply the
+ * false alarms of a short warm-up).  The chart signals when
+ * |e_t| / s_t >= L.
  * The score is the normal two-sided tail of e_t / s_t; the band is the
  * range of x that keeps e_t inside the limits at this step (so a point is
  * flagged exactly when it leaves the band), the expected value mu.  After
@@ -82,6 +88,7 @@ static int ewma_detect(const void *state, const struct vigil_series *s, struct v
 	uint8_t *anomaly = r->anomaly;
 	double lambda = e->lambda, keep = 1 - lambda, inv_lambda = 1 / lambda, limit = e->limit;
 	double decay2 = keep * keep, ratio = lambda / (2 - lambda);
+	double mu_var = M_PI / 2 / (double)e->warmup;   /* variance of the warm-up median, in sd^2 */
 	double stat = 0, q = 1;   /* e_(t-1) and (1 - lambda)^(2(t-1)) */
 	double st = 0, inv_st = 0;
 	size_t n = s->n, warm = n;
@@ -102,7 +109,7 @@ static int ewma_detect(const void *state, const struct vigil_series *s, struct v
 		if (warm == n)
 			warm = i;
 		if (q > 0x1p-60 || st == 0) {   /* afterwards the limits are constant to double precision */
-			st = sqrt(ratio * (1 - q * decay2));
+			st = sqrt(ratio * (1 - q * decay2) + mu_var);
 			inv_st = 1 / st;
 		}
 		expected[i] = b.mu;

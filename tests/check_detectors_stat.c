@@ -168,7 +168,7 @@ static const struct det_case cases[] = {
 START_TEST(test_short_series_warms_up)
 {
 	const struct det_case *c = &cases[_i];
-	double v[] = { 1, 1000, -1000, 5, 1e9 }, w[49];
+	double v[] = { 1, 1000, -1000, 5, 1e9 }, w[50];
 	struct detection d = run(c->name, c->params, v, 5);
 
 	ck_assert_int_eq(d.r.warmup, 5);
@@ -184,8 +184,8 @@ START_TEST(test_short_series_warms_up)
 	ck_assert_int_eq(count_flags(&d, 0, 1), 0);
 	detection_release(&d);
 
-	/* one point short of the warm-up: still nothing */
-	noise(w, 49, 0, 1);
+	/* exactly the warm-up: still nothing */
+	noise(w, 50, 0, 1);
 	w[40] = 1e6;
 	d = run(c->name, c->params, w, c->warmup);
 	ck_assert_msg(d.r.warmup == c->warmup, "%s: warmup %zu, expected %zu", c->name, d.r.warmup, c->warmup);
@@ -966,7 +966,7 @@ START_TEST(test_charts_match_naive)
 				sp = np;
 				sm = nm;
 			} else {
-				double st = sqrt(0.2 / 1.8 * (1 - q * 0.64)), z;
+				double st = sqrt(0.2 / 1.8 * (1 - q * 0.64) + M_PI / 2 / 60), z;
 
 				e = 0.2 * u + 0.8 * e;
 				q *= 0.64;
