@@ -165,8 +165,11 @@ static void test_insert(struct test_window *t, const struct sorted_window *ref, 
 
 static void test_remove(struct test_window *t, double v)
 {
-	size_t p = sw_lower_bound(t->tv, t->n, v), m = t->n - p - 1;
+	size_t p = sw_lower_bound(t->tv, t->n, v), m;
 
+	if (p >= t->n)
+		return;   /* not there: cannot happen, v entered earlier */
+	m = t->n - p - 1;
 	memmove(t->tv + p, t->tv + p + 1, m * sizeof(*t->tv));
 	memmove(t->lt + p, t->lt + p + 1, m * sizeof(*t->lt));
 	memmove(t->le + p, t->le + p + 1, m * sizeof(*t->le));

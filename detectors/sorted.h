@@ -90,6 +90,8 @@ static inline void sw_remove(struct sorted_window *w, double out)
 {
 	size_t p = sw_lower_bound(w->v, w->n, out);
 
+	if (p >= w->n)
+		return;   /* not there: cannot happen for a value that entered */
 	memmove(w->v + p, w->v + p + 1, (w->n - p - 1) * sizeof(*w->v));
 	w->n--;
 }
