@@ -24,8 +24,8 @@
  * probability of a change "now", allowing for the few points the evidence
  * for a small change needs to accumulate.  With max_lag 1 it is the
  * probability that i starts a new segment.  Flags: one per change, at the
- * first point where the score reaches `threshold` (re-armed once it falls
- * below).  expected is the predictive mean (over all run lengths), the band
+ * first point where the score reaches `threshold`; the next flag needs
+ * max_lag points below it first (common.h, struct onset).  expected is the predictive mean (over all run lengths), the band
  * +- 3 predictive sds of the most probable run.
  *
  * Pruning keeps the cost O(n R): run lengths whose probability falls below

@@ -14,8 +14,9 @@
  * Q((sqrt(ne) + 0.12 + 0.11 / sqrt(ne)) D), ne = |R| |T| / (|R| + |T|).
  * The p-value assumes continuous data; with ties it is conservative.  The
  * score is 1 - p.  Flags: one per change, at the first point where p
- * reaches alpha (re-armed once p is above alpha again).  expected is the
- * median of R; there is no band (the test is on a distribution).
+ * reaches alpha; the next flag needs test_window points with p above alpha
+ * first (common.h, struct onset).  expected is the median of R; there is no
+ * band (the test is on a distribution).
  *
  * The reference window is kept sorted (sorted.h); the test window keeps,
  * for each of its values, its rank in the reference window, updated as

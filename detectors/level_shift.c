@@ -11,9 +11,10 @@
  * so a burst of noise in T does not shrink its own yardstick.  A single
  * spike barely moves a median: this detector reacts to shifts that last
  * at least half of the test window.  Score: the normal two-sided tail of z.
- * Flags: one per shift, at the first point where |z| reaches `threshold`
- * (the flag re-arms once |z| falls back below it), so a shift alerts once
- * instead of for the whole time it takes to cross the windows.  expected
+ * Flags: one per shift, at the first point where |z| reaches `threshold`;
+ * the next flag needs test_window points below it first (common.h, struct
+ * onset), so a shift alerts once instead of for the whole time it takes to
+ * cross the windows.  expected
  * is med R and [lower, upper] the range med T may take without a flag.
  *
  * Two sorted windows (sorted.h): O(log w) compares and a memmove per point,
