@@ -146,4 +146,34 @@ static inline int crosses(double z, double threshold, enum direction dir)
 	return fabs(z) >= threshold;
 }
 
+/*
+ * One flag per episode, for detectors whose evidence persists over many
+ * points (two-window tests, change points): a rejection is flagged only
+ * when the `rearm` evaluated points before it were all quiet, so evidence
+ * that hovers around the threshold does not flag again and again.
+ */
+struct onset {
+	size_t rearm, quiet;
+};
+
+static inline void onset_init(struct onset *o, size_t rearm)
+{
+	o->rearm = rearm;
+	o->quiet = rearm;
+}
+
+/* Record whether the test rejects at this point; returns 1 when the point is to be flagged. */
+static inline int onset_step(struct onset *o, int reject)
+{
+	int flag;
+
+	if (!reject) {
+		o->quiet++;
+		return 0;
+	}
+	flag = o->quiet >= o->rearm;
+	o->quiet = 0;
+	return flag;
+}
+
 #endif
