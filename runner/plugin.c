@@ -175,7 +175,10 @@ void registry_free(struct registry *reg)
 }
 
 /* vigil's own detector plugins (detectors/), trusted to run in-process. */
-static const char *const builtin_plugins[] = { "threshold", "zscore", "mad", NULL };
+static const char *const builtin_plugins[] = {
+	"threshold", "zscore", "mad", "iqr", "grubbs", "esd", "ewma", "cusum", "level_shift",
+	"variance_shift", "ks", "changepoint", NULL,
+};
 
 int registry_isolate_by_default(const struct detector_entry *e)
 {
