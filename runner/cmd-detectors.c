@@ -13,7 +13,7 @@ static void print_param(const char *name, const json_t *def)
 	json_t *type = json_object_get(def, "type"), *dflt = json_object_get(def, "default");
 	json_t *doc = json_object_get(def, "doc");
 	char *t = json_dumps(type, JSON_ENCODE_ANY | JSON_COMPACT);
-	char *d = dflt ? json_dumps(dflt, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	char *d = dflt ? json_dumps(dflt, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 
 	printf("    %-14s %-10s %s%s%s  %s\n", name, json_is_string(type) ? json_string_value(type) : t,
 	       dflt ? "default " : "(required)", d && !json_is_null(dflt) ? d : dflt ? "none" : "",
