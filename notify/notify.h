@@ -67,8 +67,13 @@ struct notify_ctx {
 	FILE *out;                 /* where the stdout notifier (and dry runs) write */
 	int dry_run;               /* print what would be sent instead of sending */
 	const char *spec_dir;
-	/* Where queued targets' messages go when the run itself is not stored (--no-store); NULL: dropped. */
+	/*
+	 * Where queued targets' messages and alert state go when the run itself
+	 * is not stored (--no-store, replay); NULL: dropped.
+	 */
 	struct store *outbox;
+	int skip_immediate;        /* job_run leaves immediate targets (stdout) to the caller (daemon worker, replay) */
+	int print_queued;          /* also print queued targets' messages to out, as dry runs do (replay) */
 };
 
 /* The settings every queued target shares (parsed from its config by notify_policy_get). */

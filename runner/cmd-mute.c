@@ -129,6 +129,11 @@ static int cmd_mute(const struct cmd_entry *self, int argc, char **argv)
 	st = cli_open_store(state, store_path);
 	if (!st)
 		return EXIT_ENV;
+	if (!st->backend->notify) {
+		fprintf(stderr, "vigil: the %s store keeps no mutes\n", st->backend->name);
+		store_close(st);
+		return EXIT_ENV;
+	}
 	if (!strcmp(sub, "add")) {
 		const char *series = argc - optind == 2 ? argv[optind + 1] : "*";
 		char when[40];

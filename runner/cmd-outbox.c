@@ -11,7 +11,6 @@
 #include "cmd.h"
 #include "log.h"
 #include "outbox.h"
-#include "paths.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"
@@ -20,33 +19,16 @@
 
 #define DEFAULT_STATES "pending,sending,failed"
 
-struct store *cli_open_store(const char *state, const char *store_path)
+/* The store, if it keeps an outbox (prints why not). */
+static struct store *open_outbox(const char *state, const char *store_path)
 {
-	struct vigil_error err = VIGIL_ERROR_INIT;
-	struct store *st;
-	char *path;
+	struct store *st = cli_open_store(state, store_path);
 
-	if (store_path) {
-		path = xstrdup(store_path);
-	} else {
-		char *dir = paths_state_dir(state, &err);
-
-		if (!dir) {
-			fprintf(stderr, "vigil: %s\n", err.msg);
-			return NULL;
-		}
-		path = xasprintf("%s/vigil.db", dir);
-		free(dir);
-	}
-	st = store_open(path, &err);
-	if (!st)
-		fprintf(stderr, "vigil: %s\n", err.msg);
-	else if (!st->backend->notify) {
+	if (st && !st->backend->notify) {
 		fprintf(stderr, "vigil: the %s store keeps no outbox\n", st->backend->name);
 		store_close(st);
 		st = NULL;
 	}
-	free(path);
 	return st;
 }
 
@@ -287,7 +269,7 @@ static int cmd_outbox(const struct cmd_entry *self, int argc, char **argv)
 	if (!strcmp(sub, "retry") ? argc - optind != 1 : optind != argc)
 		return cmd_usage_error(self, !strcmp(sub, "retry") ? "retry takes one message ID" :
 		                       "unexpected argument '%s'", optind < argc ? argv[optind] : "");
-	st = cli_open_store(state, store_path);
+	st = open_outbox(state, store_path);
 	if (!st)
 		return EXIT_ENV;
 	if (!strcmp(sub, "retry"))

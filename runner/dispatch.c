@@ -173,6 +173,7 @@ static double newest_value(const struct series *s)
 
 static void plan_target(const struct job_spec *spec, const struct spec_notify *t, const struct run_report *rep,
                         const struct series_set *set, struct store *st, int64_t sched, int64_t now_ms,
+                        int64_t mute_clock,
                         const struct group *groups, size_t n_groups, const char **present, size_t n_present,
                         const char **failed, size_t n_failed, struct dispatch *d)
 {
@@ -222,8 +223,8 @@ static void plan_target(const struct job_spec *spec, const struct spec_notify *t
 		            "notified run, %s)]\n", t->type->name, url_ref, b);
 		goto out;
 	}
-	quiet = mute_quiet_now(&pol, now_ms);
-	if (st && mute_set_load(st, spec->name, now_ms, &mutes, &err)) {
+	quiet = mute_quiet_now(&pol, mute_clock);
+	if (st && mute_set_load(st, spec->name, mute_clock, &mutes, &err)) {
 		log_error("notify", "job '%s': cannot read mutes (sending anyway): %s", spec->name, err.msg);
 		mute_set_release(&mutes);
 	}
@@ -321,7 +322,8 @@ out:
 }
 
 void dispatch_plan(const struct job_spec *spec, const struct run_report *rep, const struct series_set *set,
-                   struct store *st, int64_t scheduled_ms, int64_t now_ms, struct dispatch *d)
+                   struct store *st, int64_t scheduled_ms, int64_t now_ms, int64_t mute_clock_ms,
+                   struct dispatch *d)
 {
 	struct group *groups = NULL;
 	const char **present = NULL, **failed = NULL;
@@ -358,7 +360,7 @@ void dispatch_plan(const struct job_spec *spec, const struct run_report *rep, co
 	qsort(failed, n_failed, sizeof(*failed), cmp_str);
 	for (i = 0; i < spec->n_notify; i++)
 		if (spec->notify[i].type->render)
-			plan_target(spec, &spec->notify[i], rep, set, st, scheduled_ms, now_ms, groups, n_groups,
+			plan_target(spec, &spec->notify[i], rep, set, st, scheduled_ms, now_ms, mute_clock_ms, groups, n_groups,
 			            present, n_present, failed, n_failed, d);
 	free(groups);
 	free(present);

@@ -20,7 +20,9 @@
  * Muted series (vigil mute) and quiet hours move listed series into a
  * second message kept in the outbox as 'muted'.  Time for repeat and
  * resolve decisions is the run's scheduled time, so replays are
- * deterministic; mutes and quiet hours use the wall clock (`now`).
+ * deterministic; mutes and quiet hours use the wall clock, except in
+ * backfills and replays, which judge them at the run's scheduled time (a
+ * mute applies from its creation to its end).
  *
  * The result is a set of outbox rows and alert-state rows that the caller
  * writes in the run's own transaction (struct run_outcome), so a crash
@@ -56,10 +58,13 @@ struct dispatch {
  * series are set.  st (may be NULL) is read for alert state and mutes; a
  * store that cannot be read is logged and treated as empty (a duplicate is
  * better than a lost alert).  Never fails: a target that cannot be rendered
- * is logged and skipped.
+ * is logged and skipped.  now_ms stamps the outbox rows (the wall clock);
+ * mutes and quiet hours are judged at mute_clock_ms (the wall clock too, or
+ * the run's scheduled time for backfills and replays).
  */
 void dispatch_plan(const struct job_spec *spec, const struct run_report *rep, const struct series_set *set,
-                   struct store *st, int64_t scheduled_ms, int64_t now_ms, struct dispatch *d);
+                   struct store *st, int64_t scheduled_ms, int64_t now_ms, int64_t mute_clock_ms,
+                   struct dispatch *d);
 
 /* Print the planned messages (payloads indented) and notes, for --dry-run. */
 void dispatch_print(const struct dispatch *d, FILE *out);

@@ -139,7 +139,7 @@ static void notify_all(const struct job_spec *spec, const struct job_options *op
 {
 	if (!opt->notify)
 		return;
-	for (size_t i = 0; i < spec->n_notify; i++) {
+	for (size_t i = 0; i < spec->n_notify && !opt->notify->skip_immediate; i++) {
 		struct vigil_error err = VIGIL_ERROR_INIT;
 
 		if (!spec->notify[i].type->send)
@@ -148,17 +148,18 @@ static void notify_all(const struct job_spec *spec, const struct job_options *op
 			log_error("notify", "job '%s': notify[%zu] (%s): %s", spec->name, i,
 			          spec->notify[i].type->name, err.msg);
 	}
-	if (opt->notify->dry_run) {
+	if (opt->notify->dry_run || opt->notify->print_queued)
 		dispatch_print(disp, opt->notify->out ? opt->notify->out : stdout);
-	} else if (!opt->store && disp->n_rows) {
-		/* Not stored: the messages go to the caller's outbox (a temporary one for --no-store). */
+	if (!opt->notify->dry_run && !opt->store && (disp->n_rows || disp->n_states)) {
+		/* Not stored: messages and alert state go to the caller's outbox (a temporary one for --no-store). */
 		struct store *ob = opt->notify->outbox;
 		struct vigil_error err = VIGIL_ERROR_INIT;
 
-		if (!ob)
+		if (!ob && disp->n_rows)
 			log_warn("notify", "job '%s': %zu message%s not queued: the run is not stored", spec->name,
 			         disp->n_rows, disp->n_rows == 1 ? "" : "s");
-		else if (ob->backend->notify->enqueue(ob, disp->rows, disp->n_rows, NULL, 0, &err))
+		else if (ob && ob->backend->notify->enqueue(ob, disp->rows, disp->n_rows, disp->states, disp->n_states,
+		                                            &err))
 			log_error("notify", "job '%s': %s", spec->name, err.msg);
 	}
 }
@@ -181,13 +182,17 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 
 	memset(rep, 0, sizeof(*rep));
 	rep->job = spec->name;
-	rep->started_ms = time_now_ms();
+	rep->started_ms = opt->fixed_clock ? opt->scheduled_ms : time_now_ms();
 	if (spec->window_ms) {
 		fctx.to_ms = opt->scheduled_ms;
 		fctx.from_ms = opt->scheduled_ms - spec->window_ms;
+		if (opt->window_from_ms && opt->window_from_ms < fctx.from_ms)
+			fctx.from_ms = opt->window_from_ms;
 	}
-	if (opt->store && opt->store->backend->run_begin(opt->store, spec->name, opt->scheduled_ms,
-	                                                 rep->started_ms, &rep->run_id, err)) {
+	if (opt->run_id)
+		rep->run_id = opt->run_id;
+	else if (opt->store && opt->store->backend->run_begin(opt->store, spec->name, opt->scheduled_ms,
+	                                                      rep->started_ms, &rep->run_id, err)) {
 		rep->failed = 1;
 		rep->error = xstrdup(err->msg);
 		rep->finished_ms = time_now_ms();
@@ -195,7 +200,16 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 	}
 
 	for (size_t k = 0; k < spec->n_detectors; k++) {
-		insts[k] = detector_instance_new(spec->detectors[k].entry, spec->detectors[k].params, err);
+		const struct spec_detector *sd = &spec->detectors[k];
+		struct detect_context dctx = {
+			.job = spec->name,
+			.run_id = rep->run_id,
+			.entry_id = sd->id,
+			.isolate = sd->isolate,
+			.limits = sd->has_limits ? &sd->limits : NULL,
+		};
+
+		insts[k] = detector_instance_new_ctx(sd->entry, sd->params, &dctx, err);
 		if (!insts[k]) {
 			vigil_error_prefix(err, "detectors[%zu] ('%s')", k, spec->detectors[k].id);
 			goto failed;
@@ -221,7 +235,7 @@ failed:
 	rep->failed = 1;
 	rep->error = xstrdup(err->msg);
 finish:
-	rep->finished_ms = time_now_ms();
+	rep->finished_ms = opt->fixed_clock ? opt->scheduled_ms : time_now_ms();
 	out.state = rep->failed ? "failed" : "succeeded";
 	out.outcome = rep->failed ? NULL : rep->no_data ? "no_data" : rep->n_alerts ? "anomalies" : "clean";
 	out.error = rep->error;
@@ -233,7 +247,10 @@ finish:
 	out.n_failures = rep->n_failures;
 	if (opt->notify) {
 		/* Queued notifications commit with the run's results (or not at all). */
-		dispatch_plan(spec, rep, &set, opt->store, opt->scheduled_ms, time_now_ms(), &disp);
+		int64_t now = time_now_ms();
+
+		dispatch_plan(spec, rep, &set, opt->store ? opt->store : opt->notify->outbox, opt->scheduled_ms, now,
+		              opt->fixed_clock ? opt->scheduled_ms : now, &disp);
 		if (!opt->notify->dry_run) {
 			out.outbox = disp.rows;
 			out.n_outbox = disp.n_rows;

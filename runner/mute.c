@@ -46,8 +46,9 @@ int mute_set_load(struct store *st, const char *job, int64_t now_ms, struct mute
 	json_array_foreach(rows, i, r) {
 		struct mute *m;
 
-		if (!str(r, "job_pattern") || !mute_pattern_match(str(r, "job_pattern"), job))
-			continue;
+		if (!str(r, "job_pattern") || !mute_pattern_match(str(r, "job_pattern"), job) ||
+		    json_integer_value(json_object_get(r, "created_at")) > now_ms)
+			continue;   /* another job, or a mute that did not exist yet (backfills judge the past) */
 		m = &set->items[set->n++];
 		m->id = json_integer_value(json_object_get(r, "id"));
 		m->job_pattern = xstrdup(str(r, "job_pattern"));

@@ -36,7 +36,7 @@ int mute_pattern_check(const char *pattern, struct vigil_error *err);
 /* 1 if name matches the glob pattern. */
 int mute_pattern_match(const char *pattern, const char *name);
 
-/* Load the mutes active at now whose job pattern matches job.  Returns 0, or -1 with err set. */
+/* Load the mutes active at now (created before it, ending after it) whose job pattern matches job.  Returns 0, or -1 with err set. */
 int mute_set_load(struct store *st, const char *job, int64_t now_ms, struct mute_set *set, struct vigil_error *err);
 
 /* The first mute of set matching series, or NULL. */

@@ -5,10 +5,11 @@ set -eu
 
 # Build dependencies.
 pkgs="gcc make autoconf automake libtool pkg-config
-      libjansson-dev libcurl4-openssl-dev libgsl-dev libsqlite3-dev tzdata"
+      libjansson-dev libcurl4-openssl-dev libgsl-dev libsqlite3-dev tzdata
+      libmicrohttpd-dev"
 # Test dependencies.
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3 python3"
+	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3 curl python3 python3-numpy"
 fi
 
 missing=""
