@@ -119,3 +119,31 @@ struct series *series_map_get(struct series_map *m, const char *base, const stru
 	series_set_add(m->out, s);
 	return s;
 }
+
+void label_list_add(struct label_list *ll, const char *key, size_t klen, const char *value, size_t vlen)
+{
+	if (ll->n == ll->alloc) {
+		ll->alloc = ll->alloc ? ll->alloc * 2 : 8;
+		ll->l = xreallocarray(ll->l, ll->alloc, sizeof(*ll->l));
+	}
+	ll->l[ll->n].key = xstrndup(key, klen);
+	ll->l[ll->n].value = xstrndup(value, vlen);
+	ll->n++;
+}
+
+void label_list_clear(struct label_list *ll)
+{
+	for (size_t i = 0; i < ll->n; i++) {
+		free((char *)ll->l[i].key);
+		free((char *)ll->l[i].value);
+	}
+	ll->n = 0;
+}
+
+void label_list_release(struct label_list *ll)
+{
+	label_list_clear(ll);
+	free(ll->l);
+	ll->l = NULL;
+	ll->alloc = 0;
+}

@@ -34,6 +34,16 @@ void series_map_release(struct series_map *m);
 struct series *series_map_get(struct series_map *m, const char *base, const struct vigil_label *labels,
                               size_t n);
 
+/* A growable list of owned labels, for building a label set piece by piece. */
+struct label_list {
+	struct vigil_label *l;
+	size_t n, alloc;
+};
+
+void label_list_add(struct label_list *ll, const char *key, size_t klen, const char *value, size_t vlen);
+void label_list_clear(struct label_list *ll);
+void label_list_release(struct label_list *ll);
+
 /* Write the canonical name of base and labels (sorted here) into sb. */
 void series_name_format(struct strbuf *sb, const char *base, struct vigil_label *labels, size_t n);
 

@@ -94,24 +94,10 @@ static void prom_check(const json_t *cfg, struct diag *d, const char *path)
 
 /* --- response scanning ------------------------------------------------- */
 
-struct label_buf {
-	struct vigil_label *l;
-	size_t n, alloc;
-};
-
-static void labels_clear(struct label_buf *b)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		free((char *)b->l[i].key);
-		free((char *)b->l[i].value);
-	}
-	b->n = 0;
-}
-
 struct prom_scan {
 	struct jscan js;
 	struct series_map map;
-	struct label_buf labels;
+	struct label_list labels;
 	int64_t *pts_ts;          /* points read before the series' labels */
 	double *pts_v;
 	size_t n_pts, alloc_pts;
@@ -129,7 +115,7 @@ static int scan_metric(struct prom_scan *ps, const char *where)
 	size_t kl, vl;
 	int r;
 
-	labels_clear(&ps->labels);
+	label_list_clear(&ps->labels);
 	if (jscan_object(js))
 		return -1;
 	while ((r = jscan_key(js, &k, &kl)) == 1) {
@@ -143,13 +129,8 @@ static int scan_metric(struct prom_scan *ps, const char *where)
 			free(key);
 			return -1;
 		}
-		if (ps->labels.n == ps->labels.alloc) {
-			ps->labels.alloc = ps->labels.alloc ? ps->labels.alloc * 2 : 8;
-			ps->labels.l = xreallocarray(ps->labels.l, ps->labels.alloc, sizeof(*ps->labels.l));
-		}
-		ps->labels.l[ps->labels.n].key = key;
-		ps->labels.l[ps->labels.n].value = xstrndup(v, vl);
-		ps->labels.n++;
+		label_list_add(&ps->labels, key, kl, v, vl);
+		free(key);
 	}
 	return r;
 }
@@ -561,8 +542,7 @@ static int prom_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct ser
 	rc = 0;
 out:
 	series_map_release(&ps.map);
-	labels_clear(&ps.labels);
-	free(ps.labels.l);
+	label_list_release(&ps.labels);
 	free(ps.pts_ts);
 	free(ps.pts_v);
 	strbuf_release(&ps.error);

@@ -8,6 +8,7 @@
 static const struct source_type *const source_table[] = {
 	&source_csv,
 	&source_prometheus,
+	&source_influxdb,
 };
 
 #define N_SOURCES (sizeof(source_table) / sizeof(source_table[0]))

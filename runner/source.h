@@ -40,6 +40,7 @@ struct source_type {
 
 extern const struct source_type source_csv;
 extern const struct source_type source_prometheus;
+extern const struct source_type source_influxdb;
 
 /* The source type named name, or NULL. */
 const struct source_type *source_find(const char *name);
