@@ -297,8 +297,13 @@ struct http_client *http_client_new(const char *source, const json_t *cfg, const
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "vigil/" PACKAGE_VERSION);
 	curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+#if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(c->curl, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,

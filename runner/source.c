@@ -9,6 +9,8 @@ static const struct source_type *const source_table[] = {
 	&source_csv,
 	&source_prometheus,
 	&source_influxdb,
+	&source_sqlite,
+	&source_postgresql,
 };
 
 #define N_SOURCES (sizeof(source_table) / sizeof(source_table[0]))

@@ -41,6 +41,8 @@ struct source_type {
 extern const struct source_type source_csv;
 extern const struct source_type source_prometheus;
 extern const struct source_type source_influxdb;
+extern const struct source_type source_sqlite;
+extern const struct source_type source_postgresql;
 
 /* The source type named name, or NULL. */
 const struct source_type *source_find(const char *name);

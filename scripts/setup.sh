@@ -5,10 +5,12 @@ set -eu
 
 # Build dependencies.
 pkgs="gcc make autoconf automake libtool pkg-config
-      libjansson-dev libcurl4-openssl-dev libgsl-dev libsqlite3-dev tzdata"
+      libjansson-dev libcurl4-openssl-dev libgsl-dev libsqlite3-dev libpq-dev tzdata"
 # Test dependencies.
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3"
+	# real servers for the source tests (tests/source-*.sh), and their loopback helper
+	pkgs="$pkgs prometheus influxdb postgresql python3"
 fi
 
 missing=""
