@@ -39,6 +39,7 @@ struct http_client {
 	int over_cap;
 	char content_type[128];
 	uint64_t rng;
+	int attempts;         /* of the last request */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -447,6 +448,7 @@ int http_get(struct http_client *c, const char *url, struct http_response *resp,
 		char why[CURL_ERROR_SIZE + 64];
 
 		strbuf_reset(&c->body);
+		c->attempts = attempt + 1;
 		c->over_cap = 0;
 		c->content_type[0] = '\0';
 		c->errbuf[0] = '\0';
@@ -528,14 +530,29 @@ const char *http_body_excerpt(const struct http_response *r, char *buf, size_t l
 int http_fail_status(struct http_client *c, const struct http_response *r, const char *detail,
                      struct vigil_error *err)
 {
-	char ex[160];
+	char ex[160], after[40] = "";
 
+	if (c->attempts > 1)
+		snprintf(after, sizeof(after), " (after %d attempts)", c->attempts);
 	if (detail)
-		return vigil_error_set(err, VIGIL_E_IO, "%s: HTTP %ld: %s", c->name, r->status, detail);
+		return vigil_error_set(err, VIGIL_E_IO, "%s: HTTP %ld: %s%s", c->name, r->status, detail, after);
 	if (!r->len)
-		return vigil_error_set(err, VIGIL_E_IO, "%s: HTTP %ld (empty body)", c->name, r->status);
-	return vigil_error_set(err, VIGIL_E_IO, "%s: HTTP %ld: '%s'", c->name, r->status,
-	                       http_body_excerpt(r, ex, sizeof(ex)));
+		return vigil_error_set(err, VIGIL_E_IO, "%s: HTTP %ld (empty body)%s", c->name, r->status, after);
+	return vigil_error_set(err, VIGIL_E_IO, "%s: HTTP %ld: '%s'%s", c->name, r->status,
+	                       http_body_excerpt(r, ex, sizeof(ex)), after);
+}
+
+static int starts_with_literal(const char *p, size_t len)
+{
+	static const char *const words[] = { "true", "false", "null" };
+
+	for (size_t k = 0; k < 3; k++) {
+		size_t n = strlen(words[k]);
+
+		if (len >= n && !memcmp(p, words[k], n) && (len == n || !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z')))
+			return 1;
+	}
+	return 0;
 }
 
 int http_fail_json(struct http_client *c, const struct http_response *r, const char *scan_msg,
@@ -552,7 +569,7 @@ int http_fail_json(struct http_client *c, const struct http_response *r, const c
 	if (i < r->len && r->body[i] == '<')
 		return vigil_error_set(err, VIGIL_E_DATA, "%s: expected JSON, got an HTML/XML page (%s): '%s'",
 		                       c->name, ct, http_body_excerpt(r, ex, sizeof(ex)));
-	if (i < r->len && !strchr("{[\"-0123456789tfn", r->body[i]))
+	if (i < r->len && !strchr("{[\"-0123456789", r->body[i]) && !starts_with_literal(r->body + i, r->len - i))
 		return vigil_error_set(err, VIGIL_E_DATA, "%s: expected JSON, got %zu bytes of something else "
 		                       "(%s): '%s'", c->name, r->len, ct, http_body_excerpt(r, ex, sizeof(ex)));
 	return vigil_error_set(err, VIGIL_E_DATA, "%s: %s (response of %zu bytes, %s)", c->name, scan_msg,

@@ -468,6 +468,7 @@ static int influx_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct s
 		size_t unordered = 0, merged = 0;
 
 		series_normalize(out->items[i], DUP_LAST, &unordered, &merged, NULL);
+		series_clip(out->items[i], ctx->from_ms, ctx->to_ms);   /* a query may ignore $from/$to */
 		if (unordered || merged)
 			log_warn("influxdb", "%s: series '%s': %zu points out of order, %zu duplicates merged",
 			         http_client_name(c), out->items[i]->name, unordered, merged);

@@ -276,12 +276,13 @@ static int bad_value(struct sql_rows *r, const char *text, struct vigil_error *e
 	                       r->who, r->n_rows, log_escape(esc, sizeof(esc), raw), r->value_name);
 }
 
-static void rows_finish(struct sql_rows *r)
+static void rows_finish(struct sql_rows *r, const struct fetch_ctx *ctx)
 {
 	for (size_t i = 0; i < r->out->n; i++) {
 		size_t unordered = 0, merged = 0;
 
 		series_normalize(r->out->items[i], DUP_LAST, &unordered, &merged, NULL);
+		series_clip(r->out->items[i], ctx->from_ms, ctx->to_ms);   /* the query may ignore the window */
 		if (merged)
 			log_warn("sql", "%s: series '%s': %zu duplicate timestamps merged (the last value kept)",
 			         r->who, r->out->items[i]->name, merged);
@@ -487,7 +488,7 @@ static int sqlite_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct s
 			vigil_error_set(err, VIGIL_E_DATA, "%s: query: %s", who, sqlite3_errmsg(db));
 		goto out;
 	}
-	rows_finish(&r);
+	rows_finish(&r, ctx);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -664,7 +665,7 @@ static int pg_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct serie
 		vigil_error_set(err, VIGIL_E_DATA, "%s: the query returned no rows result (is it a SELECT?)", who);
 		goto out;
 	}
-	rows_finish(&r);
+	rows_finish(&r, ctx);
 	rc = 0;
 	goto out;
 drain:

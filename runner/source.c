@@ -11,6 +11,7 @@ static const struct source_type *const source_table[] = {
 	&source_influxdb,
 	&source_sqlite,
 	&source_postgresql,
+	&source_http,
 };
 
 #define N_SOURCES (sizeof(source_table) / sizeof(source_table[0]))

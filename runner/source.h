@@ -43,6 +43,7 @@ extern const struct source_type source_prometheus;
 extern const struct source_type source_influxdb;
 extern const struct source_type source_sqlite;
 extern const struct source_type source_postgresql;
+extern const struct source_type source_http;
 
 /* The source type named name, or NULL. */
 const struct source_type *source_find(const char *name);

@@ -1,0 +1,155 @@
+# servers.sh - start real servers for the source tests, on 127.0.0.1, free
+# ports, in $TMP; stop them by PID on exit.  Source it after lib.sh.
+#
+# A server that cannot start fails the test with the reason (its log):
+# these tests never skip silently.
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+SERVER_PIDS=""
+# Tests must reach 127.0.0.1 directly, whatever proxy the environment sets.
+export no_proxy="127.0.0.1,localhost" NO_PROXY="127.0.0.1,localhost"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+
+stop_servers() {
+	for p in $SERVER_PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $SERVER_PIDS; do
+		# wait up to 5 s each, then insist
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null
+	done
+	SERVER_PIDS=""
+	[ -n "${PG_DATA:-}" ] && [ -f "$PG_DATA/postmaster.pid" ] && {
+		pid=$(head -1 "$PG_DATA/postmaster.pid")
+		kill -QUIT "$pid" 2>/dev/null
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$pid" 2>/dev/null
+	}
+	rm -rf "$TMP"
+}
+trap stop_servers EXIT
+trap 'exit 1' INT TERM
+
+# Fail the whole test now: a server we need is not there.
+server_fail() {
+	echo "not ok - $1"
+	[ -n "${2:-}" ] && [ -f "$2" ] && tail -20 "$2" | sed 's/^/#   /'
+	echo "1..1"
+	exit 1
+}
+
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL STATUS SECONDS PID: poll until URL answers STATUS.
+wait_http() {
+	n=0
+	while [ $n -lt $(($3 * 10)) ]; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null)
+		[ "$code" = "$2" ] && return 0
+		kill -0 "$4" 2>/dev/null || return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# start_fixture: the loopback server of tests/http-fixture.py; sets FIX_PORT, FIX_LOG.
+start_fixture() {
+	command -v "$PY" >/dev/null 2>&1 || server_fail "python3 is not installed (scripts/setup.sh --test)"
+	FIX_LOG="$TMP/fixture.log"
+	: >"$FIX_LOG"
+	"$PY" "$top_srcdir/tests/http-fixture.py" "$TMP/fixture.port" "$FIX_LOG" --lifetime 600 \
+		>"$TMP/fixture.out" 2>&1 &
+	FIX_PID=$!
+	SERVER_PIDS="$SERVER_PIDS $FIX_PID"
+	n=0
+	while [ ! -s "$TMP/fixture.port" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+	[ -s "$TMP/fixture.port" ] || server_fail "the loopback HTTP fixture did not start" "$TMP/fixture.out"
+	FIX_PORT=$(cat "$TMP/fixture.port")
+}
+
+# start_prometheus OPENMETRICS_FILE: load the history with promtool, serve it; sets PROM_PORT.
+start_prometheus() {
+	command -v prometheus >/dev/null 2>&1 || server_fail "prometheus is not installed (scripts/setup.sh --test)"
+	mkdir -p "$TMP/prom"
+	if ! promtool tsdb create-blocks-from openmetrics --max-block-duration=24h "$1" "$TMP/prom/data" \
+		>"$TMP/prom/promtool.log" 2>&1; then
+		server_fail "promtool could not load the history" "$TMP/prom/promtool.log"
+	fi
+	echo 'global: {scrape_interval: 1m}' >"$TMP/prom/prometheus.yml"
+	PROM_PORT=$(free_port)
+	prometheus --config.file="$TMP/prom/prometheus.yml" --storage.tsdb.path="$TMP/prom/data" \
+		--storage.tsdb.retention.time=3650d --web.listen-address="127.0.0.1:$PROM_PORT" \
+		>"$TMP/prom/prometheus.log" 2>&1 &
+	PROM_PID=$!
+	SERVER_PIDS="$SERVER_PIDS $PROM_PID"
+	wait_http "http://127.0.0.1:$PROM_PORT/-/ready" 200 30 "$PROM_PID" ||
+		server_fail "prometheus did not become ready on 127.0.0.1:$PROM_PORT" "$TMP/prom/prometheus.log"
+}
+
+# start_influxdb: influxd with a temp config bound to 127.0.0.1; sets INFLUX_PORT.
+start_influxdb() {
+	command -v influxd >/dev/null 2>&1 || server_fail "influxd is not installed (scripts/setup.sh --test)"
+	d="$TMP/influx"
+	mkdir -p "$d"
+	INFLUX_PORT=$(free_port)
+	cat >"$d/influxdb.conf" <<EOF
+reporting-disabled = true
+bind-address = "127.0.0.1:$(free_port)"
+[meta]
+  dir = "$d/meta"
+[data]
+  dir = "$d/data"
+  wal-dir = "$d/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+[subscriber]
+  enabled = false
+EOF
+	influxd -config "$d/influxdb.conf" >"$d/influxd.log" 2>&1 &
+	INFLUX_PID=$!
+	SERVER_PIDS="$SERVER_PIDS $INFLUX_PID"
+	wait_http "http://127.0.0.1:$INFLUX_PORT/ping" 204 30 "$INFLUX_PID" ||
+		server_fail "influxd did not answer /ping on 127.0.0.1:$INFLUX_PORT" "$d/influxd.log"
+}
+
+# start_postgres: a throwaway cluster (as an unprivileged user when we are
+# root: PostgreSQL refuses to run as root); sets PG_PORT, PG_DATA, and
+# PGHOST/PGPORT/PGUSER for psql.
+start_postgres() {
+	[ -x "$PGBIN/initdb" ] || server_fail "PostgreSQL is not installed in $PGBIN (scripts/setup.sh --test)"
+	d="$TMP/pg"
+	mkdir -p "$d"
+	AS=""
+	if [ "$(id -u)" -eq 0 ]; then
+		id postgres >/dev/null 2>&1 || server_fail "running as root and there is no 'postgres' user to run PostgreSQL"
+		AS="runuser -u postgres --"
+		chmod 711 "$TMP"
+		chown postgres "$d"
+	fi
+	PG_DATA="$d/data"
+	if ! $AS "$PGBIN/initdb" -D "$PG_DATA" -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8 \
+		>"$d/initdb.log" 2>&1; then
+		server_fail "initdb failed" "$d/initdb.log"
+	fi
+	PG_PORT=$(free_port)
+	if ! $AS "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$d/postgres.log" -w -t 30 \
+		-o "-k '' -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off" start >"$d/pg_ctl.log" 2>&1; then
+		cat "$d/pg_ctl.log" >>"$d/postgres.log"
+		server_fail "PostgreSQL did not start on 127.0.0.1:$PG_PORT" "$d/postgres.log"
+	fi
+	export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres
+}
