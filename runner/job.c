@@ -155,6 +155,7 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 		.spec_dir = spec->dir,
 		.from_ms = INT64_MIN,
 		.to_ms = INT64_MAX,
+		.run_ms = opt->scheduled_ms,
 	};
 	struct detector_instance **insts = xcalloc(spec->n_detectors, sizeof(*insts));
 	struct series_set set = SERIES_SET_INIT;

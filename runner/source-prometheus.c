@@ -106,6 +106,7 @@ struct prom_scan {
 	char error_type[64];
 	struct strbuf error;
 	char result_type[16];
+	const char *query;        /* names a series that has no name and no labels */
 };
 
 static int scan_metric(struct prom_scan *ps, const char *where)
@@ -149,6 +150,8 @@ static struct series *series_for_labels(struct prom_scan *ps)
 		else
 			l[n++] = ps->labels.l[i];
 	}
+	if (!base && !n)
+		base = ps->query;   /* sum(x): the expression is the best name */
 	s = series_map_get(&ps->map, base, l, n);
 	if (l != tmp)
 		free(l);
@@ -400,7 +403,7 @@ static int prom_range(const json_t *cfg, const struct fetch_ctx *ctx, const char
                       int64_t *end, struct vigil_error *err)
 {
 	json_t *r = json_object_get(cfg, "range");
-	int64_t now_end = ctx->to_ms != INT64_MAX ? ctx->to_ms : time_now_ms(), dur;
+	int64_t now_end = ctx->to_ms != INT64_MAX ? ctx->to_ms : ctx->run_ms ? ctx->run_ms : time_now_ms(), dur;
 
 	if (json_is_string(r) && !duration_parse(json_string_value(r), &dur)) {
 		*end = now_end;
@@ -489,6 +492,7 @@ static int prom_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct ser
 	n_chunks = (n_steps + k - 1) / k;
 
 	memset(&ps, 0, sizeof(ps));
+	ps.query = query;
 	series_map_init(&ps.map, out);
 	for (int64_t i = 0; i < n_chunks; i++) {
 		int64_t cs = start + i * k * step, ce = cs + (k - 1) * step;

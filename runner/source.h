@@ -20,6 +20,7 @@ struct fetch_ctx {
 	const char *spec_dir;   /* relative paths in the spec start here */
 	int64_t from_ms;        /* window start (INT64_MIN: unbounded) */
 	int64_t to_ms;          /* window end (INT64_MAX: unbounded) */
+	int64_t run_ms;         /* the run's scheduled time, "now" for relative ranges (0: the clock) */
 };
 
 struct source_type {

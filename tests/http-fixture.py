@@ -93,10 +93,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.headers.get("Authorization", "-"), self.headers.get("User-Agent", "-")))
             log_file.flush()
         path = url.path
-        for route in ("/api/", "/flaky/", "/always500", "/slow", "/garbage", "/html", "/truncated", "/huge"):
+        for route in ("/flaky/", "/always500", "/slow", "/garbage", "/html", "/truncated", "/huge", "/api/"):
             i = path.find(route)
             if i >= 0:
-                path = path[i:]
+                # a source may append its own path after the route (/html/api/v1/query_range)
+                path = path[i:] if route in ("/api/", "/flaky/") else route
                 break
 
         if path == "/api/cursor":
@@ -143,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json({"error": "unauthorized"}, status=401)
             return self.send_json(page_doc(0))
         if path.startswith("/flaky/"):
-            key = path[len("/flaky/"):]
+            key = path[len("/flaky/"):].split("/")[0]
             with lock:
                 flaky_counts[key] = flaky_counts.get(key, 0) + 1
                 n = flaky_counts[key]
