@@ -81,6 +81,31 @@ job sqslow "{\"type\": \"sqlite\", \"path\": \"$DB\", \"timeout\": \"200ms\", \"
 expect_exit 1 "sqlite: a query past the timeout" -- $VIGIL run --no-store "$TMP/sqslow.json"
 expect_grep "$TMP/err" "the query took longer than the timeout" "interrupted"
 
+# --- many series scored on several threads: the same results as on one -------
+sqlite3 "$DB" "CREATE TABLE many (t INTEGER, id TEXT, v REAL);
+WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 299999)
+INSERT INTO many SELECT $T0 + 60 * (n / 600), 's' || (n % 600),
+  (n * 7919 % 1000) / 10.0 + CASE WHEN n / 600 = 495 AND n % 7 = 0 THEN 500 ELSE 0 END FROM i;"
+cat >"$TMP/many.json" <<EOF
+{"version": 1, "name": "many", "source": {"type": "sqlite", "path": "$DB", "query": "SELECT t, v, id FROM many"},
+ "detectors": [{"detector": "zscore", "params": {"window": 50}}, {"detector": "mad", "params": {"window": 50}},
+               {"detector": "threshold", "params": {"upper": 400}, "mode": "shadow"}],
+ "alert": {"recent_points": 10}}
+EOF
+for n in 1 3; do
+	expect_exit 0 "600 series on $n thread(s)" -- env VIGIL_THREADS=$n $VIGIL export-scores --out "$TMP/many$n.csv" "$TMP/many.json"
+	expect_exit 0 "600 series stored, on $n thread(s)" -- env VIGIL_THREADS=$n $VIGIL run --json --store "$TMP/many$n.db" "$TMP/many.json"
+	grep -v -e '"started"' -e '"duration_ms"' "$TMP/out" >"$TMP/many$n.json"
+	expect_exit 0 "anomalies listed" -- $VIGIL runs --anomalies --json --limit 100000 --store "$TMP/many$n.db"
+	grep -v -e '"started"' -e '"finished"' -e '"duration_ms"' "$TMP/out" >"$TMP/many$n.rows"
+done
+expect_eq "$(grep -c '^"v{id=' "$TMP/many1.csv")" 300000 "every point scored"
+cmp -s "$TMP/many1.csv" "$TMP/many3.csv" && ok "scores identical on 1 and 3 threads" || not_ok "scores differ between 1 and 3 threads"
+cmp -s "$TMP/many1.json" "$TMP/many3.json" && ok "alerts identical, in the same order" || not_ok "alerts differ"
+cmp -s "$TMP/many1.rows" "$TMP/many3.rows" && ok "stored rows identical, in the same order" || not_ok "stored rows differ"
+expect_grep "$TMP/many1.json" '"outcome": "anomalies"' "the injected spikes alert"
+[ "$(grep -c '"detector": ' "$TMP/many1.rows")" -gt 100 ] && ok "many stored rows compared" || not_ok "too few stored rows to compare"
+
 # --- PostgreSQL ---------------------------------------------------------------
 start_postgres
 psql -q -d postgres -c "CREATE DATABASE vigil" >"$TMP/psql.log" 2>&1 || server_fail "CREATE DATABASE failed" "$TMP/psql.log"
