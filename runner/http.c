@@ -150,6 +150,14 @@ void http_check_config(const json_t *cfg, struct diag *d, const char *path)
 /* --- the client --------------------------------------------------------- */
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static struct http_stats stats;   /* updated with atomics */
+
+void http_stats_get(struct http_stats *out)
+{
+	out->transfer_ns = __atomic_load_n(&stats.transfer_ns, __ATOMIC_RELAXED);
+	out->bytes = __atomic_load_n(&stats.bytes, __ATOMIC_RELAXED);
+	out->requests = __atomic_load_n(&stats.requests, __ATOMIC_RELAXED);
+}
 
 static void curl_init_once(void)
 {
@@ -454,6 +462,9 @@ int http_get(struct http_client *c, const char *url, struct http_response *resp,
 		c->errbuf[0] = '\0';
 		curl_easy_setopt(c->curl, CURLOPT_URL, url);
 		rc = curl_easy_perform(c->curl);
+		__atomic_add_fetch(&stats.transfer_ns, time_mono_ns() - t0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&stats.bytes, (uint64_t)c->body.len, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&stats.requests, 1, __ATOMIC_RELAXED);
 		if (rc == CURLE_OK)
 			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 		log_debug("http", "%s: GET -> %s, %zu bytes in %.3f s", c->name,

@@ -86,6 +86,14 @@ int http_fail_status(struct http_client *c, const struct http_response *r, const
 int http_fail_json(struct http_client *c, const struct http_response *r, const char *scan_msg,
                    struct vigil_error *err);
 
+/* Process-wide counters, for benchmarks: time spent inside transfers, bytes received. */
+struct http_stats {
+	int64_t transfer_ns;
+	uint64_t bytes;
+	uint64_t requests;
+};
+void http_stats_get(struct http_stats *out);
+
 /* An escaped excerpt of the body's first bytes, for messages. */
 const char *http_body_excerpt(const struct http_response *r, char *buf, size_t len);
 

@@ -14,23 +14,28 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 stop_servers() {
 	for p in $SERVER_PIDS; do
-		kill "$p" 2>/dev/null
+		kill "$p" 2>/dev/null || true
 	done
 	for p in $SERVER_PIDS; do
 		# wait up to 5 s each, then insist
 		i=0
 		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -9 "$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null || true
 	done
 	SERVER_PIDS=""
-	[ -n "${PG_DATA:-}" ] && [ -f "$PG_DATA/postmaster.pid" ] && {
-		pid=$(head -1 "$PG_DATA/postmaster.pid")
-		kill -QUIT "$pid" 2>/dev/null
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -9 "$pid" 2>/dev/null
-	}
+	stop_postgres
 	rm -rf "$TMP"
+}
+
+# PostgreSQL by the PID in its postmaster.pid: SIGQUIT is an immediate shutdown.
+stop_postgres() {
+	[ -n "${PG_DATA:-}" ] && [ -f "$PG_DATA/postmaster.pid" ] || return 0
+	pid=$(head -1 "$PG_DATA/postmaster.pid")
+	kill -QUIT "$pid" 2>/dev/null || true
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -9 "$pid" 2>/dev/null || true
+	return 0
 }
 trap stop_servers EXIT
 trap 'exit 1' INT TERM
