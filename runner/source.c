@@ -12,6 +12,7 @@ static const struct source_type *const source_table[] = {
 	&source_sqlite,
 	&source_postgresql,
 	&source_http,
+	&source_graphite,
 };
 
 #define N_SOURCES (sizeof(source_table) / sizeof(source_table[0]))

@@ -45,6 +45,7 @@ extern const struct source_type source_influxdb;
 extern const struct source_type source_sqlite;
 extern const struct source_type source_postgresql;
 extern const struct source_type source_http;
+extern const struct source_type source_graphite;
 
 /* The source type named name, or NULL. */
 const struct source_type *source_find(const char *name);

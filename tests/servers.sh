@@ -158,3 +158,40 @@ start_postgres() {
 	fi
 	export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres
 }
+
+# start_graphite WHISPER_SCRIPT: graphite-web (Debian's, on /usr/bin/python3) over whisper files
+# that WHISPER_SCRIPT (Python, run in the storage dir) creates; sets GRAPHITE_PORT.
+start_graphite() {
+	d="$TMP/graphite"
+	mkdir -p "$d/whisper" "$d/log"
+	/usr/bin/python3 -c 'import whisper, graphite' 2>"$d/import.log" ||
+		server_fail "graphite-web and python3-whisper are not installed (scripts/setup.sh --test)" "$d/import.log"
+	(cd "$d" && /usr/bin/python3 -) <"$1" >"$d/whisper.log" 2>&1 || server_fail "could not write the whisper files" "$d/whisper.log"
+	cat >"$d/vigil_graphite_settings.py" <<PYEOF
+SECRET_KEY = 'vigil-test'
+STORAGE_DIR = '$d'
+WHISPER_DIR = '$d/whisper'
+STANDARD_DIRS = ['$d/whisper']
+LOG_DIR = '$d/log'
+INDEX_FILE = '$d/index'
+DATABASES = {'default': {'NAME': '$d/graphite.db', 'ENGINE': 'django.db.backends.sqlite3'}}
+TAGDB = ''
+PYEOF
+	cat >"$d/serve.py" <<'PYEOF'
+import os, sys
+sys.path.insert(0, sys.argv[1])
+os.environ['GRAPHITE_SETTINGS_MODULE'] = 'vigil_graphite_settings'
+os.environ['DJANGO_SETTINGS_MODULE'] = 'graphite.settings'
+from wsgiref.simple_server import make_server, WSGIRequestHandler
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *a): pass
+from graphite.wsgi import application
+make_server('127.0.0.1', int(sys.argv[2]), application, handler_class=Quiet).serve_forever()
+PYEOF
+	GRAPHITE_PORT=$(free_port)
+	/usr/bin/python3 "$d/serve.py" "$d" "$GRAPHITE_PORT" >"$d/serve.log" 2>&1 &
+	GRAPHITE_PID=$!
+	SERVER_PIDS="$SERVER_PIDS $GRAPHITE_PID"
+	wait_http "http://127.0.0.1:$GRAPHITE_PORT/render?target=none&format=json" 200 30 "$GRAPHITE_PID" ||
+		server_fail "graphite-web did not answer on 127.0.0.1:$GRAPHITE_PORT" "$d/serve.log"
+}
