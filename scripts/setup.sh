@@ -10,7 +10,7 @@ pkgs="gcc make autoconf automake libtool pkg-config
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3"
 	# real servers for the source tests (tests/source-*.sh), and their loopback helper
-	pkgs="$pkgs prometheus influxdb postgresql python3 graphite-web python3-whisper"
+	pkgs="$pkgs prometheus influxdb postgresql python3 graphite-web python3-whisper openssl"
 fi
 
 missing=""

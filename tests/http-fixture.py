@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """http-fixture.py - a loopback HTTP server for the HTTP source tests.
 
-Usage: http-fixture.py PORT_FILE LOG_FILE
+Usage: http-fixture.py PORT_FILE LOG_FILE [--lifetime S] [--tls CERT KEY]
 
 Listens on 127.0.0.1 on a free port (written to PORT_FILE once listening),
 speaks HTTP/1.1 with keep-alive, and logs one line per request to LOG_FILE:
@@ -187,11 +187,22 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     global log_file
     port_file, log_path = sys.argv[1], sys.argv[2]
-    lifetime = 300
-    if len(sys.argv) > 4 and sys.argv[3] == "--lifetime":
-        lifetime = int(sys.argv[4])
+    lifetime, tls = 300, None
+    args = sys.argv[3:]
+    while args:
+        if args[0] == "--lifetime":
+            lifetime, args = int(args[1]), args[2:]
+        elif args[0] == "--tls":
+            tls, args = (args[1], args[2]), args[3:]
+        else:
+            sys.exit("http-fixture: unknown option " + args[0])
     log_file = open(log_path, "a")
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(tls[0], tls[1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     timer = threading.Timer(lifetime, srv.shutdown)
     timer.daemon = True

@@ -65,19 +65,22 @@ wait_http() {
 	return 1
 }
 
-# start_fixture: the loopback server of tests/http-fixture.py; sets FIX_PORT, FIX_LOG.
+# start_fixture [--tls CERT KEY]: the loopback server of tests/http-fixture.py;
+# sets FIX_PORT and FIX_LOG (a second call replaces neither the first server nor
+# its log: it sets them for the new one).
 start_fixture() {
 	command -v "$PY" >/dev/null 2>&1 || server_fail "python3 is not installed (scripts/setup.sh --test)"
-	FIX_LOG="$TMP/fixture.log"
+	n_fix=$(( ${n_fix:-0} + 1 ))
+	FIX_LOG="$TMP/fixture$n_fix.log"
 	: >"$FIX_LOG"
-	"$PY" "$top_srcdir/tests/http-fixture.py" "$TMP/fixture.port" "$FIX_LOG" --lifetime 600 \
-		>"$TMP/fixture.out" 2>&1 &
+	"$PY" "$top_srcdir/tests/http-fixture.py" "$TMP/fixture$n_fix.port" "$FIX_LOG" --lifetime 600 "$@" \
+		>"$TMP/fixture$n_fix.out" 2>&1 &
 	FIX_PID=$!
 	SERVER_PIDS="$SERVER_PIDS $FIX_PID"
 	n=0
-	while [ ! -s "$TMP/fixture.port" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
-	[ -s "$TMP/fixture.port" ] || server_fail "the loopback HTTP fixture did not start" "$TMP/fixture.out"
-	FIX_PORT=$(cat "$TMP/fixture.port")
+	while [ ! -s "$TMP/fixture$n_fix.port" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+	[ -s "$TMP/fixture$n_fix.port" ] || server_fail "the loopback HTTP fixture did not start" "$TMP/fixture$n_fix.out"
+	FIX_PORT=$(cat "$TMP/fixture$n_fix.port")
 }
 
 # start_prometheus OPENMETRICS_FILE: load the history with promtool, serve it; sets PROM_PORT.

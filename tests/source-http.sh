@@ -144,6 +144,22 @@ expect_exit 0 "through a proxy from http_proxy" -- env http_proxy="http://127.0.
 expect_eq "$(points_of 'req{host=""h0""}')" 12 "every page through the proxy"
 expect_grep "$FIX_LOG" "GET http://vigil-proxy-test.invalid/api/cursor?cursor=1" "the proxy saw the absolute URLs"
 
+# --- TLS: verified by default ------------------------------------------------
+command -v openssl >/dev/null 2>&1 || server_fail "openssl is not installed (scripts/setup.sh --test)"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 2 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >"$TMP/openssl.log" 2>&1 ||
+	server_fail "could not make a test certificate" "$TMP/openssl.log"
+start_fixture --tls "$TMP/cert.pem" "$TMP/key.pem"
+TLS="https://127.0.0.1:$FIX_PORT"
+job tls "{\"type\": \"http\", \"url\": \"$TLS/api/gzip\", $MAP, \"retries\": 0}"
+expect_exit 1 "a self-signed certificate" -- $VIGIL run --no-store --at $AT "$TMP/tls.json"
+expect_grep "$TMP/err" "http $TLS/api/gzip (page 1): SSL certificate problem: self-signed certificate" "is refused by default"
+job tlsca "{\"type\": \"http\", \"url\": \"$TLS/api/gzip\", $MAP, \"ca_file\": \"cert.pem\"}"
+expect_exit 0 "trusted through ca_file (relative to the spec)" -- $VIGIL export-scores --at $AT --out - "$TMP/tlsca.json"
+expect_eq "$(points_of 'req{host=""h0""}')" 4 "the data arrives over TLS"
+job tlsoff "{\"type\": \"http\", \"url\": \"$TLS/api/gzip\", $MAP, \"tls_verify\": false}"
+expect_exit 0 "tls_verify false" -- $VIGIL export-scores --at $AT --out - "$TMP/tlsoff.json"
+
 # --- spec checking ---------------------------------------------------------
 job badspec "{\"type\": \"http\", \"url\": \"ftp://x/{since}\", \"points\": \"data\", \"time\": \"/t\", \"valeu\": \"/v\", \"retries\": 99, \"timeout\": \"soon\", \"next_cursor\": \"/n\", \"next_url\": \"/u\"}"
 expect_exit 2 "an http source full of mistakes" -- $VIGIL validate "$TMP/badspec.json"
