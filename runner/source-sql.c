@@ -393,6 +393,8 @@ static int sqlite_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct s
 	struct sql_rows r;
 	struct deadline dl;
 	const char *names[SQL_MAX_LABEL_COLUMNS + 2], *labels[SQL_MAX_LABEL_COLUMNS];
+	sqlite3_int64 last_int[SQL_MAX_LABEL_COLUMNS];
+	unsigned char last_int_ok[SQL_MAX_LABEL_COLUMNS] = { 0 };
 	int rc = -1, step, ncol;
 
 	resolved = secret_resolve(raw_path, ctx->spec_dir, err);
@@ -476,9 +478,27 @@ static int sqlite_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct s
 			}
 		}
 		}
-		for (size_t i = 0; i < r.n_labels; i++)
-			labels[i] = (const char *)sqlite3_column_text(st, (int)i + 2);
-		s = rows_series(&r, labels);
+		/* integer labels (ids) unchanged since the last row: the same series, no text conversion */
+		{
+			int same = r.last != NULL;
+
+			for (size_t i = 0; i < r.n_labels; i++) {
+				int is_int = sqlite3_column_type(st, (int)i + 2) == SQLITE_INTEGER;
+				sqlite3_int64 x = is_int ? sqlite3_column_int64(st, (int)i + 2) : 0;
+
+				if (!is_int || !last_int_ok[i] || last_int[i] != x)
+					same = 0;
+				last_int_ok[i] = is_int;
+				last_int[i] = x;
+			}
+			if (same) {
+				s = r.last;
+			} else {
+				for (size_t i = 0; i < r.n_labels; i++)
+					labels[i] = (const char *)sqlite3_column_text(st, (int)i + 2);
+				s = rows_series(&r, labels);
+			}
+		}
 		series_append(s, ts, v);
 	}
 	if (step != SQLITE_DONE) {
