@@ -24,7 +24,7 @@ path, like Prometheus's /api/v1/query_range, reaches the same behaviour):
   /api/auth        401 unless "Authorization: Bearer s3cret-token"
   /flaky/KEY       500 twice for KEY, then the data
   /always500       503 with an HTML body
-  /slow            answers after 3 s
+  /slow            answers after 10 s
   /garbage         text that is not JSON
   /html            an HTML page with status 200
   /truncated       JSON cut in the middle
@@ -155,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_body(b"<html><head><title>503 Service Unavailable</title></head>"
                                   b"<body>upstream down</body></html>", status=503, ctype="text/html")
         if path == "/slow":
-            time.sleep(3)
+            time.sleep(10)
             return self.send_json(page_doc(0))
         if path == "/garbage":
             return self.send_body(b"this is not json at all\n", ctype="text/plain")

@@ -34,6 +34,8 @@ CREATE TABLE bad (t, v);
 INSERT INTO bad VALUES ($T0, 1), ($T0 + 60, 'high');
 CREATE TABLE nulltime (t, v);
 INSERT INTO nulltime VALUES (NULL, 1);
+CREATE TABLE unordered (t INTEGER, v REAL);
+INSERT INTO unordered VALUES ($T0 + 120, 3), ($T0, 1), ($T0 + 60, 2), ($T0 + 60, 2.5), ($T0 + 180, 4);
 CREATE TABLE isot (t TEXT, v REAL);
 INSERT INTO isot VALUES ('$(iso $T0)', 1), ('$(iso $((T0 + 3600)))', 2), ('$(iso $((T0 + 7200)))', 3);
 EOF
@@ -56,6 +58,10 @@ expect_grep "$TMP/out" "v,$(iso $((T0 + 180))),4.5," "milliseconds, and a numeri
 job isot "{\"type\": \"sqlite\", \"path\": \"$DB\", \"window_format\": \"iso8601\", \"query\": \"SELECT t, v FROM isot WHERE t >= ?1 AND t <= ?2\"}" 1h
 expect_exit 0 "sqlite: an ISO-8601 window against a text column" -- $VIGIL export-scores --at "$(iso $((T0 + 3600)))" --out - "$TMP/isot.json"
 expect_eq "$(grep -c '^v,' "$TMP/out")" 2 "compared as text"
+job unord "{\"type\": \"sqlite\", \"path\": \"$DB\", \"query\": \"SELECT t, v FROM unordered\"}"
+expect_exit 0 "sqlite: rows out of order, a duplicate timestamp" -- $VIGIL export-scores --out - "$TMP/unord.json"
+expect_eq "$(grep '^v,' "$TMP/out" | cut -d, -f3 | tr '\n' ' ')" "1 2.5 3 4 " "sorted by time, the duplicate's last value kept"
+expect_grep "$TMP/err" "series 'v': 1 duplicate timestamps merged (the last value kept)" "the merge is logged"
 job sqbad "{\"type\": \"sqlite\", \"path\": \"$DB\", \"query\": \"SELECT t, v FROM bad\"}"
 expect_exit 1 "sqlite: a value that is not a number" -- $VIGIL run --no-store "$TMP/sqbad.json"
 expect_grep "$TMP/err" "source: sqlite $DB: row 2: value 'high' in column 'v' is not a number" "row and column named"
