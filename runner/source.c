@@ -7,6 +7,12 @@
 
 static const struct source_type *const source_table[] = {
 	&source_csv,
+	&source_prometheus,
+	&source_influxdb,
+	&source_sqlite,
+	&source_postgresql,
+	&source_http,
+	&source_graphite,
 };
 
 #define N_SOURCES (sizeof(source_table) / sizeof(source_table[0]))

@@ -163,7 +163,7 @@ static void reap_locked(struct worker_pool *p, int64_t now)
 		int status;
 		const char *why = NULL;
 
-		if (w->busy) {
+		if (!w || w->busy) {	/* NULL: a slot reserved by a worker starting */
 			i++;
 			continue;
 		}
@@ -214,7 +214,8 @@ size_t worker_pool_pids(struct worker_pool *p, pid_t *pids, size_t max)
 
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n && k < max; i++)
-		pids[k++] = p->w[i]->c.pid;
+		if (p->w[i])
+			pids[k++] = p->w[i]->c.pid;
 	pthread_mutex_unlock(&p->lock);
 	return k;
 }
@@ -256,7 +257,7 @@ static struct worker *acquire(struct worker_pool *p, int *started, struct vigil_
 	for (;;) {
 		reap_locked(p, time_mono_ns());
 		for (size_t i = 0; i < p->n && !w; i++)
-			if (!p->w[i]->busy)
+			if (p->w[i] && !p->w[i]->busy)
 				w = p->w[i];
 		if (w || p->n < p->r.max_workers)
 			break;
@@ -365,7 +366,7 @@ static int fail_with_status(struct worker_pool *p, struct worker *w, const char 
 int worker_pool_call(struct worker_pool *p, const char *req, size_t len, int64_t timeout_ms,
                      size_t out_max, struct worker_call *call, struct vigil_error *err)
 {
-	int64_t t0 = time_mono_ns(), deadline = t0 + timeout_ms * 1000000;
+	int64_t t0 = time_mono_ns(), deadline;
 	size_t scanned = 0;
 	struct child_io io = {
 		.in = req, .in_len = len, .close_in = p->r.lifecycle == WORKER_ONESHOT,
@@ -380,6 +381,8 @@ int worker_pool_call(struct worker_pool *p, const char *req, size_t len, int64_t
 	w = acquire(p, &call->started, err);
 	if (!w)
 		return -1;
+	/* The deadline counts from when a worker takes the request, not while it waits for one. */
+	deadline = time_mono_ns() + timeout_ms * 1000000;
 	res = child_io(&w->c, &io, deadline, &e);
 	call->err_dropped = io.err_dropped;
 	fmt_ms(timeout_ms, tbuf, sizeof(tbuf));
