@@ -389,10 +389,10 @@ int main(int argc, char **argv)
 
 	bench_render(10, 5);
 	bench_render(500, 5);
-	if (argc > 2 && !strcmp(argv[2], "render-only"))
-		return 0;
-	bench_latency(reg, st, 15);
-	bench_burst(reg, st, watch);
+	if (argc < 3 || strcmp(argv[2], "render-only")) {
+		bench_latency(reg, st, 15);
+		bench_burst(reg, st, watch);
+	}
 
 	srv.stop = 1;
 	pthread_join(t, NULL);
