@@ -2,8 +2,14 @@
  * notify.h - telling people what a run found.
  *
  * A notifier type is a const descriptor in the table of notify.c.  check()
- * validates a spec's notify target at validate time; send() delivers one
- * message per job run (not per anomaly).
+ * validates a spec's notify target at validate time.  There are two kinds:
+ *
+ *  - immediate targets (stdout) have send(): called once per job run;
+ *  - queued targets (slack, webhook) have render() and classify(): the run's
+ *    alerts are turned into at most one message per run and target
+ *    (runner/dispatch.h), rendered to an HTTP body, written to the durable
+ *    outbox in the store, and delivered by the sender (runner/outbox.h),
+ *    which asks classify() what each HTTP answer means.
  */
 #ifndef VIGIL_NOTIFY_H
 #define VIGIL_NOTIFY_H
@@ -15,6 +21,7 @@
 
 #include "diag.h"
 #include "error.h"
+#include "strbuf.h"
 
 /* One alerting point of one series.  The report owns every string. */
 struct alert_item {
@@ -54,10 +61,72 @@ struct run_report {
 
 void run_report_release(struct run_report *rep);
 
+struct store;
+
 struct notify_ctx {
 	FILE *out;                 /* where the stdout notifier (and dry runs) write */
 	int dry_run;               /* print what would be sent instead of sending */
 	const char *spec_dir;
+	/*
+	 * Where queued targets' messages and alert state go when the run itself
+	 * is not stored (--no-store, replay); NULL: dropped.
+	 */
+	struct store *outbox;
+	int skip_immediate;        /* job_run leaves immediate targets (stdout) to the caller (daemon worker, replay) */
+	int print_queued;          /* also print queued targets' messages to out, as dry runs do (replay) */
+};
+
+/* The settings every queued target shares (parsed from its config by notify_policy_get). */
+struct notify_policy {
+	int resolved;              /* tell when a series is back to normal (default on) */
+	int64_t repeat_ms;         /* remind of an ongoing anomaly after this long; 0: never (default 4h) */
+	int64_t retry_for_ms;      /* keep retrying delivery this long (default 6h) */
+	int64_t timeout_ms;        /* one HTTP attempt (default 10s) */
+	size_t max_series;         /* series listed in one message */
+	int quiet;                 /* quiet hours set */
+	int quiet_from, quiet_to;  /* minutes of the day, [from, to), wrapping past midnight */
+	const char *quiet_tz;      /* IANA zone of the quiet hours (borrowed from cfg) */
+	const char *chart_base_url; /* vigil's UI, for chart links (borrowed), or NULL */
+};
+
+/* One series in a message. */
+struct notify_series {
+	const char *series;
+	const struct vigil_label *labels;
+	size_t n_labels;
+	const struct alert_item *alert;  /* firing: the newest alerting point; NULL when resolved */
+	size_t n_points;           /* firing: alerting points of the series in this run */
+	double max_score;          /* firing: the highest score among them */
+	int64_t since_ms;          /* when it started firing: its first alerting point */
+	int64_t last_alert_ms;     /* resolved: the newest alerting point seen while firing (0: unknown) */
+	double last_value;         /* resolved: the series' newest value (NaN: none) */
+	int repeat;                /* firing: a reminder of an anomaly already notified */
+};
+
+/* What one message says: a job run's new/reminded firing series and resolved ones. */
+struct notify_message {
+	const char *job;
+	int64_t run_id;            /* 0 when not stored */
+	int64_t scheduled_ms;
+	const struct notify_series *firing;   /* most severe first */
+	size_t n_firing;
+	const struct notify_series *resolved;
+	size_t n_resolved;
+	size_t n_ongoing;          /* still firing but already notified: counted, not listed */
+	int muted;                 /* rendered for the record of a muted message */
+};
+
+/* What an HTTP answer means for the message and its destination. */
+enum notify_verdict_kind {
+	VERDICT_SENT,              /* delivered */
+	VERDICT_RETRY,             /* transient: retry with backoff (after Retry-After on 429) */
+	VERDICT_FAILED,            /* this message will never be accepted: do not retry */
+	VERDICT_BROKEN,            /* the destination is gone or refuses: hold it until someone looks */
+};
+
+struct notify_verdict {
+	enum notify_verdict_kind kind;
+	char error[256];           /* for people and the outbox: "HTTP 404 channel_not_found: ..." */
 };
 
 struct notify_type {
@@ -65,12 +134,23 @@ struct notify_type {
 	const char *summary;
 	const char *const *keys;   /* allowed keys besides "type", NULL-terminated */
 	void (*check)(const json_t *cfg, struct diag *d, const char *path);
-	/* Deliver the report.  Returns 0, or -1 with err set. */
+	/* Immediate targets: deliver the report.  Returns 0, or -1 with err set.  NULL for queued targets. */
 	int (*send)(const json_t *cfg, const struct run_report *rep, const struct notify_ctx *ctx,
 	            struct vigil_error *err);
+	/* Queued targets (NULL otherwise).  The destination URL as written in cfg (a secret reference). */
+	const char *(*dest)(const json_t *cfg);
+	/* Extra HTTP headers as a JSON object text (values may hold references), or NULL; caller frees. */
+	char *(*headers)(const json_t *cfg);
+	/* Append the HTTP body for msg to body.  Returns 0, or -1 with err set. */
+	int (*render)(const json_t *cfg, const struct notify_policy *pol, const struct notify_message *msg,
+	              struct strbuf *body, struct vigil_error *err);
+	/* Classify an HTTP answer (status, body capped by the caller).  status 0: no answer (connection error). */
+	void (*classify)(long status, const char *body, size_t len, struct notify_verdict *v);
 };
 
 extern const struct notify_type notify_stdout;
+extern const struct notify_type notify_slack;
+extern const struct notify_type notify_webhook;
 
 const struct notify_type *notify_find(const char *name);
 const char *const *notify_names(void);
@@ -78,5 +158,27 @@ void notify_check_keys(const struct notify_type *t, const json_t *cfg, struct di
 
 /* The human-readable summary of a run (used by stdout and dry runs). */
 void notify_format_text(const struct run_report *rep, FILE *out);
+
+/*
+ * Queued targets share keys (resolved, repeat_interval, retry_for, timeout,
+ * max_series, quiet_hours, chart_base_url).  notify_policy_check validates
+ * them into d; notify_policy_get reads a validated cfg (default_max is the
+ * type's default for max_series, hard_max its limit).
+ */
+void notify_policy_check(const json_t *cfg, size_t hard_max, struct diag *d, const char *path);
+void notify_policy_get(const json_t *cfg, size_t default_max, struct notify_policy *pol);
+
+/* Check a destination URL key: required; for must_ref, a secret reference.  Returns the value or NULL. */
+const char *notify_check_url(const json_t *cfg, const char *key, int must_ref, struct diag *d, const char *path);
+
+/*
+ * The key naming a target's destination in the store: "<type>:<url reference>",
+ * plus " @<dir>" when the reference reads a relative ${file:}.  Never holds
+ * a resolved secret.  Caller frees.
+ */
+char *notify_target_key(const char *type, const char *url_ref, const char *base_dir);
+
+/* Shared by the HTTP targets: the chart link of a series ("" when no base URL). */
+void notify_chart_url(struct strbuf *out, const char *base, const char *job, const char *series, int64_t ts_ms);
 
 #endif

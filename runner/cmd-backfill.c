@@ -18,6 +18,7 @@
 #include "cron.h"
 #include "job.h"
 #include "log.h"
+#include "outbox.h"
 #include "paths.h"
 #include "sched.h"
 #include "store.h"
@@ -206,6 +207,25 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 		}
 		if (bar)
 			progress(i + 1, n, failed, specs[0]->name);
+	}
+	if (notify) {
+		/* Slack and webhook messages went to the outbox with their runs: deliver them (10 s at most). */
+		struct outbox_sender *sender = outbox_sender_new(st);
+		json_t *counts = NULL;
+
+		vigil_error_clear(&err);
+		if (outbox_flush(sender, time_now_ms() + 10000, &err))
+			fprintf(stderr, "vigil backfill: %s\n", err.msg);
+		outbox_sender_free(sender);
+		if (!st->backend->notify->counts(st, &counts, NULL)) {
+			json_int_t left = json_integer_value(json_object_get(counts, "pending")) +
+			                  json_integer_value(json_object_get(counts, "sending"));
+
+			if (left)
+				fprintf(stderr, "vigil backfill: %lld message%s still queued ('vigil outbox send' or the "
+				        "daemon delivers them)\n", (long long)left, left == 1 ? "" : "s");
+			json_decref(counts);
+		}
 	}
 	if (json) {
 		json_dumpf(results, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);

@@ -5,6 +5,11 @@
  * Nothing is stored and nothing is sent: every notify target renders its
  * message in dry-run mode on standard output.  Runs report their scheduled
  * time as their start, so the output depends only on the spec and the data.
+ * Slack and webhook targets keep their alert state from one replayed run to
+ * the next in a store in memory, so reminders, repeat suppression and
+ * resolved messages come out as they would have; quiet hours are judged at
+ * each run's scheduled time, and mutes (which live in the real store) are
+ * not applied.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +19,7 @@
 #include "cmd.h"
 #include "job.h"
 #include "log.h"
+#include "store.h"
 #include "timefmt.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -30,10 +36,12 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 	};
 	struct cli_plugins plugins = { .n = 0 };
 	int64_t from = INT64_MIN, to = INT64_MIN, step = 0, *times = NULL;
-	size_t n = 0, invalid, sent = 0, failed_runs = 0;
+	size_t n = 0, invalid, sent = 0, failed_runs = 0, muted = 0;
 	int c, rc = EXIT_OK;
 	struct registry *reg;
 	struct job_spec **specs;
+	struct store *state = NULL;
+	struct vigil_error serr = VIGIL_ERROR_INIT;
 
 	while ((c = getopt_long(argc, argv, "f:t:e:P:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -72,9 +80,17 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 	}
 	if ((rc = cli_history_times(self, specs[0], from, to, step, &times, &n)))
 		goto out;
+	if (!(state = store_open(":memory:", &serr))) {
+		fprintf(stderr, "vigil replay: %s\n", serr.msg);
+		rc = EXIT_ENV;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct notify_ctx nctx = { .out = stdout, .dry_run = 1, .spec_dir = specs[0]->dir };
-		struct job_options opt = { .scheduled_ms = times[i], .fixed_clock = 1 };
+		/* Slack and webhook messages: decided with the state in memory, printed, never sent. */
+		struct notify_ctx qctx = { .out = stdout, .spec_dir = specs[0]->dir, .outbox = state,
+		                           .skip_immediate = 1, .print_queued = 1 };
+		struct job_options opt = { .scheduled_ms = times[i], .fixed_clock = 1, .notify = &qctx };
 		struct vigil_error err = VIGIL_ERROR_INIT;
 		struct run_report rep;
 
@@ -84,6 +100,8 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 		}
 		for (size_t k = 0; k < specs[0]->n_notify; k++) {
 			vigil_error_clear(&err);
+			if (!specs[0]->notify[k].type->send)
+				continue;   /* queued: printed by job_run */
 			if (specs[0]->notify[k].type->send(specs[0]->notify[k].cfg, &rep, &nctx, &err))
 				fprintf(stderr, "vigil replay: notify[%zu] (%s): %s\n", k, specs[0]->notify[k].type->name,
 				        err.msg);
@@ -93,9 +111,22 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 		run_report_release(&rep);
 	}
 	fflush(stdout);
-	fprintf(stderr, "replay '%s': %zu run%s, %zu notification%s, %zu failed run%s\n", specs[0]->name, n,
-	        n == 1 ? "" : "s", sent, sent == 1 ? "" : "s", failed_runs, failed_runs == 1 ? "" : "s");
+	{
+		json_t *counts = NULL;
+
+		if (!state->backend->notify->counts(state, &counts, &serr)) {
+			sent += (size_t)json_integer_value(json_object_get(counts, "pending"));
+			muted = (size_t)json_integer_value(json_object_get(counts, "muted"));
+			json_decref(counts);
+		}
+	}
+	fprintf(stderr, "replay '%s': %zu run%s, %zu notification%s", specs[0]->name, n, n == 1 ? "" : "s", sent,
+	        sent == 1 ? "" : "s");
+	if (muted)
+		fprintf(stderr, " (and %zu kept muted)", muted);
+	fprintf(stderr, ", %zu failed run%s\n", failed_runs, failed_runs == 1 ? "" : "s");
 out:
+	store_close(state);
 	free(times);
 	cli_free_specs(specs, 1);
 	registry_free(reg);

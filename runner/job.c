@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "dispatch.h"
 #include "job.h"
 #include "log.h"
 #include "timefmt.h"
@@ -251,16 +252,32 @@ static void score_all(const struct job_spec *spec, struct detector_instance *con
 }
 
 static void notify_all(const struct job_spec *spec, const struct job_options *opt,
-                       const struct run_report *rep)
+                       const struct run_report *rep, const struct dispatch *disp)
 {
 	if (!opt->notify)
 		return;
-	for (size_t i = 0; i < spec->n_notify; i++) {
+	for (size_t i = 0; i < spec->n_notify && !opt->notify->skip_immediate; i++) {
 		struct vigil_error err = VIGIL_ERROR_INIT;
 
+		if (!spec->notify[i].type->send)
+			continue;   /* queued: in the outbox (runner/dispatch.h) */
 		if (spec->notify[i].type->send(spec->notify[i].cfg, rep, opt->notify, &err))
 			log_error("notify", "job '%s': notify[%zu] (%s): %s", spec->name, i,
 			          spec->notify[i].type->name, err.msg);
+	}
+	if (opt->notify->dry_run || opt->notify->print_queued)
+		dispatch_print(disp, opt->notify->out ? opt->notify->out : stdout);
+	if (!opt->notify->dry_run && !opt->store && (disp->n_rows || disp->n_states)) {
+		/* Not stored: messages and alert state go to the caller's outbox (a temporary one for --no-store). */
+		struct store *ob = opt->notify->outbox;
+		struct vigil_error err = VIGIL_ERROR_INIT;
+
+		if (!ob && disp->n_rows)
+			log_warn("notify", "job '%s': %zu message%s not queued: the run is not stored", spec->name,
+			         disp->n_rows, disp->n_rows == 1 ? "" : "s");
+		else if (ob && ob->backend->notify->enqueue(ob, disp->rows, disp->n_rows, disp->states, disp->n_states,
+		                                            &err))
+			log_error("notify", "job '%s': %s", spec->name, err.msg);
 	}
 }
 
@@ -278,6 +295,7 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 	struct series_set set = SERIES_SET_INIT;
 	struct row_buf rows = { 0 };
 	struct run_outcome out = { 0 };
+	struct dispatch disp = DISPATCH_INIT;
 	int rc = -1;
 
 	memset(rep, 0, sizeof(*rep));
@@ -337,6 +355,19 @@ finish:
 	out.n_alerts = rep->n_alerts;
 	out.failures = rep->failures;
 	out.n_failures = rep->n_failures;
+	if (opt->notify) {
+		/* Queued notifications commit with the run's results (or not at all). */
+		int64_t now = time_now_ms();
+
+		dispatch_plan(spec, rep, &set, opt->store ? opt->store : opt->notify->outbox, opt->scheduled_ms, now,
+		              opt->fixed_clock ? opt->scheduled_ms : now, &disp);
+		if (!opt->notify->dry_run) {
+			out.outbox = disp.rows;
+			out.n_outbox = disp.n_rows;
+			out.alert_states = disp.states;
+			out.n_alert_states = disp.n_states;
+		}
+	}
 	if (opt->store) {
 		struct vigil_error serr = VIGIL_ERROR_INIT;
 
@@ -351,8 +382,9 @@ finish:
 			rc = -1;
 		}
 	}
-	notify_all(spec, opt, rep);
+	notify_all(spec, opt, rep, &disp);
 done:
+	dispatch_release(&disp);
 	for (size_t k = 0; k < spec->n_detectors; k++)
 		detector_instance_free(insts[k]);
 	free(insts);

@@ -23,6 +23,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_backfill_entry,
 	&cmd_replay_entry,
 	&cmd_status_entry,
+	&cmd_outbox_entry,
+	&cmd_mute_entry,
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -351,9 +351,10 @@ static int completion_landed(struct store *st, int64_t run_id, const char *node)
 }
 
 /*
- * Deliver the run's notifications.  This is where the outbox (issue #6)
- * takes over: it keys each message by (job, scheduled time, ...) so a run
- * executed twice never notifies twice.
+ * Deliver the run's immediate notifications (stdout).  Slack and webhook
+ * messages are not sent here: job_run wrote them to the outbox in the run's
+ * fenced completion, keyed by (job, scheduled time, target), so a run
+ * executed twice never notifies twice; the daemon's sender delivers them.
  */
 static void notify_run(const struct job_spec *spec, const struct run_report *rep, int dry_run, json_int_t *sent,
                        json_int_t *failed)
@@ -363,6 +364,8 @@ static void notify_run(const struct job_spec *spec, const struct run_report *rep
 	for (size_t i = 0; i < spec->n_notify; i++) {
 		struct vigil_error err = VIGIL_ERROR_INIT;
 
+		if (!spec->notify[i].type->send)
+			continue;   /* queued: job_run wrote its message to the outbox with the run; the daemon sends it */
 		if (spec->notify[i].type->send(spec->notify[i].cfg, rep, &nctx, &err)) {
 			log_error("notify", "job '%s': notify[%zu] (%s): %s", spec->name, i, spec->notify[i].type->name,
 			          err.msg);
@@ -386,6 +389,7 @@ int worker_main(void)
 	struct store *st = NULL;
 	struct run_report rep;
 	struct job_options opt = { 0 };
+	struct notify_ctx nctx;
 	const char *node;
 	json_int_t sent = 0, failed = 0;
 	int rc = 0, landed;
@@ -433,6 +437,9 @@ int worker_main(void)
 	}
 	diag_release(&d);
 	opt.store = st;
+	nctx = (struct notify_ctx){ .out = stdout, .dry_run = json_is_true(json_object_get(rq, "dry_run")),
+	                            .spec_dir = spec->dir, .skip_immediate = 1 };
+	opt.notify = &nctx;   /* queued targets: decided and written to the outbox with the run */
 	opt.on_series = collect_series;
 	opt.arg = &col;
 	rc = job_run(spec, &opt, &rep, &err) ? 1 : 0;

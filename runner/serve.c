@@ -32,6 +32,7 @@
 #include "cmd.h"
 #include "cron.h"
 #include "log.h"
+#include "outbox.h"
 #include "plugin.h"
 #include "sched.h"
 #include "serve.h"
@@ -104,6 +105,12 @@ struct serve {
 	int64_t next_periodic;
 	struct api *api;
 	char *info_path;
+	/* The outbox's sender (docs/notify.md): a thread with its own store connection. */
+	pthread_t notifier;
+	int notifier_started;
+	pthread_mutex_t notify_lock;
+	pthread_cond_t notify_cond;
+	int notify_stop, notify_kick;
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -480,6 +487,8 @@ static void describe_exit(int status, char *buf, size_t size)
 		snprintf(buf, size, "the worker exited with status %d without a result", WEXITSTATUS(status));
 }
 
+static void kick_notifier(struct serve *sv);
+
 static void end_run(struct serve *sv, struct running *rr)
 {
 	json_t *res = worker_result(&rr->w), *v;
@@ -502,6 +511,7 @@ static void end_run(struct serve *sv, struct running *rr)
 			metrics_source_error(sv->metrics, json_string_value(json_object_get(res, "source")));
 		metrics_notifications(sv->metrics, (uint64_t)json_integer_value(json_object_get(res, "notify_sent")),
 		                      (uint64_t)json_integer_value(json_object_get(res, "notify_failed")));
+		kick_notifier(sv);
 	} else if (rr->stop == STOP_TIMEOUT) {
 		duration_format(rr->timeout_ms, timeout, sizeof(timeout));
 		snprintf(why, sizeof(why), "timed out after %s", timeout);
@@ -623,13 +633,84 @@ static void kills(struct serve *sv, int64_t now)
 }
 
 /*
- * Hook: deliver pending notifications.  Workers notify directly today; when
- * the outbox (issue #6) lands, workers enqueue and this delivers what is due
- * (retries with backoff), then reports the backlog with metrics_set_pending().
+ * Slack and webhook messages: workers write them to the outbox with their
+ * run; this thread delivers what is due (throttled, with retries), sleeping
+ * until the next message is due or a run ends, and reports sent, failed and
+ * pending to /metrics.  It has its own store connection (one transaction at
+ * a time per connection), and another daemon or `vigil outbox send` on the
+ * same store shares the work safely (claims, runner/outbox.h).
  */
-static void deliver_pending_notifications(struct serve *sv)
+#define NOTIFY_MAX_SLEEP_MS 5000
+
+static void *notifier_main(void *arg)
 {
-	(void)sv;
+	struct serve *sv = arg;
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct store *st = store_open(sv->opt->store_path, &err);
+	struct outbox_sender *sender;
+	struct outbox_stats seen = { 0 };
+
+	if (!st) {
+		log_error("outbox", "notifications will not be delivered: %s", err.msg);
+		return NULL;
+	}
+	sender = outbox_sender_new(st);
+	pthread_mutex_lock(&sv->notify_lock);
+	while (!sv->notify_stop) {
+		int64_t next = INT64_MAX, now;
+		const struct outbox_stats *stats;
+		json_t *counts = NULL;
+		struct timespec until;
+
+		sv->notify_kick = 0;
+		pthread_mutex_unlock(&sv->notify_lock);
+		vigil_error_clear(&err);
+		if (!sv->opt->dry_run && outbox_send_due(sender, time_now_ms() + 1000, &next, &err))
+			log_error("outbox", "%s", err.msg);
+		stats = outbox_sender_stats(sender);
+		metrics_notifications(sv->metrics, stats->sent - seen.sent, stats->failed - seen.failed);
+		seen = *stats;
+		if (!st->backend->notify->counts(st, &counts, NULL)) {
+			metrics_set_pending(sv->metrics, (uint64_t)(json_integer_value(json_object_get(counts, "pending")) +
+			                                             json_integer_value(json_object_get(counts, "sending"))));
+			json_decref(counts);
+		}
+		now = time_now_ms();
+		if (next - now > NOTIFY_MAX_SLEEP_MS || next == INT64_MAX)
+			next = now + NOTIFY_MAX_SLEEP_MS;
+		if (next < now + 10)
+			next = now + 10;
+		until.tv_sec = (time_t)(next / 1000);
+		until.tv_nsec = (long)(next % 1000) * 1000000L;
+		pthread_mutex_lock(&sv->notify_lock);
+		if (!sv->notify_stop && !sv->notify_kick)
+			pthread_cond_timedwait(&sv->notify_cond, &sv->notify_lock, &until);
+	}
+	pthread_mutex_unlock(&sv->notify_lock);
+	outbox_sender_free(sender);
+	store_close(st);
+	return NULL;
+}
+
+/* A run ended: its messages (if any) are in the outbox; wake the sender. */
+static void kick_notifier(struct serve *sv)
+{
+	pthread_mutex_lock(&sv->notify_lock);
+	sv->notify_kick = 1;
+	pthread_cond_signal(&sv->notify_cond);
+	pthread_mutex_unlock(&sv->notify_lock);
+}
+
+static void stop_notifier(struct serve *sv)
+{
+	if (!sv->notifier_started)
+		return;
+	pthread_mutex_lock(&sv->notify_lock);
+	sv->notify_stop = 1;
+	pthread_cond_signal(&sv->notify_cond);
+	pthread_mutex_unlock(&sv->notify_lock);
+	pthread_join(sv->notifier, NULL);   /* a delivery under way finishes (its timeout at most) */
+	sv->notifier_started = 0;
 }
 
 static void recover(struct serve *sv)
@@ -875,7 +956,6 @@ static void loop(struct serve *sv)
 		pthread_mutex_unlock(&sv->lock);
 		heartbeats(sv, now);
 		kills(sv, now);
-		deliver_pending_notifications(sv);
 		pthread_mutex_lock(&sv->lock);
 		reap(sv);
 		update_gauges(sv);
@@ -954,6 +1034,8 @@ int serve_run(const struct serve_options *opt)
 	sv->wake_pipe[0] = sv->wake_pipe[1] = -1;
 	sv->rescan_at = INT64_MAX;
 	pthread_mutex_init(&sv->lock, NULL);
+	pthread_mutex_init(&sv->notify_lock, NULL);
+	pthread_cond_init(&sv->notify_cond, NULL);
 	sv->info_path = xasprintf("%s/serve.json", opt->state_dir);
 
 	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -1001,6 +1083,10 @@ int serve_run(const struct serve_options *opt)
 		goto out;
 	}
 	write_info(sv);
+	if (pthread_create(&sv->notifier, NULL, notifier_main, sv) == 0)
+		sv->notifier_started = 1;
+	else
+		log_error("serve", "cannot start the notification sender: Slack and webhook messages stay queued");
 	pthread_mutex_lock(&sv->lock);
 	sv->ready = 1;
 	pthread_mutex_unlock(&sv->lock);
@@ -1011,6 +1097,7 @@ int serve_run(const struct serve_options *opt)
 	log_info("serve", "stopped");
 	rc = EXIT_OK;
 out:
+	stop_notifier(sv);
 	api_stop(sv->api);
 	if (sv->api || rc == EXIT_OK)
 		unlink(sv->info_path);
@@ -1041,5 +1128,7 @@ out:
 	free(sv->specs_dir);
 	free(sv->info_path);
 	pthread_mutex_destroy(&sv->lock);
+	pthread_mutex_destroy(&sv->notify_lock);
+	pthread_cond_destroy(&sv->notify_cond);
 	return rc;
 }

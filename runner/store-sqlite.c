@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store-sqlite.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -80,6 +81,62 @@ static const char *const migrations[] = {
 	"  last_ts BIGINT,"
 	"  data BLOB NOT NULL,"
 	"  PRIMARY KEY (job, series)"
+	");",
+	/* 3: notifications: the outbox, destination throttles, alert state, mutes (store-sqlite-notify.c) */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  dedup_key TEXT NOT NULL UNIQUE,"
+	"  dest TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  url_ref TEXT NOT NULL,"
+	"  base_dir TEXT,"
+	"  headers TEXT,"
+	"  job TEXT NOT NULL,"
+	"  run_id BIGINT,"
+	"  scheduled_for BIGINT NOT NULL,"
+	"  summary TEXT NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  note TEXT,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created_at BIGINT NOT NULL,"
+	"  next_attempt BIGINT NOT NULL,"
+	"  deadline BIGINT NOT NULL,"
+	"  timeout_ms BIGINT NOT NULL,"
+	"  locked_by TEXT,"
+	"  lease_until BIGINT,"
+	"  last_status INTEGER,"
+	"  last_error TEXT,"
+	"  sent_at BIGINT,"
+	"  updated_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX outbox_state_dest ON outbox (state, dest, id);"
+	"CREATE TABLE notify_dests ("
+	"  dest TEXT PRIMARY KEY,"
+	"  tokens DOUBLE PRECISION NOT NULL,"
+	"  tokens_at BIGINT NOT NULL,"
+	"  blocked_until BIGINT NOT NULL DEFAULT 0,"
+	"  broken_at BIGINT,"
+	"  broken_error TEXT"
+	");"
+	"CREATE TABLE alert_state ("
+	"  target TEXT NOT NULL,"
+	"  job TEXT NOT NULL,"
+	"  series TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  since BIGINT NOT NULL,"
+	"  last_alert_ts BIGINT NOT NULL DEFAULT 0,"
+	"  last_sent BIGINT NOT NULL DEFAULT 0,"
+	"  updated_run BIGINT NOT NULL,"
+	"  PRIMARY KEY (target, job, series)"
+	");"
+	"CREATE TABLE mutes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job_pattern TEXT NOT NULL,"
+	"  series_pattern TEXT NOT NULL,"
+	"  until_at BIGINT NOT NULL,"
+	"  reason TEXT,"
+	"  created_at BIGINT NOT NULL"
 	");",
 };
 
@@ -335,6 +392,11 @@ static int sqlite_run_finish(struct store *st, int64_t run_id, int64_t finished_
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (sqlite_notify_write(db, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err)) {
+		exec(db, "ROLLBACK", NULL);
+		return -1;
+	}
 	return exec(db, "COMMIT", err);
 fail:
 	db_error(db, err, "recording the results of a run");
@@ -836,4 +898,5 @@ const struct store_backend store_sqlite = {
 	.series_put = sqlite_series_put,
 	.series_get = sqlite_series_get,
 	.series_list = sqlite_series_list,
+	.notify = &store_sqlite_notify,
 };

@@ -17,7 +17,9 @@
 #include "error.h"
 #include "notify.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
+
+struct store;
 
 /* One flagged point of one detector. */
 struct anomaly_row {
@@ -33,6 +35,120 @@ struct anomaly_row {
 	int alerted;               /* part of an alert */
 };
 
+/*
+ * A message for the outbox (runner/outbox.h): one per job run and target.
+ * dest and url_ref hold the destination as the spec wrote it (a ${env:}/
+ * ${file:} reference): the resolved URL is never stored.
+ */
+struct outbox_row {
+	const char *dedup_key;     /* unique: a run executed twice never enqueues twice */
+	const char *dest;          /* the target key, "<type>:<url reference>": one throttle per dest */
+	const char *type;          /* the notify type: "slack", "webhook" */
+	const char *url_ref;       /* the URL as written in the spec */
+	const char *base_dir;      /* where relative ${file:} references start (or NULL) */
+	const char *headers;       /* JSON object of header values (references allowed), or NULL */
+	const char *job;
+	int64_t run_id;            /* 0 when the run is not stored */
+	int64_t scheduled_for;
+	const char *summary;       /* one line for listings */
+	const char *payload;       /* the HTTP body */
+	const char *state;         /* "pending", or "muted" (kept, never sent unless retried) */
+	const char *note;          /* why muted, or NULL */
+	int64_t created_at;
+	int64_t deadline;          /* delivery is retried until then */
+	int64_t timeout_ms;        /* for one HTTP attempt */
+};
+
+/* Per (target, job, series): what the target was last told (runner/dispatch.h). */
+struct alert_state_row {
+	const char *target;
+	const char *job;
+	const char *series;
+	const char *state;         /* "firing" or "resolved" */
+	int64_t since;             /* firing: the first alerting point; resolved: the run that saw it clean */
+	int64_t last_alert_ts;     /* newest alerting point seen, or 0 */
+	int64_t last_sent;         /* scheduled time of the run that last notified it, or 0: never */
+	int64_t updated_run;       /* scheduled time of the run that wrote the row */
+};
+
+/* A message claimed for sending; the strings are owned (outbox_msg_release). */
+struct outbox_msg {
+	int64_t id;
+	char *dest, *type, *url_ref, *base_dir, *headers, *job, *payload;
+	int attempts;              /* including this one */
+	int64_t created_at, deadline, timeout_ms;
+};
+
+void outbox_msg_release(struct outbox_msg *m);
+
+/* The destination throttle: a token bucket shared by every process using the store. */
+struct outbox_throttle {
+	double rate;               /* messages per second */
+	double burst;              /* bucket size */
+};
+
+enum outbox_outcome {
+	OUTBOX_SENT,               /* delivered: never sent again */
+	OUTBOX_RETRY,              /* back to pending until next_attempt */
+	OUTBOX_FAILED,             /* given up on this message */
+	OUTBOX_BROKEN,             /* given up, and the destination is held until someone retries */
+};
+
+struct outbox_result {
+	enum outbox_outcome outcome;
+	int64_t now;
+	int64_t next_attempt;      /* RETRY */
+	int64_t blocked_until;     /* RETRY after a 429: the whole destination waits (0: no) */
+	int status;                /* HTTP status, 0 if none */
+	const char *error;         /* what went wrong (no secrets), or NULL */
+};
+
+/*
+ * Notifications in the store: the outbox, the alert state and mutes.  Every
+ * function takes its clock from the caller (`now`, ms) so the state machine
+ * can be tested without sleeping; JSON lists are arrays of row objects.
+ */
+struct store_notify_ops {
+	/* Append messages and alert-state changes in one transaction.  A row whose dedup_key exists is skipped. */
+	int (*enqueue)(struct store *st, const struct outbox_row *rows, size_t n_rows,
+	               const struct alert_state_row *states, size_t n_states, struct vigil_error *err);
+	/* The "firing" alert-state rows of (target, job). */
+	int (*alert_states)(struct store *st, const char *target, const char *job, json_t **out,
+	                    struct vigil_error *err);
+	/*
+	 * Claim the next message to send: the oldest pending message of a
+	 * destination that has nothing in flight, is due, not broken, not
+	 * blocked, and has a token in its bucket.  Expires pending messages
+	 * past their deadline first.  Returns 1 with msg filled, 0 when nothing
+	 * can be sent now (*next_due: when something may be, INT64_MAX if
+	 * nothing is pending), -1 on error.  The claim's lease ends lease_ms
+	 * after the message's own HTTP timeout.
+	 */
+	int (*claim)(struct store *st, const char *node, int64_t now, int64_t lease_ms,
+	             const struct outbox_throttle *th, struct outbox_msg *msg, int64_t *next_due,
+	             struct vigil_error *err);
+	/* Record the outcome of a claimed message; fenced by (state 'sending', locked_by = node).  *applied: 0 if the claim was lost. */
+	int (*complete)(struct store *st, int64_t id, const char *node, const struct outbox_result *res,
+	                int *applied, struct vigil_error *err);
+	/* Messages in 'sending' (id, locked_by, lease_until), for recovery after a crash. */
+	int (*in_flight)(struct store *st, json_t **out, struct vigil_error *err);
+	/* Messages, newest first; states: NULL for all, else a comma-separated list. */
+	int (*list)(struct store *st, const char *states, size_t limit, json_t **out, struct vigil_error *err);
+	/* Destinations with their throttle and broken state. */
+	int (*dests)(struct store *st, json_t **out, struct vigil_error *err);
+	/* Queue message id again (failed or muted) and clear its destination's broken state.  *found: 0 if no such message, -1 if it was sent. */
+	int (*retry)(struct store *st, int64_t id, int64_t now, int64_t deadline, int *found,
+	             struct vigil_error *err);
+	/* Counts by state: {"pending": n, ...}. */
+	int (*counts)(struct store *st, json_t **out, struct vigil_error *err);
+	int (*mute_add)(struct store *st, const char *job_pattern, const char *series_pattern, int64_t until,
+	                const char *reason, int64_t now, int64_t *id, struct vigil_error *err);
+	/* *found: 0 if there is no such mute. */
+	int (*mute_remove)(struct store *st, int64_t id, int *found, struct vigil_error *err);
+	/* Mutes whose end is after `after` (0: all), soonest end first. */
+	int (*mutes)(struct store *st, int64_t after, json_t **out, struct vigil_error *err);
+};
+
 /* How a run ended. */
 struct run_outcome {
 	const char *state;         /* "succeeded" or "failed" */
@@ -44,6 +160,11 @@ struct run_outcome {
 	size_t n_alerts;
 	const struct series_failure *failures;
 	size_t n_failures;
+	/* Notifications decided for the run (runner/dispatch.h), written in the same transaction. */
+	const struct outbox_row *outbox;
+	size_t n_outbox;
+	const struct alert_state_row *alert_states;
+	size_t n_alert_states;
 };
 
 /*
@@ -163,6 +284,9 @@ struct store_backend {
 	                  struct stored_series *out, int *found, struct vigil_error *err);
 	/* [{series, labels, n_points, first_ts, last_ts, run_id}] of a job. */
 	int (*series_list)(struct store *st, const char *job, json_t **out, struct vigil_error *err);
+
+	/* --- notifications (appended; NULL in backends without an outbox) --- */
+	const struct store_notify_ops *notify;
 };
 
 struct store {
@@ -177,6 +301,7 @@ struct store {
 };
 
 extern const struct store_backend store_sqlite;
+extern const struct store_notify_ops store_sqlite_notify;
 
 /* Open the store at target (a path to an SQLite file), migrating its schema. */
 struct store *store_open(const char *target, struct vigil_error *err);
