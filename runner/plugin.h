@@ -16,6 +16,8 @@
 
 #include "error.h"
 
+struct registry;
+
 struct plugin {
 	char *path;
 	void *handle;
@@ -26,6 +28,7 @@ struct detector_entry {
 	struct vigil_detector d;    /* zero-padded copy of the descriptor */
 	json_t *schema;             /* parsed params_schema */
 	struct plugin *plugin;
+	const struct registry *reg; /* the registry it is in: where its params find other detectors */
 };
 
 struct registry {

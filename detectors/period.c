@@ -1,0 +1,340 @@
+/*
+ * period.c - seasonal period detection (gap-aware autocorrelation through
+ * GSL's FFT) and the `period` param of the seasonal detectors.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_fft_halfcomplex.h>
+#include <gsl/gsl_fft_real.h>
+
+#include "period.h"
+#include "kit.h"
+#include "banned.h"
+
+/* Parse a duration: <number><unit> groups, units ms, s, m, h, d, w. */
+static int parse_duration(const char *s, int64_t *ms)
+{
+	double total = 0;
+
+	if (!*s)
+		return -1;
+	while (*s) {
+		char *end;
+		double v, unit;
+
+		if (!isdigit((unsigned char)*s) && *s != '.')
+			return -1;
+		v = strtod(s, &end);
+		if (end == s || !(v >= 0))
+			return -1;
+		s = end;
+		if (!strncmp(s, "ms", 2)) {
+			unit = 1;
+			s += 2;
+		} else if (*s == 's') {
+			unit = 1e3;
+			s++;
+		} else if (*s == 'm') {
+			unit = 60e3;
+			s++;
+		} else if (*s == 'h') {
+			unit = 3600e3;
+			s++;
+		} else if (*s == 'd') {
+			unit = 86400e3;
+			s++;
+		} else if (*s == 'w') {
+			unit = 7 * 86400e3;
+			s++;
+		} else {
+			return -1;
+		}
+		total += v * unit;
+	}
+	if (!(total >= 1) || total > 1e15)
+		return -1;
+	*ms = (int64_t)total;
+	return 0;
+}
+
+int period_spec_parse(struct period_spec *ps, const char *text, double number, char *msg, size_t msglen)
+{
+	memset(ps, 0, sizeof(*ps));
+	if (!text) {
+		if (!(number >= 0) || number > 1e7 || number != floor(number) || number == 1) {
+			snprintf(msg, msglen, "must be 0 (none), an integer >= 2, \"auto\", \"none\" or a duration");
+			return -1;
+		}
+		ps->kind = number == 0 ? PERIOD_NONE : PERIOD_FIXED;
+		ps->points = (size_t)number;
+		return 0;
+	}
+	if (!strcmp(text, "auto")) {
+		ps->kind = PERIOD_AUTO;
+		return 0;
+	}
+	if (!strcmp(text, "none")) {
+		ps->kind = PERIOD_NONE;
+		return 0;
+	}
+	if (parse_duration(text, &ps->ms) == 0) {
+		ps->kind = PERIOD_DURATION;
+		return 0;
+	}
+	snprintf(msg, msglen, "'%s' is not \"auto\", \"none\" or a duration like \"1d\", \"12h\", \"30m\"", text);
+	return -1;
+}
+
+size_t period_fill_gaps(const double *x, size_t n, double *y)
+{
+	size_t last = n, finite = 0;   /* index of the last finite value, n if none yet */
+
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(x[i]))
+			continue;
+		finite++;
+		y[i] = x[i];
+		if (last == n) {
+			for (size_t j = 0; j < i; j++)
+				y[j] = x[i];
+		} else {
+			for (size_t j = last + 1; j < i; j++)
+				y[j] = x[last] + (x[i] - x[last]) * (double)(j - last) / (double)(i - last);
+		}
+		last = i;
+	}
+	for (size_t j = last == n ? 0 : last + 1; j < n; j++)
+		y[j] = last == n ? 0 : x[last];
+	return finite;
+}
+
+int64_t period_median_step(const int64_t *ts, size_t n)
+{
+	size_t k = 0, lim = n > 4097 ? 4097 : n;
+	int64_t *d, med;
+
+	if (n < 2)
+		return 0;
+	d = malloc((lim - 1) * sizeof(*d));
+	if (!d)
+		return 0;
+	/* the last intervals: the sampling the detector sees now */
+	for (size_t i = n - lim + 1; i < n; i++)
+		if (ts[i] > ts[i - 1])
+			d[k++] = ts[i] - ts[i - 1];
+	med = k ? kit_select_i64(d, k, k / 2) : 0;
+	free(d);
+	return med;
+}
+
+static size_t next_pow2(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/* In place: data (length len, a power of 2) becomes its circular autocorrelation (unnormalised). */
+static void autocorrelate(double *data, size_t len)
+{
+	gsl_fft_real_radix2_transform(data, 1, len);
+	data[0] = data[0] * data[0];
+	data[len / 2] = data[len / 2] * data[len / 2];
+	for (size_t k = 1; k < len / 2; k++) {
+		data[k] = data[k] * data[k] + data[len - k] * data[len - k];
+		data[len - k] = 0;
+	}
+	gsl_fft_halfcomplex_radix2_inverse(data, 1, len);
+}
+
+int period_detect(const double *x, size_t n, size_t min_period, size_t max_period, double min_acf,
+                  struct period_info *info)
+{
+	size_t m = n > PERIOD_MAX_ANALYSED ? PERIOD_MAX_ANALYSED : n, len, cnt = 0, best = 0;
+	const double *xs = x + (n - m);
+	double *y, *mask, *dev, *r;
+	double st = 0, sy = 0, stt = 0, sty = 0, a, b, med, scale, mean = 0, best_r = -1;
+	gsl_error_handler_t *old;
+
+	memset(info, 0, sizeof(*info));
+	if (min_period < PERIOD_MIN)
+		min_period = PERIOD_MIN;
+	if (max_period == 0 || (double)max_period > (double)m / 2.5)
+		max_period = (size_t)((double)m / 2.5);
+	if (max_period < min_period)
+		return 0;
+	len = next_pow2(2 * m);
+	y = calloc(len, sizeof(*y));
+	mask = calloc(len, sizeof(*mask));
+	dev = malloc(m * sizeof(*dev));
+	r = malloc((max_period + 2) * sizeof(*r));
+	if (!y || !mask || !dev || !r) {
+		free(y);
+		free(mask);
+		free(dev);
+		free(r);
+		return -1;
+	}
+	/* least-squares line through the finite points */
+	for (size_t i = 0; i < m; i++) {
+		if (!isfinite(xs[i]))
+			continue;
+		st += (double)i;
+		sy += xs[i];
+		stt += (double)i * (double)i;
+		sty += (double)i * xs[i];
+		cnt++;
+	}
+	if (cnt < 2 * min_period + 2)
+		goto done;
+	{
+		double nn = (double)cnt, den = nn * stt - st * st;
+
+		b = den != 0 ? (nn * sty - st * sy) / den : 0;
+		a = (sy - b * st) / nn;
+		if (!isfinite(a) || !isfinite(b)) {
+			a = 0;
+			b = 0;
+		}
+	}
+	/* residuals, clipped at 5 robust deviations so one spike cannot make a period */
+	cnt = 0;
+	for (size_t i = 0; i < m; i++)
+		if (isfinite(xs[i]))
+			dev[cnt++] = xs[i] - (a + b * (double)i);
+	med = kit_select(dev, cnt, cnt / 2);
+	for (size_t i = 0; i < cnt; i++)
+		dev[i] = fabs(dev[i] - med);
+	scale = 1.4826 * kit_select(dev, cnt, cnt / 2);
+	if (!(scale > 0)) {
+		double s = 0;
+
+		for (size_t i = 0; i < cnt; i++)
+			s += dev[i];
+		scale = 1.2533 * s / (double)cnt;
+	}
+	if (!(scale > 0) || !isfinite(scale))
+		goto done;   /* constant after detrending: no seasonality */
+	for (size_t i = 0; i < m; i++) {
+		double e;
+
+		if (!isfinite(xs[i]))
+			continue;
+		e = (xs[i] - (a + b * (double)i) - med) / scale;
+		y[i] = e > 5 ? 5 : e < -5 ? -5 : e;
+		mask[i] = 1;
+		mean += y[i];
+	}
+	mean /= (double)cnt;
+	for (size_t i = 0; i < m; i++)
+		if (mask[i] != 0)
+			y[i] -= mean;
+
+	old = gsl_set_error_handler_off();
+	autocorrelate(y, len);
+	autocorrelate(mask, len);
+	gsl_set_error_handler(old);
+	{
+		double c0 = y[0] / round(mask[0]);
+
+		if (!(c0 > 0))
+			goto done;
+		for (size_t k = 0; k <= max_period + 1 && k < m; k++) {
+			double pairs = round(mask[k]);
+
+			r[k] = pairs >= 2 ? y[k] / pairs / c0 : 0;
+		}
+		if (max_period + 1 >= m)
+			r[max_period + 1] = r[max_period];
+	}
+	/* candidates: prominent local maxima; keep the highest */
+	for (size_t k = min_period; k <= max_period; k++) {
+		double lo = r[k], pairs = round(mask[k]);
+
+		if (!(r[k] > r[k - 1] && r[k] >= r[k + 1]) || r[k] < min_acf || r[k] * sqrt(pairs) < 3)
+			continue;
+		for (size_t j = k / 2; j < k; j++)
+			if (r[j] < lo)
+				lo = r[j];
+		if (r[k] - lo < min_acf / 2)
+			continue;
+		if (r[k] > best_r) {
+			best_r = r[k];
+			best = k;
+		}
+	}
+	if (best) {
+		/* prefer the shortest candidate nearly as high: not a multiple of the period */
+		for (size_t k = min_period; k < best; k++) {
+			double lo = r[k];
+
+			if (!(r[k] > r[k - 1] && r[k] >= r[k + 1]) || r[k] < 0.9 * best_r)
+				continue;
+			for (size_t j = k / 2; j < k; j++)
+				if (r[j] < lo)
+					lo = r[j];
+			if (r[k] - lo < min_acf / 2)
+				continue;
+			best = k;
+			break;
+		}
+		info->period = best;
+		info->acf = r[best];
+		{
+			double lo = r[best];
+
+			for (size_t j = best / 2; j < best; j++)
+				if (r[j] < lo)
+					lo = r[j];
+			info->prominence = r[best] - lo;
+		}
+	}
+done:
+	free(y);
+	free(mask);
+	free(dev);
+	free(r);
+	return 0;
+}
+
+int period_resolve(const struct period_spec *ps, const double *x, const int64_t *ts, size_t at,
+                   size_t max_period, size_t *out)
+{
+	size_t p = 0;
+
+	switch (ps->kind) {
+	case PERIOD_NONE:
+		break;
+	case PERIOD_FIXED:
+		p = ps->points;
+		break;
+	case PERIOD_DURATION: {
+		int64_t step = period_median_step(ts, at);
+
+		if (step > 0) {
+			double pts = (double)ps->ms / (double)step;
+
+			p = pts >= 2 && pts < 1e7 ? (size_t)llround(pts) : 0;
+		}
+		break;
+	}
+	case PERIOD_AUTO: {
+		struct period_info info;
+
+		if (period_detect(x, at, PERIOD_MIN, max_period, KIT_PERIOD_MIN_ACF, &info))
+			return -1;
+		p = info.period;
+		break;
+	}
+	}
+	if (max_period && p > max_period)
+		p = 0;
+	*out = p;
+	return 0;
+}
