@@ -23,7 +23,7 @@
  * Causal; O(window + history + pattern_history) per point (memmoves of the
  * sorted windows and the matrix-profile loop), O(window + history +
  * pattern_history) memory, plus O(m log m) for each period re-detection
- * (at points 256, 320, 400, ... : every quarter of the history seen).
+ * (at points 256, 320, 400, ...: every quarter more of the series).
  */
 #include <math.h>
 #include <stdint.h>
@@ -50,9 +50,6 @@ struct autod {
 	struct period_spec period;
 };
 
-/* Period re-detection: first at this point, then every quarter of the points seen. */
-#define AUTO_FIRST_CHECK 256
-#define AUTO_FIRST_STEP 16
 #define AUTO_TAIL 0.1
 
 static int auto_check(const struct vigil_params *p, struct vigil_diag *d)
@@ -161,9 +158,7 @@ static int run_init(const struct autod *a, struct auto_run *ar, size_t n)
 	}
 	ar->raw = calloc(n ? n : 1, sizeof(double));
 	rc |= !ar->raw;
-	/* a duration needs some intervals to convert; auto needs a few cycles */
-	ar->next_check = a->period.kind == PERIOD_NONE ? SIZE_MAX : a->period.kind == PERIOD_FIXED ? 0 :
-	                 a->period.kind == PERIOD_DURATION ? AUTO_FIRST_STEP : AUTO_FIRST_CHECK;
+	ar->next_check = period_first_check(&a->period);
 	if (rc)
 		run_release(ar);
 	return rc ? -1 : 0;
@@ -197,7 +192,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 				return host->error(d, "out of memory");
 			}
 			ar.period = per;
-			ar.next_check = a->period.kind == PERIOD_FIXED ? SIZE_MAX : i + (i / 4 > 64 ? i / 4 : 64);
+			ar.next_check = period_next_check(&a->period, i);
 		}
 		if (ar.level.n >= 3)
 			sortwin_stats(&ar.level, &med, &scale);

@@ -80,36 +80,40 @@ static inline double kit_median(double *v, size_t n)
 	}
 }
 
-/* First index of the ascending w[0..n) with w[idx] >= x. */
+/*
+ * First index of the ascending w[0..n) with w[idx] >= x (lower bound) or
+ * > x (upper bound).  Branch-free halving, as in detectors/mad.c: the
+ * comparison feeds a conditional move, so there are no unpredictable
+ * branches.
+ */
 static inline size_t kit_lower_bound(const double *w, size_t n, double x)
 {
-	size_t lo = 0, hi = n;
+	const double *base = w;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (!n)
+		return 0;
+	while (n > 1) {
+		size_t half = n / 2;
 
-		if (w[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
+		base = base[half] < x ? base + half : base;
+		n -= half;
 	}
-	return lo;
+	return (size_t)(base - w) + (*base < x);
 }
 
-/* First index of the ascending w[0..n) with w[idx] > x. */
 static inline size_t kit_upper_bound(const double *w, size_t n, double x)
 {
-	size_t lo = 0, hi = n;
+	const double *base = w;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (!n)
+		return 0;
+	while (n > 1) {
+		size_t half = n / 2;
 
-		if (w[mid] <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
+		base = base[half] <= x ? base + half : base;
+		n -= half;
 	}
-	return lo;
+	return (size_t)(base - w) + (*base <= x);
 }
 
 /* Insert x into the ascending w[0..n) (room for n + 1). */

@@ -4,10 +4,10 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <gsl/gsl_errno.h>
 #include <gsl/gsl_fft_halfcomplex.h>
 #include <gsl/gsl_fft_real.h>
 
@@ -158,9 +158,9 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 {
 	size_t m = n > PERIOD_MAX_ANALYSED ? PERIOD_MAX_ANALYSED : n, len, cnt = 0, best = 0;
 	const double *xs = x + (n - m);
-	double *y, *mask, *dev, *r;
+	double *y, *mask, *dev, *r, *trough;
+	size_t *dq;
 	double st = 0, sy = 0, stt = 0, sty = 0, a, b, med, scale, mean = 0, best_r = -1;
-	gsl_error_handler_t *old;
 
 	memset(info, 0, sizeof(*info));
 	if (min_period < PERIOD_MIN)
@@ -169,16 +169,21 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 		max_period = (size_t)((double)m / 2.5);
 	if (max_period < min_period)
 		return 0;
-	len = next_pow2(2 * m);
+	/* zero padding to m + max_period: no wrap-around at the lags looked at */
+	len = next_pow2(m + max_period + 2);
 	y = calloc(len, sizeof(*y));
 	mask = calloc(len, sizeof(*mask));
 	dev = malloc(m * sizeof(*dev));
 	r = malloc((max_period + 2) * sizeof(*r));
-	if (!y || !mask || !dev || !r) {
+	trough = malloc((max_period + 2) * sizeof(*trough));
+	dq = malloc((max_period + 2) * sizeof(*dq));
+	if (!y || !mask || !dev || !r || !trough || !dq) {
 		free(y);
 		free(mask);
 		free(dev);
 		free(r);
+		free(trough);
+		free(dq);
 		return -1;
 	}
 	/* least-squares line through the finite points */
@@ -236,10 +241,14 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 		if (mask[i] != 0)
 			y[i] -= mean;
 
-	old = gsl_set_error_handler_off();
+	/* len is a power of two, the one thing GSL's radix-2 transform could refuse */
 	autocorrelate(y, len);
-	autocorrelate(mask, len);
-	gsl_set_error_handler(old);
+	if (cnt < m) {
+		autocorrelate(mask, len);
+	} else {
+		for (size_t k = 0; k <= max_period + 1 && k < m; k++)
+			mask[k] = (double)(m - k);   /* no gaps: the pairs at lag k */
+	}
 	{
 		double c0 = y[0] / round(mask[0]);
 
@@ -253,16 +262,29 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 		if (max_period + 1 >= m)
 			r[max_period + 1] = r[max_period];
 	}
+	/*
+	 * trough[k] = min r[j] for j in [k/2, k]: both ends move right as k
+	 * grows, so a monotonic deque of indices gives it in O(max_period).
+	 */
+	{
+		size_t head = 0, tail = 0;
+
+		for (size_t k = 0; k <= max_period; k++) {
+			while (tail > head && r[dq[tail - 1]] >= r[k])
+				tail--;
+			dq[tail++] = k;
+			while (dq[head] < k / 2)
+				head++;
+			trough[k] = r[dq[head]];
+		}
+	}
 	/* candidates: prominent local maxima; keep the highest */
 	for (size_t k = min_period; k <= max_period; k++) {
-		double lo = r[k], pairs = round(mask[k]);
+		double pairs = round(mask[k]);
 
 		if (!(r[k] > r[k - 1] && r[k] >= r[k + 1]) || r[k] < min_acf || r[k] * sqrt(pairs) < 3)
 			continue;
-		for (size_t j = k / 2; j < k; j++)
-			if (r[j] < lo)
-				lo = r[j];
-		if (r[k] - lo < min_acf / 2)
+		if (r[k] - trough[k] < min_acf / 2)
 			continue;
 		if (r[k] > best_r) {
 			best_r = r[k];
@@ -272,34 +294,24 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 	if (best) {
 		/* prefer the shortest candidate nearly as high: not a multiple of the period */
 		for (size_t k = min_period; k < best; k++) {
-			double lo = r[k];
-
 			if (!(r[k] > r[k - 1] && r[k] >= r[k + 1]) || r[k] < 0.9 * best_r)
 				continue;
-			for (size_t j = k / 2; j < k; j++)
-				if (r[j] < lo)
-					lo = r[j];
-			if (r[k] - lo < min_acf / 2)
+			if (r[k] - trough[k] < min_acf / 2)
 				continue;
 			best = k;
 			break;
 		}
 		info->period = best;
 		info->acf = r[best];
-		{
-			double lo = r[best];
-
-			for (size_t j = best / 2; j < best; j++)
-				if (r[j] < lo)
-					lo = r[j];
-			info->prominence = r[best] - lo;
-		}
+		info->prominence = r[best] - trough[best];
 	}
 done:
 	free(y);
 	free(mask);
 	free(dev);
 	free(r);
+	free(trough);
+	free(dq);
 	return 0;
 }
 
@@ -337,4 +349,27 @@ int period_resolve(const struct period_spec *ps, const double *x, const int64_t 
 		p = 0;
 	*out = p;
 	return 0;
+}
+
+size_t period_first_check(const struct period_spec *ps)
+{
+	switch (ps->kind) {
+	case PERIOD_FIXED:
+		return 0;
+	case PERIOD_DURATION:
+		return PERIOD_FIRST_DURATION;
+	case PERIOD_AUTO:
+		return PERIOD_FIRST_AUTO;
+	default:
+		return SIZE_MAX;
+	}
+}
+
+size_t period_next_check(const struct period_spec *ps, size_t i)
+{
+	if (ps->kind == PERIOD_FIXED || ps->kind == PERIOD_NONE)
+		return SIZE_MAX;
+	if (i >= PERIOD_DOUBLING_FROM)
+		return 2 * i;
+	return i + (i / 4 > 64 ? i / 4 : 64);
 }

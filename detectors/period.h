@@ -83,6 +83,21 @@ int period_resolve(const struct period_spec *ps, const double *x, const int64_t 
                    size_t max_period, size_t *out);
 
 /*
+ * When a detector resolves its period: first at period_first_check() (0 for
+ * a fixed period, after a few intervals for a duration, after
+ * PERIOD_FIRST_AUTO points for "auto", SIZE_MAX for none), then, after a
+ * resolution at point i, again at period_next_check(): never for a fixed
+ * period, else once a quarter more points have been seen (at least 64
+ * later), and from PERIOD_DOUBLING_FROM points on when the series has
+ * doubled, so a series of n points costs O(log n) detections of O(m log m).
+ */
+#define PERIOD_FIRST_AUTO 256
+#define PERIOD_FIRST_DURATION 16
+#define PERIOD_DOUBLING_FROM 16384
+size_t period_first_check(const struct period_spec *ps);
+size_t period_next_check(const struct period_spec *ps, size_t i);
+
+/*
  * Fill the gaps of x[0..n) into y by linear interpolation between finite
  * neighbours (the nearest finite value at the ends; 0 if none).  Returns the
  * number of finite points.

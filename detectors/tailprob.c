@@ -12,6 +12,10 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail)
 	t->n = 0;
 	t->head = 0;
 	t->tail = tail > 0 && tail <= 0.5 ? tail : 0.1;
+	t->u = INFINITY;
+	t->mean_excess = 0;
+	t->p_u = 1;
+	t->since_fit = 0;
 	t->ring = malloc(t->cap * sizeof(*t->ring));
 	t->sorted = malloc(t->cap * sizeof(*t->sorted));
 	if (!t->ring || !t->sorted) {
@@ -32,61 +36,60 @@ void tailprob_release(struct tailprob *t)
 /* Fewer values than this: conformal p-values only. */
 #define TAILPROB_MIN_FOR_TAIL 20
 
-double tailprob_p(const struct tailprob *t, double v)
+/* Refit the exponential tail: threshold u at the (1 - tail) quantile, mean excess above it. */
+static void tail_fit(struct tailprob *t)
 {
 	const double *s = t->sorted;
-	size_t n = t->n, ge, ku, above;
-	double u, excess = 0;
+	size_t n = t->n, ku, above;
+	double excess = 0;
 
-	if (isnan(v) || n == 0)
-		return 1;
-	ge = n - kit_lower_bound(s, n, v);
-	if (n < TAILPROB_MIN_FOR_TAIL)
-		return ((double)ge + 1) / ((double)n + 1);
+	t->since_fit = 0;
+	if (n < TAILPROB_MIN_FOR_TAIL) {
+		t->u = INFINITY;
+		return;
+	}
 	ku = (size_t)((1 - t->tail) * (double)n);
 	if (ku >= n)
 		ku = n - 1;
-	u = s[ku];
-	if (v <= u)
-		return ((double)ge + 1) / ((double)n + 1);
-	if (isinf(v))
-		return 0;
-	/* exponential tail over u, continuous with the conformal p-value at u */
-	above = n - kit_upper_bound(s, n, u);
+	t->u = s[ku];
+	above = n - kit_upper_bound(s, n, t->u);
 	for (size_t j = n - above; j < n; j++)
-		excess += s[j] - u;
-	if (!(excess > 0))
-		return 0;   /* nothing above u ever: v is unprecedented */
-	return ((double)above + 1) / ((double)n + 1) * exp(-(v - u) * (double)above / excess);
+		excess += s[j] - t->u;
+	t->mean_excess = above ? excess / (double)above : 0;
+	t->p_u = ((double)above + 1) / ((double)n + 1);
+}
+
+double tailprob_p(const struct tailprob *t, double v)
+{
+	size_t n = t->n;
+
+	if (isnan(v) || n == 0)
+		return 1;
+	if (!(v > t->u))
+		return ((double)(n - kit_lower_bound(t->sorted, n, v)) + 1) / ((double)n + 1);
+	if (isinf(v) || !(t->mean_excess > 0))
+		return 0;   /* beyond u where nothing ever was: unprecedented */
+	/* exponential tail over u, continuous with the conformal p-value at u */
+	return t->p_u * exp(-(v - t->u) / t->mean_excess);
 }
 
 double tailprob_inverse(const struct tailprob *t, double p)
 {
 	const double *s = t->sorted;
-	size_t n = t->n, ku, above;
-	double u, excess = 0, pu, ge;
+	size_t n = t->n;
+	double ge;
 
 	if (n == 0 || !(p > 0))
 		return INFINITY;
 	ge = floor(p * ((double)n + 1) - 1);   /* at most this many past values may be >= v */
-	if (n < TAILPROB_MIN_FOR_TAIL) {
+	if (isinf(t->u) || p >= t->p_u) {
 		if (ge < 0)
 			return INFINITY;
 		return ge >= (double)n ? s[0] : s[n - 1 - (size_t)ge];
 	}
-	ku = (size_t)((1 - t->tail) * (double)n);
-	if (ku >= n)
-		ku = n - 1;
-	u = s[ku];
-	above = n - kit_upper_bound(s, n, u);
-	pu = ((double)above + 1) / ((double)n + 1);
-	if (p >= pu)
-		return ge >= (double)n ? s[0] : s[n - 1 - (size_t)ge];
-	for (size_t j = n - above; j < n; j++)
-		excess += s[j] - u;
-	if (!(excess > 0))
-		return nextafter(u, INFINITY);
-	return u + excess / (double)above * log(pu / p);
+	if (!(t->mean_excess > 0))
+		return nextafter(t->u, INFINITY);
+	return t->u + t->mean_excess * log(t->p_u / p);
 }
 
 void tailprob_push(struct tailprob *t, double v)
@@ -108,9 +111,11 @@ void tailprob_push(struct tailprob *t, double v)
 		t->sorted[q] = v;
 		t->ring[t->head] = v;
 		t->head = (t->head + 1) % t->cap;
-		return;
+	} else {
+		kit_sorted_insert(t->sorted, t->n, v);
+		t->ring[(t->head + t->n) % t->cap] = v;
+		t->n++;
 	}
-	kit_sorted_insert(t->sorted, t->n, v);
-	t->ring[(t->head + t->n) % t->cap] = v;
-	t->n++;
+	if (++t->since_fit >= TAILPROB_REFIT || t->n <= 4 * TAILPROB_MIN_FOR_TAIL)
+		tail_fit(t);
 }

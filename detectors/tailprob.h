@@ -14,18 +14,25 @@
  *     theory", KDD 2017, with the GPD shape fixed at 0), so unprecedented
  *     values keep getting smaller p instead of tying at 1 / (n + 1).
  * The history is the last `cap` pushed values, kept sorted: O(log cap) to
- * query, O(cap) memmove to push, O(tail * cap) for the tail mean.
+ * query, O(cap) memmove to push.  The tail (u and the mean excess) is refit
+ * after every push while the history is short, then every
+ * TAILPROB_REFIT pushes (O(tail * cap), amortised O(1)).
  */
 #ifndef VIGIL_DETECTORS_TAILPROB_H
 #define VIGIL_DETECTORS_TAILPROB_H
 
 #include <stddef.h>
 
+#define TAILPROB_REFIT 16
+
 struct tailprob {
 	size_t cap, n, head;
 	double tail;
 	double *ring;     /* values in arrival order (a ring of cap) */
 	double *sorted;   /* the same values, ascending */
+	/* the tail fit (refreshed by push): threshold u, values above it, their mean excess */
+	double u, mean_excess, p_u;
+	size_t since_fit;
 };
 
 /* Returns 0, or -1 when out of memory.  tail in (0, 0.5]. */
