@@ -5,9 +5,11 @@
  * point is unusual:
  *   level     |x - median| / scale over the last `window` finite points
  *             (robust z-score: spikes, dips, level shifts);
- *   seasonal  |x - x one period earlier| / scale, the period detected from
- *             the data (period.c) or given (seasonal breaks: a missing or
- *             changed daily pattern whose values are not unusual as such);
+ *   seasonal  |x - the median of x one, two and three periods earlier| /
+ *             scale, the period detected from the data (period.c) or given
+ *             (seasonal breaks: a missing or changed daily pattern whose
+ *             values are not unusual as such; the median keeps one odd cycle
+ *             from echoing a period later);
  *   pattern   the distance from the last `pattern` points to their nearest
  *             neighbour among the previous `pattern_history` subsequences,
  *             / scale (the left matrix profile, leftmp.c: shapes never seen).
@@ -51,6 +53,8 @@ struct autod {
 };
 
 #define AUTO_TAIL 0.1
+/* Earlier cycles the seasonal view takes the median of: one odd cycle (a spike) does not echo. */
+#define AUTO_CYCLES 3
 
 static int auto_check(const struct vigil_params *p, struct vigil_diag *d)
 {
@@ -116,14 +120,6 @@ static double directed(double dev, enum direction dir)
 	return fabs(dev);
 }
 
-/* dev / scale, with a zero scale meaning "any deviation is infinitely unusual". */
-static double ratio(double dev, double scale)
-{
-	if (scale > 0)
-		return dev / scale;
-	return dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
-}
-
 struct auto_run {
 	struct sortwin level;
 	struct tailprob tp[N_VIEWS];
@@ -173,11 +169,12 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 	const double *x = s->values;
 	size_t n = s->n, warm = n;
 	struct auto_run ar;
+	int exp2 = 0;
 
 	if (run_init(a, &ar, n))
 		return host->error(d, "out of memory");
 	if (ar.clean)
-		leftmp_clean(x, n, ar.clean);
+		exp2 = leftmp_clean(x, n, ar.clean);
 	for (size_t i = 0; i < n; i++) {
 		double v = x[i], p[N_VIEWS] = { 1, 1, 1 }, stat[N_VIEWS] = { NAN, NAN, NAN };
 		double med = NAN, scale = NAN, ref = NAN, pmin = 1, score;
@@ -198,18 +195,27 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			sortwin_stats(&ar.level, &med, &scale);
 
 		if (!isnan(med) && !isnan(v)) {
-			stat[VIEW_LEVEL] = directed(ratio(v - med, scale), a->dir);
+			stat[VIEW_LEVEL] = directed(kit_ratio(v - med, scale, med), a->dir);
 			ref = med;
-			if (ar.period && i >= ar.period && isfinite(x[i - ar.period])) {
-				ref = x[i - ar.period];
-				stat[VIEW_SEASONAL] = directed(ratio(v - ref, scale), a->dir);
+			if (ar.period && i >= ar.period) {
+				/* the median of the same phase in up to AUTO_CYCLES earlier cycles */
+				double c[AUTO_CYCLES];
+				size_t nc = 0;
+
+				for (size_t k = 1; k <= AUTO_CYCLES && k * ar.period <= i; k++)
+					if (isfinite(x[i - k * ar.period]))
+						c[nc++] = x[i - k * ar.period];
+				if (nc) {
+					ref = kit_median(c, nc);
+					stat[VIEW_SEASONAL] = directed(kit_ratio(v - ref, scale, ref), a->dir);
+				}
 			}
 		}
 		if (a->pattern) {
 			double dist = leftmp_step(&ar.mp, x, ar.clean, i);
 
 			if (!isnan(dist) && !isnan(scale) && a->dir == DIR_BOTH)
-				stat[VIEW_PATTERN] = ratio(dist, scale);
+				stat[VIEW_PATTERN] = kit_ratio(ldexp(dist, exp2), scale, med);
 		}
 		for (int k = 0; k < N_VIEWS; k++) {
 			if (isnan(stat[k]))
@@ -241,8 +247,11 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 		pmin = fmin(1, (double)views * pmin);
 		score = 1 - pmin;
 		ar.raw[i] = score;
-		/* report an alarm once: within the refractory span, only stronger evidence scores */
-		for (size_t j = i > a->refractory ? i - a->refractory : 0; j < i; j++)
+		/*
+		 * report an alarm once: within the refractory span, only stronger
+		 * evidence scores (an infinite value, a broken source, always does)
+		 */
+		for (size_t j = i > a->refractory ? i - a->refractory : 0; j < i && !isinf(v); j++)
 			if (ar.raw[j] >= score) {
 				score = 0;
 				break;
@@ -279,7 +288,7 @@ static const struct vigil_detector auto_detector = {
 		" \"doc\": \"earlier subsequences the pattern view compares with\"},"
 		"\"refractory\": {\"type\": \"integer\", \"default\": 100, \"min\": 0, \"max\": 1000000,"
 		" \"doc\": \"points after an alarm in which only stronger evidence scores\"},"
-		"\"alpha\": {\"type\": \"number\", \"default\": 0.005, \"exclusive_min\": 0, \"max\": 1,"
+		"\"alpha\": {\"type\": \"number\", \"default\": 0.0001, \"exclusive_min\": 0, \"max\": 1,"
 		" \"doc\": \"flag points whose combined tail probability is at most this\"},"
 		"\"direction\": {\"type\": \"string\", \"default\": \"both\", \"enum\": [\"both\", \"up\", \"down\"],"
 		" \"doc\": \"which deviations count (the pattern view only runs for both)\"},"

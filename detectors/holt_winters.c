@@ -12,10 +12,10 @@
  * with exponential and Holt-Winters smoothing", J. Forecasting 29, 2010): an
  * observation enters the updates cleaned by Huber's psi,
  * y* = f + psi(e / sigma) sigma (k = 2), so a spike does not drag the
- * level, and sigma^2 is an exponentially weighted mean of the squared errors
- * clipped at 2 sigma (divided by E[min(Z^2, 4)] to be consistent for normal
+ * level, and sigma^2 is an exponentially weighted mean (rate 0.01, about
+ * the last hundred points) of the squared errors clipped at 2 sigma (divided by E[min(Z^2, 4)] to be consistent for normal
  * errors), so after a level shift sigma grows, the band widens and the model
- * catches up within a few dozen points instead of flagging for ever.
+ * catches up within some dozens of points instead of flagging for ever.
  * Smoothing: Gardner's damped trend (phi), Hyndman et al.'s error-correction
  * form of the level, trend and seasonal updates.
  *
@@ -45,6 +45,7 @@
 #include <vigil/detector.h>
 
 #include "common.h"
+#include "kit.h"
 #include "period.h"
 #include "tailprob.h"
 #include "banned.h"
@@ -52,7 +53,7 @@
 static const struct vigil_host *host;
 
 #define HW_HUBER_K 2.0
-#define HW_SIGMA_RATE 0.05
+#define HW_SIGMA_RATE 0.01
 #define HW_MIN_HISTORY 10    /* points before a non-seasonal model scores */
 #define HW_MAX_PERIOD 1000000
 
@@ -256,7 +257,17 @@ static int hw_init_state(const struct hw *h, struct hw_state *st, const double *
 				res[k++] = x[i] - m1;
 			}
 		}
-		st->sigma = robust_scale(res, k);
+		/*
+		 * The in-sample residuals understate the error of the next
+		 * forecasts: each initial value is a mean of c points (c = 2 cycles
+		 * with a season, the window without), so the residual variance is
+		 * s^2 (1 - 1/c) and the forecast error's s^2 (1 + 1/c).
+		 */
+		{
+			double c = p ? 2 : (double)span;
+
+			st->sigma = robust_scale(res, k) * sqrt((c + 1) / (c - 1));
+		}
 		free(res);
 	}
 	st->phase = p ? end % p : 0;
@@ -325,7 +336,7 @@ static int hw_detect(const void *state, const struct vigil_series *s, struct vig
 			ystar = f;   /* no observation: the state moves on by the forecast */
 		} else {
 			e = v - f;
-			z = sig > 0 ? e / sig : e == 0 ? 0 : e > 0 ? INFINITY : -INFINITY;
+			z = kit_ratio(e, sig, f);
 			if (h->calibration) {
 				double stat = h->dir == DIR_UP ? (z > 0 ? z : 0) : h->dir == DIR_DOWN ? (z < 0 ? -z : 0) : fabs(z);
 
@@ -343,11 +354,13 @@ static int hw_detect(const void *state, const struct vigil_series *s, struct vig
 				psi = z > HW_HUBER_K ? HW_HUBER_K : z < -HW_HUBER_K ? -HW_HUBER_K : z;
 				ystar = f + psi * sig;
 				st.sigma *= sqrt((1 - lam) + lam * h->clip_consistency * psi * psi);
-			} else {
+			} else if (z != 0) {
 				/* a constant so far: any change is news; learn it unclipped */
 				ystar = isfinite(v) ? v : f;
-				if (isfinite(e) && e != 0)
+				if (isfinite(e))
 					st.sigma = sqrt(lam) * fabs(st.mult && f != 0 ? e / f : e);
+			} else {
+				ystar = f;
 			}
 		}
 		/* error-correction updates of level, trend and season */

@@ -10,6 +10,23 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * dev / scale as a standardised deviation.  A zero scale (a constant
+ * history) makes any real deviation infinitely unusual, but a deviation
+ * within rounding of the reference value `ref` (1e-9 relative) is none:
+ * smoothing a constant series can leave 7.000000000000001.
+ */
+static inline double kit_ratio(double dev, double scale, double ref)
+{
+	if (scale > 0)
+		return dev / scale;
+	if (isnan(dev))
+		return NAN;
+	if (fabs(dev) <= 1e-9 * fabs(ref))
+		return 0;
+	return dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
+}
+
 /* Lowest autocorrelation of a period that `period: "auto"` accepts. */
 #define KIT_PERIOD_MIN_ACF 0.25
 

@@ -211,7 +211,9 @@ static int knn_detect(const void *state, const struct vigil_series *ser, struct 
 	size_t n = ser->n, dim = s->dim, warm = n, since_fit = 0, quiet_until = 0;
 	struct knn_run kr;
 	struct tailprob tp;
-	int fitted = 0;
+	int fitted = 0, have_ref = 0, ref_exp = 0;
+	double ref = 0, last = 0, filled[KNN_MAX_DIM];
+	size_t bad = 0;
 
 	memset(&kr, 0, sizeof(kr));
 	kr.dim = dim;
@@ -226,13 +228,29 @@ static int knn_detect(const void *state, const struct vigil_series *ser, struct 
 		free(kr.dist);
 		return host->error(d, "out of memory");
 	}
-	for (size_t i = dim - 1; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		double e[KNN_MAX_DIM], w[KNN_MAX_DIM], p, a;
-		int ok = 1;
+		int ok;
 
-		for (size_t j = 0; j < dim; j++) {
-			e[j] = x[i + 1 - dim + j];
-			ok &= isfinite(e[j]);
+		/* causal fill: the last finite value so far */
+		if (isfinite(x[i])) {
+			if (!have_ref) {
+				/* relative to the first value, scaled by its binary exponent: no overflow near 1e308 */
+				ref = x[i];
+				ref_exp = ref != 0 ? ilogb(ref) : 0;
+				have_ref = 1;
+			}
+			last = ldexp(x[i] - ref, -ref_exp);
+		}
+		filled[i % dim] = have_ref ? last : NAN;
+		bad += !isfinite(x[i]);
+		if (i >= dim)
+			bad -= !isfinite(x[i - dim]);
+		/* the embedding: the current point present, at most a quarter of it missing */
+		ok = isfinite(x[i]) && 4 * bad <= dim;
+		for (size_t j = 0; j < dim && ok; j++) {
+			e[j] = filled[(i + 1 + j) % dim];
+			ok &= !isnan(e[j]);
 		}
 		if (!fitted && kr.n == kr.cap) {
 			/* training set complete: the metric, then the calibration non-conformities */
@@ -243,8 +261,10 @@ static int knn_detect(const void *state, const struct vigil_series *ser, struct 
 			since_fit = 0;
 			warm = i;
 		}
+		if (i + 1 < dim)
+			continue;
 		if (!ok) {
-			if (isinf(x[i]) && fitted && i >= quiet_until) {
+			if (isinf(x[i]) && fitted) {
 				r->score[i] = 1;
 				r->anomaly[i] = 1;
 				host->set_reason(r, i, "infinite value");

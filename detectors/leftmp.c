@@ -36,22 +36,24 @@ void leftmp_release(struct leftmp *mp)
 	mp->ok = NULL;
 }
 
-void leftmp_clean(const double *x, size_t n, double *c)
+int leftmp_clean(const double *x, size_t n, double *c)
 {
-	double ref = 0;
-	int have = 0;
+	double ref = 0, last = 0;
+	int have = 0, e = 0;
 
 	for (size_t t = 0; t < n; t++) {
 		if (!isfinite(x[t])) {
-			c[t] = 0;
+			c[t] = last;
 			continue;
 		}
 		if (!have) {
 			ref = x[t];
+			e = ref != 0 ? ilogb(ref) : 0;
 			have = 1;
 		}
-		c[t] = x[t] - ref;
+		c[t] = last = ldexp(x[t] - ref, -e);
 	}
+	return e;
 }
 
 /* Exact dot product of the subsequences ending at a and b. */
@@ -73,8 +75,9 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	if (i != mp->next)
 		return NAN;   /* misuse: steps must be consecutive */
 	mp->next = i + 1;
-	if (!isfinite(x[i]))
-		mp->last_bad = i + 1;
+	mp->bad += !isfinite(x[i]);
+	if (i >= m)
+		mp->bad -= !isfinite(x[i - m]);
 	/* the window sums (of cleaned values) */
 	v = c[i];
 	mp->sum += v;
@@ -101,7 +104,7 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 			mp->sumsq += cj * cj;
 		}
 	}
-	valid = i + 1 >= mp->last_bad + m;
+	valid = isfinite(x[i]) && 4 * mp->bad <= m;
 	{
 		double mu = mp->sum / (double)m, var = mp->sumsq / (double)m - mu * mu;
 

@@ -18,6 +18,12 @@
  * Distances are z-normalised Euclidean (the matrix profile's; 0 between two
  * constant subsequences, sqrt(m) between a constant and a varying one), or
  * plain Euclidean when `znorm` is 0 (level matters).
+ *
+ * Missing and infinite values: a subsequence is valid when its last value
+ * is finite and at most a quarter of its values are not; the missing ones
+ * take the last finite value before them (a causal fill), so scattered gaps
+ * do not blind the profile.  An invalid subsequence has no distance and is
+ * nobody's neighbour.
  */
 #ifndef VIGIL_DETECTORS_LEFTMP_H
 #define VIGIL_DETECTORS_LEFTMP_H
@@ -28,7 +34,7 @@ struct leftmp {
 	size_t m, hist, excl;
 	int znorm;
 	size_t next;         /* the next index step() expects */
-	size_t last_bad;     /* 1 + index of the last non-finite value (0: none yet) */
+	size_t bad;          /* non-finite values among the last m */
 	size_t since_exact;
 	double *qt;          /* qt[L], L in [excl, hist]: dot product of the subsequences ending at i and i - L */
 	double *mu, *sig, *ss;   /* per subsequence end, a ring of hist + 1: mean, std, sum of squares */
@@ -41,11 +47,14 @@ int leftmp_init(struct leftmp *mp, size_t m, size_t hist, size_t excl, int znorm
 void leftmp_release(struct leftmp *mp);
 
 /*
- * The values the profile works on: c[t] = x[t] - x[f] for finite x[t], f
- * the first finite point, and 0 for missing or infinite values (causal:
- * c[t] depends on x[0..t]).
+ * The values the profile works on: c[t] = (y[t] - x[f]) 2^-e, y[t] the last
+ * finite value at or before t, f the first finite point and e the binary
+ * exponent of x[f] (so values near 1e300 cannot overflow their squares;
+ * scaling by a power of two is exact); 0 before the first finite value.
+ * Causal: c[t] depends on x[0..t].  Returns e: a distance in original units
+ * is ldexp(d, e).
  */
-void leftmp_clean(const double *x, size_t n, double *c);
+int leftmp_clean(const double *x, size_t n, double *c);
 
 /*
  * Advance to point i (call with i = 0, 1, 2, ... of the same series x and

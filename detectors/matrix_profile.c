@@ -14,8 +14,9 @@
  * so shape matters and level does not; with `normalize` false, plain
  * Euclidean).  Point i's score is 1 - p, p the distance's tail probability
  * among the last `calibration` distances (tailprob.c), and it is flagged
- * when p <= alpha.  A subsequence with a missing or infinite value is not
- * scored and is nobody's neighbour.  No model value, so no expected value or
+ * when p <= alpha.  A subsequence with a missing or infinite value has no
+ * distance and is nobody's neighbour; an infinite value itself scores 1 and
+ * is flagged.  No model value, so no expected value or
  * band.  O(n history) time, O(history + calibration) memory.
  */
 #include <math.h>
@@ -66,6 +67,7 @@ static int mp_detect(const void *state, const struct vigil_series *ser, struct v
 	double *clean = malloc((n ? n : 1) * sizeof(double));
 	struct leftmp lmp;
 	struct tailprob tp;
+	int e;
 
 	if (!clean)
 		return host->error(d, "out of memory");
@@ -78,13 +80,19 @@ static int mp_detect(const void *state, const struct vigil_series *ser, struct v
 		free(clean);
 		return host->error(d, "out of memory");
 	}
-	leftmp_clean(x, n, clean);
+	e = leftmp_clean(x, n, clean);
 	for (size_t i = 0; i < n; i++) {
 		double dist = leftmp_step(&lmp, x, clean, i), p;
 
 		/* scoring starts once the first subsequence could have min_history neighbours */
 		if (i + 1 >= s->m + excl + s->min_history && warm == n)
 			warm = i;
+		if (isinf(x[i]) && i >= warm) {
+			r->score[i] = 1;
+			r->anomaly[i] = 1;
+			host->set_reason(r, i, "infinite value");
+			continue;
+		}
 		if (isnan(dist))
 			continue;
 		if (i < warm) {
@@ -97,7 +105,7 @@ static int mp_detect(const void *state, const struct vigil_series *ser, struct v
 		if (p <= s->alpha) {
 			r->anomaly[i] = 1;
 			host->set_reason(r, i, "the last %zu points match nothing in the previous %zu (distance %.3g)",
-			                 s->m, s->history, dist);
+			                 s->m, s->history, ldexp(dist, e));
 		}
 	}
 	r->warmup = warm;
@@ -119,7 +127,7 @@ static const struct vigil_detector mp_detector = {
 		" \"doc\": \"earlier subsequences each one is compared with\"},"
 		"\"normalize\": {\"type\": \"boolean\", \"default\": false,"
 		" \"doc\": \"z-normalise subsequences (shape only) or compare raw values\"},"
-		"\"alpha\": {\"type\": \"number\", \"default\": 0.001, \"exclusive_min\": 0, \"max\": 1,"
+		"\"alpha\": {\"type\": \"number\", \"default\": 0.0001, \"exclusive_min\": 0, \"max\": 1,"
 		" \"doc\": \"flag when the distance's tail probability is at most this\"},"
 		"\"calibration\": {\"type\": \"integer\", \"default\": 1000, \"min\": 1, \"max\": 1000000,"
 		" \"doc\": \"past distances the tail probability is calibrated on\"},"

@@ -153,10 +153,72 @@ static void autocorrelate(double *data, size_t len)
 	gsl_fft_halfcomplex_radix2_inverse(data, 1, len);
 }
 
+/*
+ * The centre of the autocorrelation hill around the local maximum k: the
+ * midpoint of where r crosses half-way between the peak and `base` on
+ * either side.  On a broad, noisy peak this is much steadier than the
+ * arg max.  NaN when the hill reaches the end of r.
+ */
+static double hill_centre(const double *r, size_t nr, size_t k, double base)
+{
+	double half = 0.5 * (r[k] + base), left, right;
+	size_t lo = k, hi = k;
+
+	while (lo > 1 && r[lo - 1] >= half)
+		lo--;
+	while (hi + 1 < nr && r[hi + 1] >= half)
+		hi++;
+	if (hi + 1 >= nr || lo <= 1)
+		return NAN;
+	/* the crossings, interpolated between the lags on either side */
+	left = (double)lo - (r[lo] - half) / (r[lo] - r[lo - 1]);
+	right = (double)hi + (r[hi] - half) / (r[hi] - r[hi + 1]);
+	return 0.5 * (left + right);
+}
+
+/*
+ * The period from the hill at lag k and its harmonics 2k, 3k, ... (up to 8,
+ * those the autocorrelation reaches and that stand at least half as high):
+ * the least-squares slope of the hill centres over the harmonic numbers.
+ */
+static size_t refine(const double *r, size_t nr, size_t k, double base)
+{
+	double c1 = hill_centre(r, nr, k, base), num, den, p;
+
+	if (isnan(c1))
+		return k;
+	num = c1;
+	den = 1;
+	p = c1;
+	for (size_t h = 2; h <= 8; h++) {
+		double want = (double)h * p, c;
+		size_t lo = (size_t)(want - p / 4), hi = (size_t)(want + p / 4), top = lo, tlo;
+		double low = INFINITY;
+
+		if (hi + 1 >= nr || lo < 2)
+			break;
+		for (size_t j = lo; j <= hi; j++)
+			if (r[j] > r[top])
+				top = j;
+		if (r[top] < 0.5 * r[k])
+			break;
+		for (tlo = (size_t)(want - p / 2); tlo <= top; tlo++)
+			if (r[tlo] < low)
+				low = r[tlo];
+		c = hill_centre(r, nr, top, low);
+		if (isnan(c))
+			break;
+		num += (double)h * c;
+		den += (double)h * (double)h;
+		p = num / den;
+	}
+	return (size_t)llround(p);
+}
+
 int period_detect(const double *x, size_t n, size_t min_period, size_t max_period, double min_acf,
                   struct period_info *info)
 {
-	size_t m = n > PERIOD_MAX_ANALYSED ? PERIOD_MAX_ANALYSED : n, len, cnt = 0, best = 0;
+	size_t m = n > PERIOD_MAX_ANALYSED ? PERIOD_MAX_ANALYSED : n, len, nr, cnt = 0, best = 0;
 	const double *xs = x + (n - m);
 	double *y, *mask, *dev, *r, *trough;
 	size_t *dq;
@@ -169,12 +231,16 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 		max_period = (size_t)((double)m / 2.5);
 	if (max_period < min_period)
 		return 0;
-	/* zero padding to m + max_period: no wrap-around at the lags looked at */
-	len = next_pow2(m + max_period + 2);
+	/* lags up to m / 2 refine the period with its harmonics; candidates stop at max_period */
+	nr = m / 2 + 1;
+	if (nr < max_period + 2)
+		nr = max_period + 2;
+	/* zero padding to m + nr: no wrap-around at the lags looked at */
+	len = next_pow2(m + nr + 1);
 	y = calloc(len, sizeof(*y));
 	mask = calloc(len, sizeof(*mask));
 	dev = malloc(m * sizeof(*dev));
-	r = malloc((max_period + 2) * sizeof(*r));
+	r = malloc(nr * sizeof(*r));
 	trough = malloc((max_period + 2) * sizeof(*trough));
 	dq = malloc((max_period + 2) * sizeof(*dq));
 	if (!y || !mask || !dev || !r || !trough || !dq) {
@@ -246,7 +312,7 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 	if (cnt < m) {
 		autocorrelate(mask, len);
 	} else {
-		for (size_t k = 0; k <= max_period + 1 && k < m; k++)
+		for (size_t k = 0; k < nr && k < m; k++)
 			mask[k] = (double)(m - k);   /* no gaps: the pairs at lag k */
 	}
 	{
@@ -254,13 +320,11 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 
 		if (!(c0 > 0))
 			goto done;
-		for (size_t k = 0; k <= max_period + 1 && k < m; k++) {
-			double pairs = round(mask[k]);
+		for (size_t k = 0; k < nr; k++) {
+			double pairs = k < m ? round(mask[k]) : 0;
 
 			r[k] = pairs >= 2 ? y[k] / pairs / c0 : 0;
 		}
-		if (max_period + 1 >= m)
-			r[max_period + 1] = r[max_period];
 	}
 	/*
 	 * trough[k] = min r[j] for j in [k/2, k]: both ends move right as k
@@ -292,18 +356,28 @@ int period_detect(const double *x, size_t n, size_t min_period, size_t max_perio
 		}
 	}
 	if (best) {
-		/* prefer the shortest candidate nearly as high: not a multiple of the period */
-		for (size_t k = min_period; k < best; k++) {
-			if (!(r[k] > r[k - 1] && r[k] >= r[k + 1]) || r[k] < 0.9 * best_r)
+		/*
+		 * Prefer a shorter candidate on another hill (at most 3/4 of the
+		 * best lag) when it is nearly as high, or when the best is one of
+		 * its multiples and it is not much lower: the highest hill is often
+		 * a multiple of the period (noise, or a weekly peak over daily ones).
+		 */
+		for (size_t k = min_period; 4 * k <= 3 * best; k++) {
+			double mult = (double)best / (double)k, frac = fabs(mult - round(mult));
+			int multiple = frac * (double)k <= 1 + 0.02 * (double)best;
+
+			if (!(r[k] > r[k - 1] && r[k] >= r[k + 1]) || r[k] < (multiple ? 0.7 : 0.9) * best_r)
 				continue;
 			if (r[k] - trough[k] < min_acf / 2)
 				continue;
 			best = k;
 			break;
 		}
-		info->period = best;
 		info->acf = r[best];
 		info->prominence = r[best] - trough[best];
+		info->period = refine(r, nr, best, trough[best]);
+		if (info->period < min_period || info->period > max_period)
+			info->period = best;
 	}
 done:
 	free(y);

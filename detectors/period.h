@@ -62,8 +62,12 @@ int period_spec_parse(struct period_spec *ps, const char *text, double number, c
  * present points, so gaps neither bias nor shift it.  A candidate is a local
  * maximum r(p) of the autocorrelation with r(p) >= min_acf and a prominence
  * (r(p) minus the lowest r between p/2 and p) of at least min_acf / 2; the
- * highest candidate wins, and the shortest candidate within 10% of its height
- * is preferred to it, so a multiple of the period is not reported.
+ * highest candidate wins, but the shortest candidate within 10% of its height
+ * is preferred to it, or within 30% when the winner is a multiple of it, so
+ * a multiple of the period is not reported.  The period is then refined from
+ * the centres of the autocorrelation hills at it and its harmonics (up to
+ * 8: a least-squares fit), which is steadier than the arg max of a broad,
+ * noisy peak.
  * O(m log m) with m = min(n, PERIOD_MAX_ANALYSED) (the last m points).
  * Returns 0 (info->period 0 when nothing qualifies) or -1 if out of memory.
  */

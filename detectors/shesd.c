@@ -251,6 +251,20 @@ static int fit_stats(const struct shesd *s, struct fit *f, const double *x, size
 		f->scale = 1.2533 * sum / (double)k;
 	}
 	free(dev);
+	if (f->p && len >= 2 * f->p) {
+		/*
+		 * The residuals of a fit are smaller than the errors of the next
+		 * points: with c cycles each seasonal value is a mean of about c
+		 * points, so the fit's residuals have variance s^2 (1 - 1/c) and a
+		 * new point's deviation s^2 (1 + 1/c).
+		 */
+		double c = (double)len / (double)f->p;
+
+		f->scale *= sqrt((c + 1) / (c - 1));
+	}
+	/* a deviation that is only the rounding of STL's arithmetic is no deviation */
+	if (f->scale <= 1e-9 * fabs(f->median))
+		f->scale = 0;
 	if (k != f->n || !f->lambda) {
 		f->n = k;
 		max_flags = (size_t)floor(s->max_anoms * (double)(k + 1));
@@ -314,9 +328,14 @@ static int shesd_detect(const void *state, const struct vigil_series *ser, struc
 				goto oom;
 			next_period = period_next_check(&s->period, i);
 			if (q != p) {
+				/* a new period: decompose again now, or once there are two cycles */
 				p = q;
-				if (i > next_refit || !have_fit)
-					next_refit = i;   /* a new period: decompose again now */
+				if (i >= 2 * p) {
+					next_refit = i;
+				} else {
+					next_refit = next_stats = 2 * p;
+					have_fit = 0;
+				}
 			}
 		}
 		if (i >= next_refit) {
@@ -351,7 +370,7 @@ static int shesd_detect(const void *state, const struct vigil_series *ser, struc
 		r->upper[i] = s->dir == DIR_DOWN ? INFINITY : ref + lam * f.scale;
 		if (isnan(v))
 			continue;
-		z = f.scale > 0 ? (v - ref) / f.scale : v == ref ? 0 : v > ref ? INFINITY : -INFINITY;
+		z = kit_ratio(v - ref, f.scale, ref);
 		stat = s->dir == DIR_UP ? (z > 0 ? z : 0) : s->dir == DIR_DOWN ? (z < 0 ? -z : 0) : fabs(z);
 		if (s->calibration) {
 			r->score[i] = 1 - tailprob_p(&tp, stat);

@@ -17,7 +17,8 @@
  * later point.  The statistic is the saliency ratio of the last point; the
  * score is 1 - p, p its tail probability among the last `calibration`
  * ratios (tailprob.c), and the point is flagged when the ratio reaches
- * `threshold` (the paper's tau).  The saliency has no direction, nor has
+ * `threshold` (the paper's tau) and p <= alpha: on seasonal data the ratio
+ * alone passes 3 every hundred points or so.  The saliency has no direction, nor has
  * this detector.  O(n w log w) time (two FFTs of w + m points per point),
  * O(w) memory; GSL's mixed-radix FFT, fast when w + m has only the factors
  * 2, 3, 5 and 7 (the default 123 + 5 = 128).
@@ -39,8 +40,8 @@ static const struct vigil_host *host;
 #define SR_EPS 1e-8
 
 struct sr {
-	size_t window, mag_window, score_window, calibration;
-	double threshold;
+	size_t window, mag_window, score_window, calibration, min_history;
+	double threshold, alpha;
 	gsl_fft_complex_wavetable *wt;   /* read-only after create: shared by concurrent detect()s */
 };
 
@@ -61,7 +62,10 @@ static void *sr_create(const struct vigil_params *p, struct vigil_diag *d)
 	s->score_window = (size_t)v;
 	host->param_number(p, "calibration", &v);
 	s->calibration = (size_t)v;
+	host->param_number(p, "min_history", &v);
+	s->min_history = (size_t)v;
 	host->param_number(p, "threshold", &s->threshold);
+	host->param_number(p, "alpha", &s->alpha);
 	s->wt = gsl_fft_complex_wavetable_alloc(s->window + SR_EXTEND);
 	if (!s->wt) {
 		free(s);
@@ -205,16 +209,18 @@ static int sr_detect(const void *state, const struct vigil_series *ser, struct v
 		rc = host->error(d, "out of memory");
 		goto out_nocalib;
 	}
-	/* the first window - 1 points have no full window: the warm-up */
+	/* the warm-up: a full window, then min_history ratios to calibrate on */
 	for (size_t i = w - 1; i < n; i++) {
-		double v = x[i], ratio;
+		double v = x[i], ratio, p;
 		size_t finite;
 
-		if (warm == n)
+		if (warm == n && tp.n >= s->min_history)
 			warm = i;
 		if (isnan(v))
 			continue;
 		if (isinf(v)) {
+			if (i < warm)
+				continue;
 			r->score[i] = 1;
 			r->anomaly[i] = 1;
 			host->set_reason(r, i, "infinite value");
@@ -226,9 +232,12 @@ static int sr_detect(const void *state, const struct vigil_series *ser, struct v
 		ratio = saliency_ratio(s, &wk, w);
 		if (!isfinite(ratio))
 			continue;
-		r->score[i] = 1 - tailprob_p(&tp, ratio);
+		p = tailprob_p(&tp, ratio);
 		tailprob_push(&tp, ratio);
-		if (ratio >= s->threshold) {
+		if (i < warm)
+			continue;
+		r->score[i] = 1 - p;
+		if (ratio >= s->threshold && p <= s->alpha) {
 			r->anomaly[i] = 1;
 			host->set_reason(r, i, "spectral residual saliency %.3g times its local mean", ratio + 1);
 		}
@@ -259,9 +268,13 @@ static const struct vigil_detector sr_detector = {
 		"\"score_window\": {\"type\": \"integer\", \"default\": 21, \"min\": 1, \"max\": 65536,"
 		" \"doc\": \"z: saliencies averaged for the ratio\"},"
 		"\"threshold\": {\"type\": \"number\", \"default\": 3, \"exclusive_min\": 0,"
-		" \"doc\": \"tau: flag a saliency ratio at least this\"},"
+		" \"doc\": \"tau: flag only a saliency ratio at least this\"},"
+		"\"alpha\": {\"type\": \"number\", \"default\": 0.001, \"exclusive_min\": 0, \"max\": 1,"
+		" \"doc\": \"and only when the ratio's tail probability is at most this\"},"
 		"\"calibration\": {\"type\": \"integer\", \"default\": 1000, \"min\": 1, \"max\": 1000000,"
-		" \"doc\": \"past ratios the score's tail probability is calibrated on\"}"
+		" \"doc\": \"past ratios the score's tail probability is calibrated on\"},"
+		"\"min_history\": {\"type\": \"integer\", \"default\": 100, \"min\": 0, \"max\": 1000000,"
+		" \"doc\": \"ratios computed before scoring starts\"}"
 	"}",
 	.check = sr_check,
 	.create = sr_create,

@@ -69,8 +69,13 @@ double tailprob_p(const struct tailprob *t, double v)
 		return ((double)(n - kit_lower_bound(t->sorted, n, v)) + 1) / ((double)n + 1);
 	if (isinf(v) || !(t->mean_excess > 0))
 		return 0;   /* beyond u where nothing ever was: unprecedented */
-	/* exponential tail over u, continuous with the conformal p-value at u */
-	return t->p_u * exp(-(v - t->u) / t->mean_excess);
+	/*
+	 * exponential tail over u, from the conformal p-value just above u in
+	 * the current history (u and the mean excess may be a few pushes old),
+	 * so p stays continuous and decreasing across u
+	 */
+	return ((double)(n - kit_upper_bound(t->sorted, n, t->u)) + 1) / ((double)n + 1) *
+	       exp(-(v - t->u) / t->mean_excess);
 }
 
 double tailprob_inverse(const struct tailprob *t, double p)
@@ -83,9 +88,14 @@ double tailprob_inverse(const struct tailprob *t, double p)
 		return INFINITY;
 	ge = floor(p * ((double)n + 1) - 1);   /* at most this many past values may be >= v */
 	if (isinf(t->u) || p >= t->p_u) {
+		/* the smallest past value with at most ge past values >= it, or just above the largest */
 		if (ge < 0)
 			return INFINITY;
-		return ge >= (double)n ? s[0] : s[n - 1 - (size_t)ge];
+		if (ge >= (double)n)
+			return s[0];
+		if (ge < 1)
+			return nextafter(s[n - 1], INFINITY);
+		return s[n - (size_t)ge];
 	}
 	if (!(t->mean_excess > 0))
 		return nextafter(t->u, INFINITY);
@@ -94,10 +104,14 @@ double tailprob_inverse(const struct tailprob *t, double p)
 
 void tailprob_push(struct tailprob *t, double v)
 {
+	int tail_changed = v > t->u;
+
 	if (!isfinite(v))
 		return;
 	if (t->n == t->cap) {
 		double old = t->ring[t->head];
+
+		tail_changed |= old > t->u;
 		size_t p = kit_lower_bound(t->sorted, t->n, old), q;
 
 		/* replace old by v in place: one memmove of the span between them */
@@ -116,6 +130,6 @@ void tailprob_push(struct tailprob *t, double v)
 		t->ring[(t->head + t->n) % t->cap] = v;
 		t->n++;
 	}
-	if (++t->since_fit >= TAILPROB_REFIT || t->n <= 4 * TAILPROB_MIN_FOR_TAIL)
+	if (tail_changed || ++t->since_fit >= TAILPROB_REFIT || t->n <= 4 * TAILPROB_MIN_FOR_TAIL)
 		tail_fit(t);
 }

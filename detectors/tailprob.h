@@ -15,8 +15,8 @@
  *     values keep getting smaller p instead of tying at 1 / (n + 1).
  * The history is the last `cap` pushed values, kept sorted: O(log cap) to
  * query, O(cap) memmove to push.  The tail (u and the mean excess) is refit
- * after every push while the history is short, then every
- * TAILPROB_REFIT pushes (O(tail * cap), amortised O(1)).
+ * whenever a value enters or leaves it, and otherwise every TAILPROB_REFIT
+ * pushes (u drifts with the bulk): O(tail * cap) each time.
  */
 #ifndef VIGIL_DETECTORS_TAILPROB_H
 #define VIGIL_DETECTORS_TAILPROB_H
