@@ -28,6 +28,7 @@
  * (at points 256, 320, 400, ...: every quarter more of the series).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
