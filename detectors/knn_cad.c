@@ -14,10 +14,11 @@
  * probation), so one event raises one alarm.
  *
  * The metric is refit on the training embeddings every training / 2 points,
- * as KNN-CAD refits its own: "euclidean" (the default) divides every
- * coordinate by the embeddings' mean standard deviation, "mahalanobis" uses
- * their covariance (with a small ridge), "second_moment" KNN-CAD's inverse
- * of X'X.  The embeddings are stored transformed (x -> L^-1 (x - mean), L
+ * as KNN-CAD refits its own: "euclidean" (the default) is the plain
+ * distance (the p-values do not depend on the scale, and a fixed metric
+ * keeps the non-conformities of different refits comparable),
+ * "mahalanobis" uses the embeddings' covariance (with a small ridge),
+ * "second_moment" KNN-CAD's inverse of X'X.  The embeddings are stored transformed (x -> L^-1 (x - mean), L
  * the Cholesky factor of the matrix) so each distance is a plain Euclidean
  * one.  On NAB the scaled Euclidean distance does best: whitening gives the
  * noise directions of smooth embeddings as much weight as the signal.  Causal: the metric and the training set come from earlier points.
@@ -161,12 +162,14 @@ static void refit_metric(struct knn_run *kr)
 	for (size_t i = 0; i < n; i++)
 		c[i * n + i] += KNN_RIDGE * (trace > 0 ? trace / (double)n : 1) + 1e-300;
 	if (kr->metric == METRIC_EUCLIDEAN) {
-		/* one scale for every coordinate: the mean variance */
-		double sd = sqrt(trace / (double)n);
-
+		/*
+		 * The identity: the conformal p-values do not depend on the scale,
+		 * and a fixed metric keeps the non-conformities comparable across
+		 * refits.
+		 */
 		memset(c, 0, n * n * sizeof(double));
 		for (size_t i = 0; i < n; i++)
-			c[i * n + i] = sd > 0 ? sd : 1;
+			c[i * n + i] = 1;
 	} else if (cholesky(c, n)) {
 		/* degenerate (constant data): Euclidean distances */
 		memset(c, 0, n * n * sizeof(double));

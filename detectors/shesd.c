@@ -226,7 +226,7 @@ static int fit_season(const struct shesd *s, struct fit *f, const double *x, siz
 static int fit_stats(const struct shesd *s, struct fit *f, const double *x, size_t lo, size_t hi)
 {
 	size_t len = hi - lo, k = 0, max_flags;
-	double *dev = malloc((len ? len : 1) * sizeof(double)), mad;
+	double *dev = malloc((len ? len : 1) * sizeof(double)), mad, big = 0;
 
 	if (!dev)
 		return -1;
@@ -238,10 +238,18 @@ static int fit_stats(const struct shesd *s, struct fit *f, const double *x, size
 		return 1;
 	}
 	f->median = kit_median(dev, k);
-	for (size_t t = 0; t < k; t++)
+	for (size_t t = 0; t < k; t++) {
 		dev[t] = fabs(dev[t] - f->median);
+		if (dev[t] > big)
+			big = dev[t];
+	}
 	mad = kit_median(dev, k);
-	if (mad > 0) {
+	/*
+	 * A MAD at the rounding level of the decomposition (mostly-zero data:
+	 * STL leaves 1e-10 where the data is 0) is a MAD of 0: fall back to the
+	 * mean absolute deviation, as for a MAD that is exactly 0.
+	 */
+	if (mad > 0 && mad > 1e-9 * big) {
 		f->scale = 1.4826 * mad;
 	} else {
 		double sum = 0;
@@ -263,7 +271,7 @@ static int fit_stats(const struct shesd *s, struct fit *f, const double *x, size
 		f->scale *= sqrt((c + 1) / (c - 1));
 	}
 	/* a deviation that is only the rounding of STL's arithmetic is no deviation */
-	if (f->scale <= 1e-9 * fabs(f->median))
+	if (f->scale <= 1e-9 * fmax(fabs(f->median), big))
 		f->scale = 0;
 	if (k != f->n || !f->lambda) {
 		f->n = k;
@@ -366,8 +374,13 @@ static int shesd_detect(const void *state, const struct vigil_series *ser, struc
 		if (j < f.n_lambda)
 			lam = fit_lambda(s, &f, j + 1);
 		r->expected[i] = ref;
-		r->lower[i] = s->dir == DIR_UP ? -INFINITY : ref - lam * f.scale;
-		r->upper[i] = s->dir == DIR_DOWN ? INFINITY : ref + lam * f.scale;
+		{
+			/* nothing more can be flagged in this window: no bound (and no inf * 0) */
+			double half = isinf(lam) ? INFINITY : lam * f.scale;
+
+			r->lower[i] = s->dir == DIR_UP ? -INFINITY : ref - half;
+			r->upper[i] = s->dir == DIR_DOWN ? INFINITY : ref + half;
+		}
 		if (isnan(v))
 			continue;
 		z = kit_ratio(v - ref, f.scale, ref);

@@ -56,6 +56,18 @@ static void tail_fit(struct tailprob *t)
 	for (size_t j = n - above; j < n; j++)
 		excess += s[j] - t->u;
 	t->mean_excess = above ? excess / (double)above : 0;
+	if (!(t->mean_excess > 0)) {
+		/*
+		 * A degenerate tail (the top of the history is one value, as when
+		 * the statistic is mostly 0): take the scale from the whole history,
+		 * the mean excess over its minimum, so that larger values still get
+		 * smaller p.  Only a constant history leaves no scale (p = 0 above it).
+		 */
+		excess = 0;
+		for (size_t j = 0; j < n; j++)
+			excess += s[j] - s[0];
+		t->mean_excess = excess / (double)n;
+	}
 	t->p_u = ((double)above + 1) / ((double)n + 1);
 }
 

@@ -12,7 +12,10 @@
  *     fitted to the excesses over u (the peaks-over-threshold method, as in
  *     Siffer et al., "Anomaly detection in streams with extreme value
  *     theory", KDD 2017, with the GPD shape fixed at 0), so unprecedented
- *     values keep getting smaller p instead of tying at 1 / (n + 1).
+ *     values keep getting smaller p instead of tying at 1 / (n + 1); when
+ *     the top of the history is a single value (a statistic that is mostly
+ *     0) the scale is the mean excess of the whole history over its
+ *     minimum, and only a constant history gives p = 0 above it.
  * The history is the last `cap` pushed values, kept sorted: O(log cap) to
  * query, O(cap) memmove to push.  The tail (u and the mean excess) is refit
  * whenever a value enters or leaves it, and otherwise every TAILPROB_REFIT
