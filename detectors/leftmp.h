@@ -38,6 +38,7 @@ struct leftmp {
 	size_t since_exact;
 	double *qt;          /* qt[L], L in [excl, hist]: dot product of the subsequences ending at i and i - L */
 	double *mu, *sig, *ss;   /* per subsequence end, a ring of hist + 1: mean, std, sum of squares */
+	double *ssv;             /* ss, or +Inf for an invalid subsequence (a branch-free minimum) */
 	unsigned char *ok;       /* per subsequence end: valid */
 	double sum, sumsq;   /* over the current window, relative to ref */
 };

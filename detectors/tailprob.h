@@ -16,10 +16,11 @@
  *     the top of the history is a single value (a statistic that is mostly
  *     0) the scale is the mean excess of the whole history over its
  *     minimum, and only a constant history gives p = 0 above it.
- * The history is the last `cap` pushed values, kept sorted: O(log cap) to
- * query, O(cap) memmove to push.  The tail (u and the mean excess) is refit
- * whenever a value enters or leaves it, and otherwise every TAILPROB_REFIT
- * pushes (u drifts with the bulk): O(tail * cap) each time.
+ * The history is the last `cap` pushed values, kept sorted in blocks of
+ * at most TAILPROB_BLOCK: O(log cap + cap / TAILPROB_BLOCK) to query or to
+ * push (a push moves at most a block).  The threshold u is refit every
+ * TAILPROB_REFIT pushes (O(tail * cap)); the values above it and their mean
+ * excess are kept exact at every push.
  */
 #ifndef VIGIL_DETECTORS_TAILPROB_H
 #define VIGIL_DETECTORS_TAILPROB_H
@@ -28,14 +29,32 @@
 
 #define TAILPROB_REFIT 16
 
+/* A block of the sorted history: at most TAILPROB_BLOCK values, ascending. */
+#define TAILPROB_BLOCK 128
+struct tailprob_block {
+	size_t size;
+	double v[TAILPROB_BLOCK];
+};
+
 struct tailprob {
 	size_t cap, n, head;
 	double tail;
 	double *ring;     /* values in arrival order (a ring of cap) */
-	double *sorted;   /* the same values, ascending */
-	/* the tail fit (refreshed by push): threshold u, values above it, their mean excess */
-	double u, mean_excess, p_u;
-	size_t since_fit;
+	/*
+	 * The same values sorted, as a list of blocks (order[] holds the block
+	 * indices in value order): an update moves at most a block's values and
+	 * the block index, not the whole history.
+	 */
+	struct tailprob_block *blocks;
+	size_t *order, *spare;
+	size_t nblocks, nspare, maxblocks;
+	/*
+	 * The tail: threshold u (refit every TAILPROB_REFIT pushes), and the
+	 * count and total excess of the values above it, kept exact at every
+	 * push; `flat` is the scale used when nothing is above u.
+	 */
+	double u, excess, flat;
+	size_t above, since_fit;
 };
 
 /* Returns 0, or -1 when out of memory.  tail in (0, 0.5]. */
