@@ -325,7 +325,7 @@ static const struct vigil_detector knn_detector = {
 		" \"doc\": \"flag when the conformal p-value is at most this (KNN-CAD: 0.0035)\"},"
 		"\"metric\": {\"type\": \"string\", \"default\": \"euclidean\","
 		" \"enum\": [\"mahalanobis\", \"second_moment\", \"euclidean\"],"
-		" \"doc\": \"distance: covariance-whitened, KNN-CAD's inverse X'X, or scaled Euclidean\"},"
+		" \"doc\": \"distance: euclidean, mahalanobis (covariance-whitened) or second_moment (KNN-CAD's inverse of X'X)\"},"
 		"\"refractory\": {\"type\": \"integer\", \"default\": 60, \"min\": 0, \"max\": 1000000,"
 		" \"doc\": \"points that score 0 after a flag\"}"
 	"}",
