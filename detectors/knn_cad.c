@@ -250,7 +250,7 @@ static int knn_detect(const void *state, const struct vigil_series *ser, struct 
 		if (i >= dim)
 			bad -= !isfinite(x[i - dim]);
 		/* the embedding: the current point present, at most a quarter of it missing */
-		ok = isfinite(x[i]) && 4 * bad <= dim;
+		ok = i + 1 >= dim && isfinite(x[i]) && 4 * bad <= dim;
 		for (size_t j = 0; j < dim && ok; j++) {
 			e[j] = filled[(i + 1 + j) % dim];
 			ok &= !isnan(e[j]);
