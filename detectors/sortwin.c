@@ -107,17 +107,3 @@ void sortwin_stats(const struct sortwin *w, double *median, double *scale)
 		*scale = 1.2533 * sum / (double)n;
 	}
 }
-
-double sortwin_quantile(const struct sortwin *w, double q)
-{
-	double pos = q * (double)(w->n - 1), f;
-	size_t i;
-
-	if (pos <= 0)
-		return w->sorted[0];
-	if (pos >= (double)(w->n - 1))
-		return w->sorted[w->n - 1];
-	i = (size_t)pos;
-	f = pos - (double)i;
-	return w->sorted[i] + f * (w->sorted[i + 1] - w->sorted[i]);
-}

@@ -30,7 +30,4 @@ void sortwin_push(struct sortwin *w, double v);
  */
 void sortwin_stats(const struct sortwin *w, double *median, double *scale);
 
-/* The q-quantile (0 <= q <= 1) by linear interpolation.  n > 0. */
-double sortwin_quantile(const struct sortwin *w, double q);
-
 #endif
