@@ -175,12 +175,22 @@ static int host_instance_check(const struct vigil_params *entry, const char *con
 	if (!entry)
 		return d ? (d->failed = 1, -1) : -1;
 	json_object_foreach(entry->values, key, v) {
-		int known = !strcmp(key, "detector") || !strcmp(key, "params");
+		const char *names[16] = { "detector", "params" }, *hint;
+		size_t n = 2;
+		int known;
 
-		for (size_t i = 0; extra_keys && extra_keys[i] && !known; i++)
-			known = !strcmp(key, extra_keys[i]);
-		if (!known)
-			rc = report_at(d, entry, key, "unknown member (a detector entry has \"detector\" and \"params\")");
+		for (size_t i = 0; extra_keys && extra_keys[i] && n < 16; i++)
+			names[n++] = extra_keys[i];
+		known = 0;
+		for (size_t i = 0; i < n; i++)
+			known |= !strcmp(key, names[i]);
+		if (known)
+			continue;
+		hint = suggest_closest(key, names, n);
+		if (hint)
+			rc = report_at(d, entry, key, "unknown member (did you mean '%s'?)", hint);
+		else
+			rc = report_at(d, entry, key, "unknown member of a detector entry");
 	}
 	e = entry_detector(entry, d);
 	if (!e)
