@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "civil.h"
 #include "nabscore.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -152,25 +153,6 @@ static char *next_line(struct lines *l, size_t *lenp)
 	return s;
 }
 
-static int is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static unsigned digits(const char *s, int n)
 {
 	unsigned v = 0;
@@ -206,7 +188,7 @@ static int parse_timestamp(const char *s, size_t len, int64_t *out)
 	sec = digits(s + 17, 2);
 	if (mo < 1 || mo > 12)
 		return -1;
-	dim = mdays[mo - 1] + (mo == 2 && is_leap(y));
+	dim = mdays[mo - 1] + (mo == 2 && is_leap_year(y));
 	if (d < 1 || d > dim || h > 23 || mi > 59 || sec > 59)
 		return -1;
 	*out = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000;

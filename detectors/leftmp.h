@@ -3,14 +3,14 @@
  * point i, the distance from the subsequence x[i-m+1..i] to its nearest
  * neighbour among the earlier subsequences that end `excl` to `hist` points
  * before it.  Yeh et al., "Matrix Profile I" (ICDM 2016) and Zhu et al.,
- * "Matrix Profile II: STOMP" (ICDM 2016); the left profile and its use for
- * streaming discords as in Zhu et al., "Matrix Profile IX" (ICDM 2017).
+ * "Matrix Profile II: STOMP" (ICDM 2016); the left profile as in Zhu et
+ * al., "Matrix Profile VII: Time Series Chains" (ICDM 2017).
  *
  * STOMP's recurrence is kept per lag L: the dot product of the subsequences
  * ending at i and i - L is updated from the one ending at i - 1 and i - 1 - L
- * in O(1), so each point costs O(hist) (a loop the compiler vectorises), and
- * the dot products are recomputed exactly every `hist` points so rounding
- * cannot accumulate (O(m) per point amortised).  Values are taken relative
+ * in O(1), so each point costs O(hist) (loops running forwards over memory),
+ * and the dot products are recomputed exactly every `hist` points so
+ * rounding cannot accumulate (O(m) per point amortised).  Values are taken relative
  * to the first finite value, which leaves every distance unchanged and keeps
  * the sums small.  A subsequence with a missing or infinite value has no
  * distance and is nobody's neighbour.

@@ -24,45 +24,26 @@
 static const struct vigil_host *host;
 
 struct mad {
-	size_t window;
-	size_t min_history;     /* points (present or not) before scoring starts */
-	size_t min_finite;      /* finite points the window must hold to score */
-	double threshold;
-	enum direction dir;
+	struct rolling_params rp;
 	struct normal_table *table;
 };
 
 static void *mad_create(const struct vigil_params *p, struct vigil_diag *d)
 {
 	struct mad *m = malloc(sizeof(*m));
-	const char *dir = "both";
-	double v;
 
 	if (!m || !(m->table = normal_table_new())) {
 		free(m);
 		host->error(d, "out of memory");
 		return NULL;
 	}
-	host->param_number(p, "window", &v);
-	m->window = (size_t)v;
-	host->param_number(p, "threshold", &m->threshold);
-	host->param_string(p, "direction", &dir);
-	m->dir = parse_direction(dir);
-	m->min_history = m->window;
-	if (host->param_number(p, "min_history", &v) == 1 && v > 0)
-		m->min_history = (size_t)v < m->window ? (size_t)v : m->window;
-	m->min_finite = m->min_history / 4 > 3 ? m->min_history / 4 : 3;
+	rolling_params_read(host, p, 3, &m->rp);
 	return m;
 }
 
 static int mad_check(const struct vigil_params *p, struct vigil_diag *d)
 {
-	double w, mh;
-
-	if (host->param_number(p, "window", &w) == 1 && host->param_number(p, "min_history", &mh) == 1 &&
-	    mh > w)
-		return host->param_error(d, "min_history", "must not exceed window (%g > %g)", mh, w);
-	return 0;
+	return rolling_params_check(host, p, d);
 }
 
 /*
@@ -201,7 +182,7 @@ static int mad_detect(const void *state, const struct vigil_series *s, struct vi
 {
 	const struct mad *md = state;
 	const double *x = s->values;
-	size_t n = s->n, wlen = md->window, cnt = 0, warm = n;
+	size_t n = s->n, wlen = md->rp.window, cnt = 0, warm = n;
 	double *w = malloc((wlen + 1) * sizeof(*w));
 
 	if (!w)
@@ -210,21 +191,21 @@ static int mad_detect(const void *state, const struct vigil_series *s, struct vi
 		double v = x[i];
 		int in = isfinite(v), out = i >= wlen && isfinite(x[i - wlen]);
 
-		if (i >= md->min_history && cnt >= md->min_finite) {
+		if (i >= md->rp.min_history && cnt >= md->rp.min_finite) {
 			double m, sc, zz;
 
 			robust_stats(w, cnt, &m, &sc);
 			if (warm == n)
 				warm = i;
 			r->expected[i] = m;
-			r->lower[i] = m - md->threshold * sc;
-			r->upper[i] = m + md->threshold * sc;
+			r->lower[i] = m - md->rp.threshold * sc;
+			r->upper[i] = m + md->rp.threshold * sc;
 			if (!isnan(v)) {
 				double dev = v - m;
 
 				zz = sc > 0 ? dev / sc : dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
-				r->score[i] = score_from_z_fast(md->table, zz, md->dir);
-				if (crosses(zz, md->threshold, md->dir)) {
+				r->score[i] = score_from_z_fast(md->table, zz, md->rp.dir);
+				if (crosses(zz, md->rp.threshold, md->rp.dir)) {
 					r->anomaly[i] = 1;
 					host->set_reason(r, i, "robust z-score %.3g from the rolling median %.6g", zz, m);
 				}

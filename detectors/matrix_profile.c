@@ -4,10 +4,10 @@
  * The matrix profile (Yeh et al., "Matrix Profile I", ICDM 2016) gives each
  * subsequence of length m the distance to its nearest neighbour; a discord,
  * a subsequence far from every other, is an anomaly.  Scoring causally
- * means the left matrix profile (Zhu et al., "Matrix Profile IX", ICDM
- * 2017): the subsequence ending at point i is compared with the earlier ones
- * only, here the last `history` of them outside the trivial-match exclusion
- * zone (ceil(m / 4) points, as STUMPY).  The dot products follow STOMP's
+ * means the left matrix profile (Zhu et al., "Matrix Profile VII: Time
+ * Series Chains", ICDM 2017): the subsequence ending at point i is compared
+ * with the earlier ones only, here the last `history` of them outside the
+ * trivial-match exclusion zone (ceil(m / 4) points, as STUMPY).  The dot products follow STOMP's
  * recurrence incrementally (leftmp.c): O(history) per point.
  *
  * The statistic is that nearest-neighbour distance (z-normalised Euclidean,

@@ -117,6 +117,16 @@ static void *shesd_create(const struct vigil_params *p, struct vigil_diag *d)
 	return s;
 }
 
+/* 1 - p under a normal tail, in the watched direction (calibration 0). */
+static double normal_score(double z, enum direction dir)
+{
+	if (isnan(z) || (dir == DIR_UP && z <= 0) || (dir == DIR_DOWN && z >= 0))
+		return 0;
+	if (dir == DIR_BOTH)
+		return erf(fabs(z) * M_SQRT1_2);
+	return 1 - 0.5 * erfc(fabs(z) * M_SQRT1_2);
+}
+
 /* The model fitted at the last refit. */
 struct fit {
 	double *season;      /* per phase i % p; NULL without seasonality */
@@ -389,7 +399,7 @@ static int shesd_detect(const void *state, const struct vigil_series *ser, struc
 			r->score[i] = 1 - tailprob_p(&tp, stat);
 			tailprob_push(&tp, stat);
 		} else {
-			r->score[i] = score_from_z(z, s->dir);
+			r->score[i] = normal_score(z, s->dir);
 		}
 		if (stat > lam) {
 			r->anomaly[i] = 1;

@@ -18,45 +18,26 @@
 static const struct vigil_host *host;
 
 struct zscore {
-	size_t window;
-	size_t min_history;     /* points (present or not) before scoring starts */
-	size_t min_finite;      /* finite points the window must hold to score */
-	double threshold;
-	enum direction dir;
+	struct rolling_params rp;
 	struct normal_table *table;
 };
 
 static void *zscore_create(const struct vigil_params *p, struct vigil_diag *d)
 {
 	struct zscore *z = malloc(sizeof(*z));
-	const char *dir = "both";
-	double v;
 
 	if (!z || !(z->table = normal_table_new())) {
 		free(z);
 		host->error(d, "out of memory");
 		return NULL;
 	}
-	host->param_number(p, "window", &v);
-	z->window = (size_t)v;
-	host->param_number(p, "threshold", &z->threshold);
-	host->param_string(p, "direction", &dir);
-	z->dir = parse_direction(dir);
-	z->min_history = z->window;
-	if (host->param_number(p, "min_history", &v) == 1 && v > 0)
-		z->min_history = (size_t)v < z->window ? (size_t)v : z->window;
-	z->min_finite = z->min_history / 4 > 2 ? z->min_history / 4 : 2;
+	rolling_params_read(host, p, 2, &z->rp);
 	return z;
 }
 
 static int zscore_check(const struct vigil_params *p, struct vigil_diag *d)
 {
-	double w, m;
-
-	if (host->param_number(p, "window", &w) == 1 && host->param_number(p, "min_history", &m) == 1 &&
-	    m > w)
-		return host->param_error(d, "min_history", "must not exceed window (%g > %g)", m, w);
-	return 0;
+	return rolling_params_check(host, p, d);
 }
 
 /*
@@ -101,7 +82,7 @@ static int zscore_detect(const void *state, const struct vigil_series *s, struct
 {
 	const struct zscore *z = state;
 	const double *x = s->values;
-	size_t n = s->n, w = z->window, cnt = 0, since_refresh = 0, warm = n;
+	size_t n = s->n, w = z->rp.window, cnt = 0, since_refresh = 0, warm = n;
 	double ref = 0, sum = 0, sumsq = 0;
 	int have_ref = 0;
 
@@ -109,7 +90,7 @@ static int zscore_detect(const void *state, const struct vigil_series *s, struct
 	for (size_t i = 0; i < n; i++) {
 		double v = x[i];
 
-		if (i >= z->min_history && cnt >= z->min_finite) {
+		if (i >= z->rp.min_history && cnt >= z->rp.min_finite) {
 			double mean = sum / (double)cnt + ref;
 			double var = (sumsq - sum * sum / (double)cnt) / (double)(cnt - 1);
 			double sd = var > 0 ? sqrt(var) : 0;
@@ -120,8 +101,8 @@ static int zscore_detect(const void *state, const struct vigil_series *s, struct
 			if (warm == n)
 				warm = i;
 			r->expected[i] = mean;
-			r->lower[i] = mean - z->threshold * sd;
-			r->upper[i] = mean + z->threshold * sd;
+			r->lower[i] = mean - z->rp.threshold * sd;
+			r->upper[i] = mean + z->rp.threshold * sd;
 			if (!isnan(v)) {
 				double dev = v - mean, zz;
 
@@ -129,8 +110,8 @@ static int zscore_detect(const void *state, const struct vigil_series *s, struct
 					zz = dev / sd;
 				else
 					zz = dev == 0 ? 0 : dev > 0 ? INFINITY : -INFINITY;
-				r->score[i] = score_from_z_fast(z->table, zz, z->dir);
-				if (crosses(zz, z->threshold, z->dir)) {
+				r->score[i] = score_from_z_fast(z->table, zz, z->rp.dir);
+				if (crosses(zz, z->rp.threshold, z->rp.dir)) {
 					r->anomaly[i] = 1;
 					host->set_reason(r, i, "%.3g standard deviations from the rolling mean %.6g",
 					                 zz, mean);

@@ -1,11 +1,11 @@
 /* notify.c - the table of notifier types and the run report. */
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "notify.h"
-#include "suggest.h"
 #include "timefmt.h"
 #include "banned.h"
 
@@ -34,29 +34,10 @@ const char *const *notify_names(void)
 
 void notify_check_keys(const struct notify_type *t, const json_t *cfg, struct diag *d, const char *path)
 {
-	const char *key;
-	json_t *v;
-	char sub[JPATH_MAX];
+	char where[64];
 
-	json_object_foreach((json_t *)cfg, key, v) {
-		const char *cands[64], *hint;
-		size_t n = 0;
-		int ok = !strcmp(key, "type");
-
-		cands[n++] = "type";
-		for (const char *const *k = t->keys; *k && n < 64; k++) {
-			ok |= !strcmp(key, *k);
-			cands[n++] = *k;
-		}
-		if (ok)
-			continue;
-		jpath_key(sub, sizeof(sub), path, key);
-		hint = suggest_closest(key, cands, n);
-		if (hint)
-			diag_add(d, sub, "unknown key for a %s target (did you mean '%s'?)", t->name, hint);
-		else
-			diag_add(d, sub, "unknown key for a %s target", t->name);
-	}
+	snprintf(where, sizeof(where), "for a %s target", t->name);
+	diag_check_keys(d, cfg, t->keys, "type", path, where);
 }
 
 void run_report_release(struct run_report *rep)

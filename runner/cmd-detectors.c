@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "exec-detector.h"
 #include "banned.h"
 
 static void print_param(const char *name, const json_t *def)
@@ -12,13 +13,34 @@ static void print_param(const char *name, const json_t *def)
 	json_t *type = json_object_get(def, "type"), *dflt = json_object_get(def, "default");
 	json_t *doc = json_object_get(def, "doc");
 	char *t = json_dumps(type, JSON_ENCODE_ANY | JSON_COMPACT);
-	char *d = dflt ? json_dumps(dflt, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	char *d = dflt ? json_dumps(dflt, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 
 	printf("    %-14s %-10s %s%s%s  %s\n", name, json_is_string(type) ? json_string_value(type) : t,
 	       dflt ? "default " : "(required)", d && !json_is_null(dflt) ? d : dflt ? "none" : "",
 	       "", json_is_string(doc) ? json_string_value(doc) : "");
 	free(t);
 	free(d);
+}
+
+static void list_exec_json(void *arg, const struct detector_entry *e, const char *path)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s, s:O, s:b, s:I, s:s}",
+		"name", e->d.name, "version", e->d.version ? e->d.version : "",
+		"summary", e->d.summary ? e->d.summary : "", "exec", path, "params", e->schema,
+		"causal", !(e->d.flags & VIGIL_DETECTOR_NONCAUSAL), "min_history", (json_int_t)e->min_history,
+		"isolation", "process"));
+}
+
+static void list_exec_text(void *arg, const struct detector_entry *e, const char *path)
+{
+	const char *key;
+	json_t *def;
+
+	(void)arg;
+	printf("%s %s - %s\n    exec: %s (min history %zu)\n", e->d.name, e->d.version && *e->d.version ? e->d.version : "?",
+	       e->d.summary ? e->d.summary : "", path, e->min_history);
+	json_object_foreach(e->schema, key, def)
+		print_param(key, def);
 }
 
 static int cmd_detectors(const struct cmd_entry *self, int argc, char **argv)
@@ -50,6 +72,7 @@ static int cmd_detectors(const struct cmd_entry *self, int argc, char **argv)
 	if (optind != argc)
 		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	reg = cli_load_registry(&plugins);
+	exec_discover(reg);
 	if (json) {
 		json_t *arr = json_array(), *refused = json_array();
 
@@ -61,7 +84,10 @@ static int cmd_detectors(const struct cmd_entry *self, int argc, char **argv)
 				"summary", e->d.summary ? e->d.summary : "",
 				"plugin", e->plugin ? e->plugin->path : "", "params", e->schema,
 				"causal", !(e->d.flags & VIGIL_DETECTOR_NONCAUSAL)));
+			json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "isolation",
+			                    json_string(registry_isolate_by_default(e) ? "process" : "in-process"));
 		}
+		exec_foreach_entry(reg, list_exec_json, arr);
 		for (size_t i = 0; i < reg->n_refused; i++)
 			json_array_append_new(refused, json_string(reg->refused[i]));
 		json_t *doc = json_pack("{s:o, s:o}", "detectors", arr, "refused", refused);
@@ -75,12 +101,14 @@ static int cmd_detectors(const struct cmd_entry *self, int argc, char **argv)
 			const char *key;
 			json_t *def;
 
-			printf("%s %s - %s\n    plugin: %s\n", e->d.name, e->d.version ? e->d.version : "?",
-			       e->d.summary ? e->d.summary : "", e->plugin ? e->plugin->path : "(built in)");
+			printf("%s %s - %s\n    plugin: %s%s\n", e->d.name, e->d.version ? e->d.version : "?",
+			       e->d.summary ? e->d.summary : "", e->plugin ? e->plugin->path : "(built in)",
+			       registry_isolate_by_default(e) ? " (isolated in worker processes)" : "");
 			json_object_foreach(e->schema, key, def)
 				print_param(key, def);
 		}
-		if (!reg->n_detectors)
+		exec_foreach_entry(reg, list_exec_text, NULL);
+		if (!reg->n_detectors && !reg->execs)
 			fprintf(stderr, "vigil: no detectors found; use --plugin-dir or VIGIL_PLUGIN_PATH\n");
 	}
 	registry_free(reg);
@@ -92,6 +120,8 @@ const struct cmd_entry cmd_detectors_entry = {
 	.usage = "[--json] [--plugin-dir DIR]",
 	.summary = "list every detector vigil can load, with its version and parameters",
 	.help = "  -j, --json            machine-readable output (also lists refused plugin files)\n"
+	        "Executables in the detector directories are listed too: each is asked to describe\n"
+	        "its algorithms (see docs/exec-protocol.md).\n"
 	        "  -P, --plugin-dir DIR  also load detector plugins from DIR (repeatable)\n",
 	.exec = cmd_detectors,
 };

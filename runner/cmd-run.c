@@ -13,31 +13,6 @@
 #include "xmalloc.h"
 #include "banned.h"
 
-/* Open the store in the state dir (or at --store). */
-static struct store *open_store(const char *state_opt, const char *store_opt)
-{
-	struct vigil_error err = VIGIL_ERROR_INIT;
-	struct store *st;
-	char *dir, *path;
-
-	if (store_opt) {
-		path = xstrdup(store_opt);
-	} else {
-		dir = paths_state_dir(state_opt, &err);
-		if (!dir) {
-			fprintf(stderr, "vigil: %s\n", err.msg);
-			return NULL;
-		}
-		path = xasprintf("%s/vigil.db", dir);
-		free(dir);
-	}
-	st = store_open(path, &err);
-	if (!st)
-		fprintf(stderr, "vigil: %s\n", err.msg);
-	free(path);
-	return st;
-}
-
 static int cmd_run(const struct cmd_entry *self, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -93,7 +68,7 @@ static int cmd_run(const struct cmd_entry *self, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (!no_store && !(st = open_store(state, store_path))) {
+	if (!no_store && !(st = cli_open_store(state, store_path))) {
 		rc = EXIT_ENV;
 		goto out;
 	}

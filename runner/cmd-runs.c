@@ -75,7 +75,7 @@ static int cmd_runs(const struct cmd_entry *self, int argc, char **argv)
 	int c, json = 0, anomalies = 0, rc;
 	struct store *st;
 	json_t *out = NULL;
-	char *path, *end;
+	char *end;
 
 	while ((c = getopt_long(argc, argv, "J:l:ar:js:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -104,24 +104,9 @@ static int cmd_runs(const struct cmd_entry *self, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
-	if (store_path) {
-		path = xstrdup(store_path);
-	} else {
-		char *dir = paths_state_dir(state, &err);
-
-		if (!dir) {
-			fprintf(stderr, "vigil: %s\n", err.msg);
-			return EXIT_ENV;
-		}
-		path = xasprintf("%s/vigil.db", dir);
-		free(dir);
-	}
-	st = store_open(path, &err);
-	free(path);
-	if (!st) {
-		fprintf(stderr, "vigil: %s\n", err.msg);
+	st = cli_open_store(state, store_path);
+	if (!st)
 		return EXIT_ENV;
-	}
 	rc = anomalies ? st->backend->list_anomalies(st, job, run_id, (size_t)limit, &out, &err)
 	               : st->backend->list_runs(st, job, (size_t)limit, &out, &err);
 	store_close(st);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "plugin.h"
+#include "store.h"
 #include "spec.h"
 
 /* Documented exit codes (see vigil(1)). */
@@ -31,6 +32,10 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_detectors_entry;
 extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_runs_entry;
+extern const struct cmd_entry cmd_serve_entry;
+extern const struct cmd_entry cmd_backfill_entry;
+extern const struct cmd_entry cmd_replay_entry;
+extern const struct cmd_entry cmd_status_entry;
 
 /* Print the verb's usage and help to out. */
 void cmd_usage(const struct cmd_entry *c, FILE *out);
@@ -51,5 +56,19 @@ struct registry *cli_load_registry(const struct cli_plugins *p);
  */
 struct job_spec **cli_load_specs(char **paths, int n, const struct registry *reg, size_t *n_invalid);
 void cli_free_specs(struct job_spec **specs, int n);
+
+/*
+ * Open the store: store_path if given, else vigil.db in the state directory
+ * (--state, or the default).  Prints the reason and returns NULL on failure.
+ */
+struct store *cli_open_store(const char *state, const char *store_path);
+
+/*
+ * The run times of spec over [from, to] for backfill and replay: its fire
+ * times, or from, from+step, ... when step_ms > 0.  Returns 0 with a new
+ * array, or a usage error already reported (EXIT_USAGE).
+ */
+int cli_history_times(const struct cmd_entry *c, const struct job_spec *spec, int64_t from, int64_t to,
+                      int64_t step_ms, int64_t **times, size_t *n);
 
 #endif

@@ -35,6 +35,7 @@ enum cron_field { F_MINUTE, F_HOUR, F_MDAY, F_MONTH, F_WDAY, F_COUNT };
 struct cron {
 	uint64_t bits[F_COUNT];	/* bit v is set when value v matches */
 	int mday_star, wday_star;	/* the field starts with '*' (Vixie) */
+	int clock_star;		/* the minute or hour field starts with '*' */
 	int64_t every;		/* @every interval in seconds, or 0 */
 	char *expr;		/* as given, trimmed, for messages */
 };
@@ -272,6 +273,7 @@ static int parse_fields(struct cron *c, const char *s, size_t len, struct vigil_
 			return -1;
 	c->mday_star = start[F_MDAY][0] == '*';
 	c->wday_star = start[F_WDAY][0] == '*';
+	c->clock_star = start[F_MINUTE][0] == '*' || start[F_HOUR][0] == '*';
 	return 0;
 }
 
@@ -459,6 +461,42 @@ static int next_match(const struct cron *c, int64_t cur, int64_t last_year, int6
 	return -1;
 }
 
+/*
+ * Frequent jobs (minute or hour field starting with '*') follow the wall
+ * clock as it runs, as in Vixie cron: walk the segments of constant UTC
+ * offset from `after`; in each, the clock runs from segment start + offset,
+ * so a time skipped by a gap lies in no segment and never fires, and a time
+ * repeated by an overlap lies in two segments and fires twice.
+ */
+static int next_running_clock(const struct cron *c, const struct tz *tz, int64_t after,
+			      int64_t *next, struct vigil_error *err)
+{
+	int64_t u = after, off = tz_offset_at(tz, after), seg_end = tz_next_transition(tz, after);
+	int64_t cur = after + off, local, last_year;
+	struct civil_time ct;
+	struct shown a;
+
+	civil_from_seconds(cur, &ct);
+	last_year = ct.year + CRON_SEARCH_YEARS;
+	if (last_year > 9999)
+		last_year = 9999;
+	for (int i = 0; i < 4 * CRON_SEARCH_YEARS * 8; i++) {
+		if (next_match(c, cur, last_year, &local) < 0)
+			break;
+		if (local - off < seg_end) {
+			*next = local - off;
+			return 0;
+		}
+		/* the match lies past this segment: start over in the next one */
+		u = seg_end;
+		off = tz_offset_at(tz, u);
+		seg_end = tz_next_transition(tz, u);
+		cur = u + off - 1;
+	}
+	return vigil_error_set(err, VIGIL_E_SPEC, "'%s' matches no time within %d years",
+			       show(&a, c->expr, strlen(c->expr)), CRON_SEARCH_YEARS);
+}
+
 int cron_next(const struct cron *c, const struct tz *tz, int64_t after, int64_t *next,
 	      struct vigil_error *err)
 {
@@ -476,6 +514,8 @@ int cron_next(const struct cron *c, const struct tz *tz, int64_t after, int64_t 
 		*next = (floor_div64(after, c->every) + 1) * c->every;
 		return 0;
 	}
+	if (c->clock_star)
+		return next_running_clock(c, tz, after, next, err);
 	/*
 	 * Every wall-clock time up to local(after) has already been reached
 	 * by `after`, so start there.  A match can still map to an instant
@@ -498,8 +538,9 @@ int cron_next(const struct cron *c, const struct tz *tz, int64_t after, int64_t 
 					       show(&a, c->expr, strlen(c->expr)),
 					       CRON_SEARCH_YEARS);
 		}
-		if (tz_local_to_utc(tz, local, &utc, NULL) < 0)
+		if (tz_local_to_utc(tz, local, &utc, NULL) < 0) {
 			break;
+		}
 		if (utc > after) {
 			*next = utc;
 			return 0;

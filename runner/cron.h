@@ -38,10 +38,12 @@
  *   - @every ignores the zone: it fires at the instants that are multiples
  *     of the interval in seconds since 1970-01-01T00:00:00Z, so "@every 1h"
  *     fires on the hour in UTC and keeps a steady rhythm through DST.
- * This is what Vixie cron and cronie do for jobs at fixed times.  Unlike
- * them there is no exception for jobs with "*" in the minute or hour field:
- * "*\/15 * * * *" also stays quiet during the repeated hour in autumn.  Use
- * @every for jobs that must keep an absolute rhythm.
+ * This is what Vixie cron and cronie do for jobs at fixed times.  Like them,
+ * jobs whose minute or hour field starts with "*" ("*\/5 * * * *",
+ * "0 * * * *") follow the clock as it runs instead: a time skipped by the
+ * gap does not fire, and a time repeated by the overlap fires on both passes,
+ * so a frequent job keeps running through the autumn change (no hour of
+ * data without a run).
  */
 #ifndef VIGIL_CRON_H
 #define VIGIL_CRON_H

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "detect.h"
+#include "exec-detector.h"
+#include "isolate.h"
 #include "log.h"
 #include "params.h"
 #include "timefmt.h"
@@ -38,6 +40,8 @@ struct detector_instance *detector_instance_new(const struct detector_entry *e, 
 	struct diag d;
 	struct vigil_diag vd = { .err = err };
 
+	if (e->exec)    /* an executable's algorithm has no create(): its workers hold the state */
+		return detector_instance_new_ctx(e, params, NULL, err);
 	diag_init(&d, e->d.name);
 	inst = XNEW(struct detector_instance);
 	inst->entry = e;
@@ -67,8 +71,55 @@ void detector_instance_free(struct detector_instance *inst)
 		return;
 	if (inst->state && inst->entry->d.destroy)
 		inst->entry->d.destroy(inst->state);
+	worker_pool_free(inst->isolated);
 	params_free(inst->params);
+	free(inst->params_json);
+	free(inst->job);
+	free(inst->entry_id);
 	free(inst);
+}
+
+struct detector_instance *detector_instance_new_ctx(const struct detector_entry *e, const json_t *params,
+                                                    const struct detect_context *ctx,
+                                                    struct vigil_error *err)
+{
+	struct detector_instance *inst;
+	struct diag d;
+	int isolate = ctx && ctx->isolate >= 0 ? ctx->isolate : ctx ? registry_isolate_by_default(e) : 0;
+
+	if (!e->exec && !isolate) {
+		inst = detector_instance_new(e, params, err);
+	} else {
+		diag_init(&d, e->d.name);
+		inst = XNEW(struct detector_instance);
+		inst->entry = e;
+		inst->params = params_build(e->schema, params, &d, "$.params");
+		if (!inst->params) {
+			vigil_error_set(err, VIGIL_E_SPEC, "%s", d.n ? d.msgs[0] : "invalid params");
+			diag_release(&d);
+			free(inst);
+			return NULL;
+		}
+		diag_release(&d);
+		inst->params_json = json_dumps(inst->params->values, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!inst->params_json)
+			inst->params_json = xstrdup("{}");
+	}
+	if (!inst)
+		return NULL;
+	inst->job = xstrdup(ctx && ctx->job ? ctx->job : "");
+	inst->entry_id = xstrdup(ctx && ctx->entry_id ? ctx->entry_id : e->d.name);
+	inst->run_id = ctx ? ctx->run_id : 0;
+	if (!e->exec && isolate) {
+		inst->isolated = isolate_pool_new(e, inst->job, ctx ? ctx->limits : NULL, &inst->timeout_ms,
+		                                  &inst->output_max, err);
+		if (!inst->isolated) {
+			vigil_error_prefix(err, "detector '%s'", e->d.name);
+			detector_instance_free(inst);
+			return NULL;
+		}
+	}
+	return inst;
 }
 
 struct detection *detection_of_result(struct vigil_result *r)
@@ -141,7 +192,7 @@ const char *detection_reason(const struct detection *det, size_t i)
 	return lo < det->n_reasons && det->reasons[lo].i == i ? det->reasons[lo].text : NULL;
 }
 
-static void detection_init(struct detection *det, size_t n)
+void detection_init(struct detection *det, size_t n)
 {
 	memset(det, 0, sizeof(*det));
 	det->magic = DETECTION_MAGIC;
@@ -192,7 +243,14 @@ int detection_run(const struct detector_instance *inst, const struct series *s,
 
 	detection_init(det, n);
 	t0 = time_mono_ns();
-	if (inst->entry->d.detect(inst->state, &vs, &det->r, &vd) != 0) {
+	if (inst->entry->exec || inst->isolated) {
+		int rc = inst->entry->exec ? exec_detect(inst, s, det, err) : isolate_detect(inst, s, det, err);
+
+		if (rc) {
+			vigil_error_prefix(err, "detector '%s'", inst->entry->d.name);
+			return -1;
+		}
+	} else if (inst->entry->d.detect(inst->state, &vs, &det->r, &vd) != 0) {
 		if (!vigil_error_isset(err))
 			vigil_error_set(err, VIGIL_E_PLUGIN, "detector '%s' failed without a reason",
 			                inst->entry->d.name);

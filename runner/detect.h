@@ -16,11 +16,30 @@
 #include "plugin.h"
 #include "series.h"
 
+struct worker_pool;
+struct run_limits;
+
 /* A detector with its params and state, ready to score series. */
 struct detector_instance {
 	const struct detector_entry *entry;
 	struct vigil_params *params;
-	void *state;
+	void *state;                /* NULL for executables and isolated plugins */
+	char *params_json;          /* the merged params, compact JSON (executables, isolated plugins) */
+	char *job;                  /* context, sent to executables */
+	char *entry_id;
+	int64_t run_id;
+	struct worker_pool *isolated; /* a plugin's detect() runs in these workers (owned) */
+	size_t output_max;          /* isolated: response cap (0: by series size) */
+	int64_t timeout_ms;         /* isolated: per series */
+};
+
+/* Where and how an instance runs (detector_instance_new_ctx). */
+struct detect_context {
+	const char *job;
+	int64_t run_id;
+	const char *entry_id;
+	int isolate;                /* -1: registry_isolate_by_default(), 0: in-process, 1: worker processes */
+	const struct run_limits *limits; /* for isolated plugins; NULL: the defaults */
 };
 
 /*
@@ -34,6 +53,16 @@ int detector_check_params(const struct detector_entry *e, const json_t *params,
 struct detector_instance *detector_instance_new(const struct detector_entry *e, const json_t *params,
                                                 struct vigil_error *err);
 void detector_instance_free(struct detector_instance *inst);
+
+/*
+ * Build an instance for a job's detector entry: an executable's algorithm
+ * (no state here: its workers hold it), a plugin isolated in worker
+ * processes (create() runs there), or a plugin in-process (as
+ * detector_instance_new).  NULL with err set on failure.
+ */
+struct detector_instance *detector_instance_new_ctx(const struct detector_entry *e, const json_t *params,
+                                                    const struct detect_context *ctx,
+                                                    struct vigil_error *err);
 
 /* A reason attached to one point (anomalies are sparse: a list, not an array of n). */
 struct point_reason {
@@ -59,6 +88,9 @@ struct detection {
 int detection_run(const struct detector_instance *inst, const struct series *s,
                   struct detection *det, struct vigil_error *err);
 void detection_release(struct detection *det);
+
+/* Initialise det for n points: scores 0, no flags, NaN bands (detection_run does it). */
+void detection_init(struct detection *det, size_t n);
 
 /* The reason set for point i, or NULL. */
 const char *detection_reason(const struct detection *det, size_t i);

@@ -1,5 +1,6 @@
 /* diag.c - a list of spec problems, each with its file and JSON path. */
 #include <ctype.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "diag.h"
 #include "log.h"
 #include "strbuf.h"
+#include "suggest.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -42,6 +44,35 @@ void diag_add(struct diag *d, const char *path, const char *fmt, ...)
 		d->msgs = xreallocarray(d->msgs, d->alloc, sizeof(*d->msgs));
 	}
 	d->msgs[d->n++] = strbuf_detach(&sb);
+}
+
+void diag_check_keys(struct diag *d, const void *obj, const char *const *keys, const char *extra,
+                     const char *path, const char *where)
+{
+	const char *key;
+	json_t *v;
+	char sub[JPATH_MAX];
+
+	json_object_foreach((json_t *)obj, key, v) {
+		const char *cands[65], *hint;
+		size_t n = 0;
+		int ok = extra && !strcmp(key, extra);
+
+		if (extra)
+			cands[n++] = extra;
+		for (const char *const *k = keys; *k && n < 64; k++) {
+			ok |= !strcmp(key, *k);
+			cands[n++] = *k;
+		}
+		if (ok)
+			continue;
+		jpath_key(sub, sizeof(sub), path, key);
+		hint = suggest_closest(key, cands, n);
+		if (hint)
+			diag_add(d, sub, "unknown key %s (did you mean '%s'?)", where, hint);
+		else
+			diag_add(d, sub, "unknown key %s", where);
+	}
 }
 
 void diag_print(const struct diag *d)

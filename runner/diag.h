@@ -24,6 +24,14 @@ void diag_release(struct diag *d);
 void diag_add(struct diag *d, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Report every key of the JSON object obj that is neither `extra` (may be
+ * NULL) nor in the NULL-terminated list keys, as "unknown key <where>",
+ * with a did-you-mean suggestion.  where: e.g. "in alert", "for a csv source".
+ */
+void diag_check_keys(struct diag *d, const void *obj, const char *const *keys, const char *extra,
+                     const char *path, const char *where);
+
 /* Print every message, one per line, to stderr. */
 void diag_print(const struct diag *d);
 

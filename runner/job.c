@@ -1,7 +1,9 @@
 /* job.c - run a job end to end. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "job.h"
@@ -63,74 +65,189 @@ static void add_failure(struct run_report *rep, const char *series, const char *
 	rep->n_failures++;
 }
 
-/* Score one series with every detector; collect alerts and stored rows. */
-static void process_series(const struct job_spec *spec, struct detector_instance **insts,
-                           const struct series *s, const struct job_options *opt,
-                           struct run_report *rep, struct row_buf *rows)
+/*
+ * One series' work.  Scoring (detectors, alert rules, stored rows) touches
+ * nothing but this struct, so series are scored on several threads; the
+ * results are then merged on the calling thread in series order, so stored
+ * rows, alerts and callbacks come out the same as a sequential run.
+ */
+struct series_work {
+	const struct series *s;
+	struct detection *dets;
+	struct detection **ok;
+	uint8_t *alerted;
+	struct run_report part;     /* alerts, failures and n_flagged of this series */
+	struct row_buf rows;
+};
+
+/* Score one series with every detector; collect alerts and stored rows into w. */
+static void score_series(const struct job_spec *spec, struct detector_instance *const *insts,
+                         const struct job_options *opt, struct series_work *w)
 {
-	struct detection *dets = xcalloc(spec->n_detectors, sizeof(*dets));
-	struct detection **ok = xcalloc(spec->n_detectors, sizeof(*ok));
-	uint8_t *alerted = xcalloc(s->n ? s->n : 1, 1);
-	size_t first_alert = rep->n_alerts;
+	const struct series *s = w->s;
 	char *labels = NULL;
 
+	w->dets = xcalloc(spec->n_detectors, sizeof(*w->dets));
+	w->ok = xcalloc(spec->n_detectors, sizeof(*w->ok));
+	w->alerted = xcalloc(s->n ? s->n : 1, 1);
 	for (size_t k = 0; k < spec->n_detectors; k++) {
 		struct vigil_error err = VIGIL_ERROR_INIT;
 
-		if (detection_run(insts[k], s, &dets[k], &err)) {
+		if (detection_run(insts[k], s, &w->dets[k], &err)) {
 			log_warn("job", "job '%s': series '%s': %s", spec->name, s->name, err.msg);
-			add_failure(rep, s->name, err.msg);
+			add_failure(&w->part, s->name, err.msg);
 			continue;
 		}
-		ok[k] = &dets[k];
+		w->ok[k] = &w->dets[k];
 	}
-	alert_evaluate(spec, s, ok, rep, alerted);
-	(void)first_alert;
+	alert_evaluate(spec, s, w->ok, &w->part, w->alerted);
 	for (size_t k = 0; k < spec->n_detectors; k++) {
-		if (!ok[k])
+		if (!w->ok[k])
 			continue;
 		for (size_t i = 0; i < s->n; i++) {
 			struct anomaly_row r;
 
-			if (!dets[k].r.anomaly[i])
+			if (!w->dets[k].r.anomaly[i])
 				continue;
-			rep->n_flagged++;
+			w->part.n_flagged++;
 			if (!opt->store)
 				continue;
 			if (!labels) {
 				labels = labels_json(s);
-				rows_own(rows, labels);
+				rows_own(&w->rows, labels);
 			}
 			r = (struct anomaly_row){
 				.series = s->name,
 				.labels_json = labels,
 				.ts_ms = s->ts[i],
 				.value = s->v[i],
-				.score = dets[k].r.score[i],
+				.score = w->dets[k].r.score[i],
 				.detector = spec->detectors[k].id,
-				.expected = dets[k].r.expected[i],
-				.lower = dets[k].r.lower[i],
-				.upper = dets[k].r.upper[i],
-				.reason = detection_reason(&dets[k], i),
+				.expected = w->dets[k].r.expected[i],
+				.lower = w->dets[k].r.lower[i],
+				.upper = w->dets[k].r.upper[i],
+				.reason = detection_reason(&w->dets[k], i),
 				.shadow = spec->detectors[k].mode == MODE_SHADOW,
-				.alerted = alerted[i] && spec->detectors[k].mode == MODE_ALERT,
+				.alerted = w->alerted[i] && spec->detectors[k].mode == MODE_ALERT,
 			};
 			if (r.reason) {
 				char *copy = xstrdup(r.reason);
 
-				rows_own(rows, copy);
+				rows_own(&w->rows, copy);
 				r.reason = copy;
 			}
-			rows_add(rows, &r);
+			rows_add(&w->rows, &r);
 		}
 	}
+}
+
+/* On the calling thread, in order: the callback, then w's results move into rep and rows. */
+static void merge_series(const struct job_spec *spec, const struct job_options *opt, struct series_work *w,
+                         struct run_report *rep, struct row_buf *rows)
+{
 	if (opt->on_series)
-		opt->on_series(opt->arg, spec, s, ok, alerted);
+		opt->on_series(opt->arg, spec, w->s, w->ok, w->alerted);
 	for (size_t k = 0; k < spec->n_detectors; k++)
-		detection_release(&dets[k]);
-	free(dets);
-	free(ok);
-	free(alerted);
+		detection_release(&w->dets[k]);
+	free(w->dets);
+	free(w->ok);
+	free(w->alerted);
+	rep->n_flagged += w->part.n_flagged;
+	if (w->part.n_alerts) {
+		rep->alerts = xreallocarray(rep->alerts, rep->n_alerts + w->part.n_alerts, sizeof(*rep->alerts));
+		memcpy(rep->alerts + rep->n_alerts, w->part.alerts, w->part.n_alerts * sizeof(*rep->alerts));
+		rep->n_alerts += w->part.n_alerts;
+	}
+	if (w->part.n_failures) {
+		rep->failures = xreallocarray(rep->failures, rep->n_failures + w->part.n_failures,
+		                              sizeof(*rep->failures));
+		memcpy(rep->failures + rep->n_failures, w->part.failures, w->part.n_failures * sizeof(*rep->failures));
+		rep->n_failures += w->part.n_failures;
+	}
+	free(w->part.alerts);
+	free(w->part.failures);
+	for (size_t i = 0; i < w->rows.n; i++)
+		rows_add(rows, &w->rows.rows[i]);
+	for (size_t i = 0; i < w->rows.n_owned; i++)
+		rows_own(rows, w->rows.owned[i]);
+	free(w->rows.rows);
+	free(w->rows.owned);
+	memset(w, 0, sizeof(*w));
+}
+
+#define JOB_BATCH 256
+#define JOB_MAX_THREADS 16
+
+struct pool_batch {
+	const struct job_spec *spec;
+	struct detector_instance *const *insts;
+	const struct job_options *opt;
+	struct series_work *work;
+	size_t n;
+	size_t next;                /* the next item to take (atomic) */
+};
+
+static void *pool_worker(void *arg)
+{
+	struct pool_batch *b = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED)) < b->n)
+		score_series(b->spec, b->insts, b->opt, &b->work[i]);
+	return NULL;
+}
+
+/* Threads to score series on: $VIGIL_THREADS, else the online CPUs (at most 16). */
+static unsigned job_threads(void)
+{
+	const char *e = getenv("VIGIL_THREADS");
+	long n;
+
+	if (e && *e) {
+		char *end;
+
+		n = strtol(e, &end, 10);
+		if (!*end && n >= 1)
+			return n > JOB_MAX_THREADS ? JOB_MAX_THREADS : (unsigned)n;
+	}
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > JOB_MAX_THREADS ? JOB_MAX_THREADS : (unsigned)n;
+}
+
+/* Score every non-empty series of set, in batches, and merge in order. */
+static void score_all(const struct job_spec *spec, struct detector_instance *const *insts,
+                      const struct job_options *opt, const struct series_set *set, struct run_report *rep,
+                      struct row_buf *rows)
+{
+	struct series_work *work = xcalloc(JOB_BATCH, sizeof(*work));
+	unsigned nthreads = job_threads();
+	size_t i = 0;
+
+	while (i < set->n) {
+		struct pool_batch b = { .spec = spec, .insts = insts, .opt = opt, .work = work };
+		pthread_t tids[JOB_MAX_THREADS];
+		unsigned started = 0;
+
+		for (; i < set->n && b.n < JOB_BATCH; i++) {
+			if (!set->items[i]->n)
+				continue;
+			rep->n_series++;
+			rep->n_points += set->items[i]->n;
+			work[b.n++].s = set->items[i];
+		}
+		/* the calling thread works too; extra threads only when there is enough to share */
+		for (unsigned t = 1; t < nthreads && b.n > 1 && t < b.n; t++) {
+			if (pthread_create(&tids[started], NULL, pool_worker, &b))
+				break;
+			started++;
+		}
+		pool_worker(&b);
+		for (unsigned t = 0; t < started; t++)
+			pthread_join(tids[t], NULL);
+		for (size_t k = 0; k < b.n; k++)
+			merge_series(spec, opt, &work[k], rep, rows);
+	}
+	free(work);
 }
 
 static void notify_all(const struct job_spec *spec, const struct job_options *opt,
@@ -155,6 +272,7 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 		.spec_dir = spec->dir,
 		.from_ms = INT64_MIN,
 		.to_ms = INT64_MAX,
+		.run_ms = opt->scheduled_ms,
 	};
 	struct detector_instance **insts = xcalloc(spec->n_detectors, sizeof(*insts));
 	struct series_set set = SERIES_SET_INIT;
@@ -164,13 +282,17 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 
 	memset(rep, 0, sizeof(*rep));
 	rep->job = spec->name;
-	rep->started_ms = time_now_ms();
+	rep->started_ms = opt->fixed_clock ? opt->scheduled_ms : time_now_ms();
 	if (spec->window_ms) {
 		fctx.to_ms = opt->scheduled_ms;
 		fctx.from_ms = opt->scheduled_ms - spec->window_ms;
+		if (opt->window_from_ms && opt->window_from_ms < fctx.from_ms)
+			fctx.from_ms = opt->window_from_ms;
 	}
-	if (opt->store && opt->store->backend->run_begin(opt->store, spec->name, opt->scheduled_ms,
-	                                                 rep->started_ms, &rep->run_id, err)) {
+	if (opt->run_id)
+		rep->run_id = opt->run_id;
+	else if (opt->store && opt->store->backend->run_begin(opt->store, spec->name, opt->scheduled_ms,
+	                                                      rep->started_ms, &rep->run_id, err)) {
 		rep->failed = 1;
 		rep->error = xstrdup(err->msg);
 		rep->finished_ms = time_now_ms();
@@ -178,7 +300,16 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 	}
 
 	for (size_t k = 0; k < spec->n_detectors; k++) {
-		insts[k] = detector_instance_new(spec->detectors[k].entry, spec->detectors[k].params, err);
+		const struct spec_detector *sd = &spec->detectors[k];
+		struct detect_context dctx = {
+			.job = spec->name,
+			.run_id = rep->run_id,
+			.entry_id = sd->id,
+			.isolate = sd->isolate,
+			.limits = sd->has_limits ? &sd->limits : NULL,
+		};
+
+		insts[k] = detector_instance_new_ctx(sd->entry, sd->params, &dctx, err);
 		if (!insts[k]) {
 			vigil_error_prefix(err, "detectors[%zu] ('%s')", k, spec->detectors[k].id);
 			goto failed;
@@ -188,15 +319,7 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 		vigil_error_prefix(err, "source");
 		goto failed;
 	}
-	for (size_t i = 0; i < set.n; i++) {
-		const struct series *s = set.items[i];
-
-		if (!s->n)
-			continue;
-		rep->n_series++;
-		rep->n_points += s->n;
-		process_series(spec, insts, s, opt, rep, &rows);
-	}
+	score_all(spec, insts, opt, &set, rep, &rows);
 	rep->no_data = rep->n_points == 0;
 	rc = 0;
 	goto finish;
@@ -204,7 +327,7 @@ failed:
 	rep->failed = 1;
 	rep->error = xstrdup(err->msg);
 finish:
-	rep->finished_ms = time_now_ms();
+	rep->finished_ms = opt->fixed_clock ? opt->scheduled_ms : time_now_ms();
 	out.state = rep->failed ? "failed" : "succeeded";
 	out.outcome = rep->failed ? NULL : rep->no_data ? "no_data" : rep->n_alerts ? "anomalies" : "clean";
 	out.error = rep->error;

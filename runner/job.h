@@ -27,6 +27,10 @@ struct job_options {
 	const struct notify_ctx *notify; /* NULL: nobody is notified */
 	job_series_fn *on_series;
 	void *arg;
+	/* Appended for `vigil serve`, backfill and replay (zero: as before). */
+	int64_t run_id;                /* a run already claimed in the store: finish it instead of creating one */
+	int64_t window_from_ms;        /* the window starts here (a run covering missed fire times) */
+	int fixed_clock;               /* report the run as started and finished at scheduled_ms (determinism) */
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "log.h"
+#include "paths.h"
 #include "suggest.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -18,6 +19,10 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_export_entry,
 	&cmd_detectors_entry,
 	&cmd_runs_entry,
+	&cmd_serve_entry,
+	&cmd_backfill_entry,
+	&cmd_replay_entry,
+	&cmd_status_entry,
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -91,6 +96,31 @@ void cli_free_specs(struct job_spec **specs, int n)
 	for (int i = 0; i < n; i++)
 		spec_free(specs[i]);
 	free(specs);
+}
+
+struct store *cli_open_store(const char *state, const char *store_path)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct store *st;
+	char *path;
+
+	if (store_path) {
+		path = xstrdup(store_path);
+	} else {
+		char *dir = paths_state_dir(state, &err);
+
+		if (!dir) {
+			fprintf(stderr, "vigil: %s\n", err.msg);
+			return NULL;
+		}
+		path = xasprintf("%s/vigil.db", dir);
+		free(dir);
+	}
+	st = store_open(path, &err);
+	if (!st)
+		fprintf(stderr, "vigil: %s\n", err.msg);
+	free(path);
+	return st;
 }
 
 int main(int argc, char **argv)

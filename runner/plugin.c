@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "detect.h"
+#include "exec-detector.h"
 #include "log.h"
 #include "params.h"
 #include "plugin.h"
@@ -225,7 +226,12 @@ static struct vigil_instance *host_instance_new(const struct vigil_params *entry
 
 	if (!e)
 		return NULL;
-	inst = detector_instance_new(e, json_object_get(entry->values, "params"), &err);
+	{
+		/* a member runs where it would run as a job's entry: third-party plugins isolated */
+		struct detect_context ctx = { .isolate = -1 };
+
+		inst = detector_instance_new_ctx(e, json_object_get(entry->values, "params"), &ctx, &err);
+	}
 	if (!inst) {
 		report_at(d, entry, NULL, "detector '%s': %s", e->d.name, err.msg);
 		return NULL;
@@ -360,16 +366,41 @@ void registry_free(struct registry *reg)
 {
 	if (!reg)
 		return;
+	exec_table_free(reg->execs);
 	for (size_t i = 0; i < reg->n_detectors; i++)
 		entry_free(reg->detectors[i]);
 	for (size_t i = reg->n_plugins; i-- > 0;)
 		plugin_unload(reg->plugins[i]);
 	for (size_t i = 0; i < reg->n_refused; i++)
 		free(reg->refused[i]);
+	for (size_t i = 0; i < reg->n_dirs; i++)
+		free(reg->dirs[i]);
+	free(reg->dirs);
+	free(reg->dir_sigs);
 	free(reg->detectors);
 	free(reg->plugins);
 	free(reg->refused);
 	free(reg);
+}
+
+/* vigil's own detector plugins (detectors/), trusted to run in-process. */
+static const char *const builtin_plugins[] = {
+	"threshold", "zscore", "mad", "iqr", "grubbs", "esd", "ewma", "cusum", "level_shift",
+	"variance_shift", "ks", "changepoint", "auto", "holt_winters", "shesd", "spectral_residual",
+	"matrix_profile", "knn_cad", "ensemble", NULL,
+};
+
+int registry_isolate_by_default(const struct detector_entry *e)
+{
+	const char *env = getenv("VIGIL_ISOLATION");
+
+	if (e->exec)
+		return 0;
+	if (env && !strcmp(env, "process"))
+		return 1;
+	if (env && !strcmp(env, "in-process"))
+		return 0;
+	return !(e->plugin && e->plugin->builtin);
 }
 
 const struct detector_entry *registry_find(const struct registry *reg, const char *name)
@@ -479,6 +510,9 @@ int registry_load_file(struct registry *reg, const char *path, struct vigil_erro
 		goto fail;
 	}
 	memcpy(&p->desc, desc, desc->struct_size < sizeof(p->desc) ? desc->struct_size : sizeof(p->desc));
+	for (const char *const *b = builtin_plugins; *b; b++)
+		if (p->desc.name && !strcmp(p->desc.name, *b))
+			p->builtin = 1;
 	ctx.plugin = p;
 	before = reg->n_detectors;
 	initialising = p->path;
@@ -505,27 +539,86 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void registry_load_dir(struct registry *reg, const char *dir)
+/* The sorted *.so names of dir (NULL with *n = 0 when it cannot be read). */
+static char **list_plugins(const char *dir, size_t *n, int quiet)
 {
 	DIR *dh = opendir(dir);
 	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0;
 
+	*n = 0;
 	if (!dh) {
-		if (errno != ENOENT)
+		if (errno != ENOENT && !quiet)
 			log_warn("plugin", "cannot read plugin directory '%s': %s", dir, strerror(errno));
-		return;
+		return NULL;
 	}
 	while ((de = readdir(dh))) {
 		size_t len = strlen(de->d_name);
 
 		if (len > 3 && !strcmp(de->d_name + len - 3, ".so"))
-			push((void ***)&names, &n, xstrdup(de->d_name));
+			push((void ***)&names, n, xstrdup(de->d_name));
 	}
 	closedir(dh);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
+	if (*n)
+		qsort(names, *n, sizeof(*names), cmp_str);
+	return names;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* A hash of what a directory holds for the loader: names and file identities. */
+static uint64_t dir_signature(const char *dir)
+{
+	size_t n;
+	char **names = list_plugins(dir, &n, 1);
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		struct stat st;
+		int64_t id[4] = { 0, 0, 0, 0 };
+
+		if (stat(path, &st) == 0) {
+			id[0] = (int64_t)st.st_ino;
+			id[1] = (int64_t)st.st_size;
+			id[2] = (int64_t)st.st_mtim.tv_sec;
+			id[3] = (int64_t)st.st_mtim.tv_nsec;
+		}
+		h = fnv(h, names[i], strlen(names[i]) + 1);
+		h = fnv(h, id, sizeof(id));
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return h;
+}
+
+int registry_stale(const struct registry *reg)
+{
+	for (size_t i = 0; i < reg->n_dirs; i++)
+		if (dir_signature(reg->dirs[i]) != reg->dir_sigs[i])
+			return 1;
+	return 0;
+}
+
+void registry_load_dir(struct registry *reg, const char *dir)
+{
+	char **names;
+	size_t n;
+
+	reg->dirs = xreallocarray(reg->dirs, reg->n_dirs + 1, sizeof(*reg->dirs));
+	reg->dir_sigs = xreallocarray(reg->dir_sigs, reg->n_dirs + 1, sizeof(*reg->dir_sigs));
+	reg->dirs[reg->n_dirs] = xstrdup(dir);
+	reg->dir_sigs[reg->n_dirs] = dir_signature(dir);
+	reg->n_dirs++;
+	names = list_plugins(dir, &n, 0);
 	for (size_t i = 0; i < n; i++) {
 		struct vigil_error err = VIGIL_ERROR_INIT;
 		char *path = xasprintf("%s/%s", dir, names[i]);

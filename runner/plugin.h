@@ -17,18 +17,27 @@
 #include "error.h"
 
 struct registry;
+struct exec_program;
+struct exec_table;
 
 struct plugin {
 	char *path;
 	void *handle;
 	struct vigil_plugin desc;   /* zero-padded copy of the plugin's object */
+	int builtin;                /* one of vigil's own detector plugins: runs in-process by default */
 };
 
+/*
+ * A detector: from a plugin (plugin set), or an algorithm of an external
+ * executable (exec set; d.create and d.detect are NULL, see exec-detector.h).
+ */
 struct detector_entry {
 	struct vigil_detector d;    /* zero-padded copy of the descriptor */
 	json_t *schema;             /* parsed params_schema */
 	struct plugin *plugin;
 	const struct registry *reg; /* the registry it is in: where its params find other detectors */
+	struct exec_program *exec;
+	size_t min_history;         /* from an executable's describe (0 for plugins) */
 };
 
 struct registry {
@@ -38,6 +47,10 @@ struct registry {
 	size_t n_detectors;
 	char **refused;             /* one message per refused file, for `vigil detectors` */
 	size_t n_refused;
+	char **dirs;                /* the directories searched, in order (executables are found here too) */
+	uint64_t *dir_sigs;         /* a hash of each directory's *.so files (names, inodes, mtimes, sizes) */
+	size_t n_dirs;
+	struct exec_table *execs;   /* external executables described so far, and their workers */
 };
 
 struct registry *registry_new(void);
@@ -53,6 +66,20 @@ void registry_load_dir(struct registry *reg, const char *dir);
 void registry_load_default(struct registry *reg, const char *const *extra_dirs, size_t n_extra);
 
 const struct detector_entry *registry_find(const struct registry *reg, const char *name);
+
+/*
+ * Whether a detector runs in supervised worker processes when its spec
+ * entry does not say: $VIGIL_ISOLATION ("process" or "in-process") if set,
+ * else in-process for vigil's built-in plugins and external executables
+ * (already separate processes), process isolation for other plugins.
+ */
+int registry_isolate_by_default(const struct detector_entry *e);
+
+/*
+ * Whether any plugin file loaded into reg was replaced, removed or added
+ * since (a long-running process rebuilds its registry when it was).
+ */
+int registry_stale(const struct registry *reg);
 
 /* The host services table given to every plugin. */
 extern const struct vigil_host vigil_host_services;

@@ -20,6 +20,7 @@ struct fetch_ctx {
 	const char *spec_dir;   /* relative paths in the spec start here */
 	int64_t from_ms;        /* window start (INT64_MIN: unbounded) */
 	int64_t to_ms;          /* window end (INT64_MAX: unbounded) */
+	int64_t run_ms;         /* the run's scheduled time, "now" for relative ranges (0: the clock) */
 };
 
 struct source_type {
@@ -39,6 +40,12 @@ struct source_type {
 };
 
 extern const struct source_type source_csv;
+extern const struct source_type source_prometheus;
+extern const struct source_type source_influxdb;
+extern const struct source_type source_sqlite;
+extern const struct source_type source_postgresql;
+extern const struct source_type source_http;
+extern const struct source_type source_graphite;
 
 /* The source type named name, or NULL. */
 const struct source_type *source_find(const char *name);

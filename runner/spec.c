@@ -9,6 +9,7 @@
 
 #include "cron.h"
 #include "detect.h"
+#include "exec-detector.h"
 #include "notify.h"
 #include "secret.h"
 #include "spec.h"
@@ -23,35 +24,21 @@ static const char *const top_keys[] = {
 	"version", "name", "description", "source", "window", "detectors", "alert", "notify",
 	"schedule", NULL,
 };
-static const char *const detector_keys[] = { "detector", "id", "params", "mode", NULL };
+static const char *const detector_keys[] = {
+	"detector", "id", "params", "mode", "exec", "isolation", "limits", NULL,
+};
 static const char *const alert_keys[] = { "min_score", "recent", "recent_points", "agree", NULL };
-static const char *const schedule_keys[] = { "cron", "timezone", NULL };
+static const char *const schedule_keys[] = {
+	"cron", "timezone", "misfire", "max_catchup_age", "timeout", NULL,
+};
 
 static void check_keys(const json_t *obj, const char *const *keys, struct diag *d, const char *path,
                        const char *what)
 {
-	const char *key;
-	json_t *v;
-	char sub[JPATH_MAX];
+	char where[64];
 
-	json_object_foreach((json_t *)obj, key, v) {
-		const char *cands[64], *hint;
-		size_t n = 0;
-		int ok = 0;
-
-		for (const char *const *k = keys; *k && n < 64; k++) {
-			ok |= !strcmp(key, *k);
-			cands[n++] = *k;
-		}
-		if (ok)
-			continue;
-		jpath_key(sub, sizeof(sub), path, key);
-		hint = suggest_closest(key, cands, n);
-		if (hint)
-			diag_add(d, sub, "unknown key in %s (did you mean '%s'?)", what, hint);
-		else
-			diag_add(d, sub, "unknown key in %s", what);
-	}
+	snprintf(where, sizeof(where), "in %s", what);
+	diag_check_keys(d, obj, keys, NULL, path, where);
 }
 
 static int valid_job_name(const char *s)
@@ -109,6 +96,35 @@ static void parse_source(struct job_spec *spec, const json_t *src, struct diag *
 	spec->source = json_incref((json_t *)src);
 }
 
+/* "isolation" and "limits" of a plugin's entry (an executable has them in its exec object). */
+static void parse_isolation(struct spec_detector *sd, const json_t *item, struct diag *d, const char *path)
+{
+	json_t *iso = json_object_get(item, "isolation"), *limits = json_object_get(item, "limits");
+	int exec = json_object_get(item, "exec") != NULL;
+	char sub[JPATH_MAX];
+
+	jpath_key(sub, sizeof(sub), path, "isolation");
+	if (iso && exec) {
+		diag_add(d, sub, "an executable always runs in its own processes: remove \"isolation\"");
+	} else if (iso) {
+		if (json_is_string(iso) && !strcmp(json_string_value(iso), "process"))
+			sd->isolate = 1;
+		else if (json_is_string(iso) && !strcmp(json_string_value(iso), "in-process"))
+			sd->isolate = 0;
+		else
+			diag_add(d, sub, "must be \"process\" (supervised worker processes) or \"in-process\"");
+	}
+	jpath_key(sub, sizeof(sub), path, "limits");
+	if (limits && exec) {
+		diag_add(d, sub, "an executable's limits go in its exec object: \"exec\": {\"limits\": ...}");
+	} else if (limits) {
+		if (sd->isolate == 0)
+			diag_add(d, sub, "limits apply to isolated detectors only, and this one is \"in-process\"");
+		else if (!exec_limits_parse(limits, &sd->limits, d, sub))
+			sd->has_limits = 1;
+	}
+}
+
 static void parse_detectors(struct job_spec *spec, const json_t *arr, const struct registry *reg,
                             struct diag *d)
 {
@@ -138,8 +154,13 @@ static void parse_detectors(struct job_spec *spec, const json_t *arr, const stru
 			continue;
 		}
 		sd->detector = xstrdup(json_string_value(name));
-		sd->entry = registry_find(reg, sd->detector);
-		if (!sd->entry) {
+		sd->isolate = -1;
+		run_limits_default(&sd->limits);
+		parse_isolation(sd, item, d, path);
+		if (json_object_get(item, "exec")) {
+			jpath_key(sub, sizeof(sub), path, "exec");
+			sd->entry = exec_spec_entry(reg, json_object_get(item, "exec"), sd->detector, spec->dir, d, sub);
+		} else if (!(sd->entry = registry_find(reg, sd->detector))) {
 			const char **names = xcalloc(reg->n_detectors + 1, sizeof(char *));
 			struct strbuf sb = STRBUF_INIT;
 			const char *hint;
@@ -302,6 +323,38 @@ static void parse_notify(struct job_spec *spec, const json_t *arr, struct diag *
 	}
 }
 
+/* misfire, max_catchup_age and timeout: how `vigil serve` runs the job. */
+static void parse_schedule_runtime(struct job_spec *spec, const json_t *sch, struct diag *d)
+{
+	json_t *v;
+	int64_t ms;
+
+	if ((v = json_object_get(sch, "misfire"))) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), "run_once"))
+			spec->misfire = MISFIRE_RUN_ONCE;
+		else if (json_is_string(v) && !strcmp(json_string_value(v), "skip"))
+			spec->misfire = MISFIRE_SKIP;
+		else
+			diag_add(d, "$.schedule.misfire", "must be \"run_once\" (default) or \"skip\"");
+	}
+	if ((v = json_object_get(sch, "max_catchup_age"))) {
+		if (!json_is_string(v) || duration_parse(json_string_value(v), &ms))
+			diag_add(d, "$.schedule.max_catchup_age", "must be a duration like \"1h\" or \"1d\"");
+		else if (ms < 1000 || ms > 366LL * 86400 * 1000)
+			diag_add(d, "$.schedule.max_catchup_age", "must be between 1s and 366d");
+		else
+			spec->max_catchup_ms = ms;
+	}
+	if ((v = json_object_get(sch, "timeout"))) {
+		if (!json_is_string(v) || duration_parse(json_string_value(v), &ms))
+			diag_add(d, "$.schedule.timeout", "must be a duration like \"30s\" or \"10m\"");
+		else if (ms < 1000 || ms > 7LL * 86400 * 1000)
+			diag_add(d, "$.schedule.timeout", "must be between 1s and 7d");
+		else
+			spec->timeout_ms = ms;
+	}
+}
+
 static void parse_schedule(struct job_spec *spec, const json_t *sch, struct diag *d)
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
@@ -329,6 +382,7 @@ static void parse_schedule(struct job_spec *spec, const json_t *sch, struct diag
 		}
 		if (v)
 			zone = json_string_value(v);
+		parse_schedule_runtime(spec, sch, d);
 	} else {
 		diag_add(d, "$.schedule", "must be a cron expression or {\"cron\": ..., \"timezone\": ...}");
 		return;
@@ -368,6 +422,9 @@ static struct job_spec *spec_from_json(json_t *root, const char *path, const cha
 	}
 	spec = XNEW(struct job_spec);
 	spec->root = root;
+	spec->misfire = MISFIRE_RUN_ONCE;
+	spec->max_catchup_ms = SPEC_DEFAULT_MAX_CATCHUP_MS;
+	spec->timeout_ms = SPEC_DEFAULT_TIMEOUT_MS;
 	spec->path = xstrdup(path);
 	spec->dir = xstrdup(dir);
 	check_keys(root, top_keys, d, "$", "the job spec");

@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "plugin.h"
 #include "source.h"
+#include "worker.h"
 
 struct cron;
 struct tz;
@@ -31,6 +32,9 @@ struct spec_detector {
 	json_t *params;            /* the spec's params object (or NULL) */
 	enum detector_mode mode;
 	const struct detector_entry *entry;
+	int isolate;               /* "isolation": -1 the default, 0 "in-process", 1 "process" */
+	struct run_limits limits;  /* "limits" of an isolated plugin's workers */
+	int has_limits;
 };
 
 enum agree_rule {
@@ -46,6 +50,15 @@ struct spec_alert {
 	enum agree_rule agree;
 	unsigned agree_k;          /* for AGREE_AT_LEAST */
 };
+
+/* What the daemon does with fire times it missed (it was down or busy). */
+enum misfire_policy {
+	MISFIRE_RUN_ONCE,          /* one run now, covering the missed window (default) */
+	MISFIRE_SKIP,              /* nothing: wait for the next fire time */
+};
+
+#define SPEC_DEFAULT_MAX_CATCHUP_MS (24LL * 3600 * 1000)
+#define SPEC_DEFAULT_TIMEOUT_MS (3600LL * 1000)
 
 struct spec_notify {
 	const struct notify_type *type;
@@ -69,6 +82,10 @@ struct job_spec {
 	char *schedule_expr;       /* NULL when the spec has no schedule */
 	char *timezone;
 	struct cron *cron;
+	/* Runtime keys of "schedule", used by `vigil serve` (see docs/daemon.md). */
+	enum misfire_policy misfire;
+	int64_t max_catchup_ms;    /* missed fire times older than this are dropped */
+	int64_t timeout_ms;        /* a run is stopped after this long */
 };
 
 /*

@@ -65,6 +65,22 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX anomalies_job_ts ON anomalies (job, ts);"
 	"CREATE INDEX anomalies_run ON anomalies (run_id);",
+	/* 2: the daemon: how a run was triggered, the window it covers, the latest series of each job */
+	"ALTER TABLE runs ADD COLUMN trigger_kind TEXT;"
+	"ALTER TABLE runs ADD COLUMN window_from BIGINT;"
+	"CREATE INDEX runs_state ON runs (state, scheduled_for);"
+	"CREATE TABLE series_latest ("
+	"  job TEXT NOT NULL,"
+	"  series TEXT NOT NULL,"
+	"  run_id BIGINT NOT NULL,"
+	"  scheduled_for BIGINT NOT NULL,"
+	"  labels TEXT NOT NULL,"
+	"  n_points INTEGER NOT NULL,"
+	"  first_ts BIGINT,"
+	"  last_ts BIGINT,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (job, series)"
+	");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -189,8 +205,8 @@ static int sqlite_run_begin(struct store *st, const char *job, int64_t scheduled
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(stmt);
-	if (sqlite3_prepare_v2(db, "INSERT INTO runs (job, scheduled_for, state, attempts, started_at) "
-	                           "VALUES (?1, ?2, 'running', 1, ?3)", -1, &stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "INSERT INTO runs (job, scheduled_for, state, attempts, started_at, trigger_kind) "
+	                           "VALUES (?1, ?2, 'running', 1, ?3, 'cli')", -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, scheduled_for_ms);
@@ -276,8 +292,9 @@ static int sqlite_run_finish(struct store *st, int64_t run_id, int64_t finished_
 	sqlite3_finalize(stmt);
 	if (sqlite3_prepare_v2(db, "UPDATE runs SET state = ?2, outcome = ?3, error = ?4, finished_at = ?5, "
 	                           "n_series = ?6, n_points = ?7, n_anomalies = ?8, n_alerts = ?9, "
-	                           "n_failed_series = ?10, locked_by = NULL, lease_until = NULL "
-	                           "WHERE id = ?1 AND state = 'running' RETURNING job", -1, &stmt,
+	                           "n_failed_series = ?10, lease_until = NULL "
+	                           "WHERE id = ?1 AND state = 'running' AND (?11 IS NULL OR locked_by = ?11) "
+	                           "RETURNING job", -1, &stmt,
 	                       NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, run_id);
@@ -292,6 +309,8 @@ static int sqlite_run_finish(struct store *st, int64_t run_id, int64_t finished_
 	sqlite3_bind_int64(stmt, 8, (int64_t)o->n_anomalies);
 	sqlite3_bind_int64(stmt, 9, (int64_t)o->n_alerts);
 	sqlite3_bind_int64(stmt, 10, (int64_t)o->n_failures);
+	if (st->node)
+		sqlite3_bind_text(stmt, 11, st->node, -1, SQLITE_STATIC);
 	if (sqlite3_step(stmt) != SQLITE_ROW) {
 		if (!vigil_error_isset(err))
 			vigil_error_set(err, VIGIL_E_STORE, "store: run %lld is not running (lost its lease?)",
@@ -388,6 +407,414 @@ static int sqlite_list_anomalies(struct store *st, const char *job, int64_t run_
 	                  job, run_id, limit, out, err);
 }
 
+/* ---- the daemon: claims, leases, fencing, listings, stored series ---------- */
+
+/* The store's clock.  SQLite's "now" is stable within one statement. */
+static int db_now(sqlite3 *db, int64_t *ms, struct vigil_error *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)",
+	                       -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "reading the clock");
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*ms = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : db_error(db, err, "reading the clock");
+}
+
+static int sqlite_now(struct store *st, int64_t *ms, struct vigil_error *err)
+{
+	return db_now(db_of(st), ms, err);
+}
+
+static void bind_text_or_null(sqlite3_stmt *stmt, int col, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(stmt, col, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(stmt, col);
+}
+
+static int sqlite_run_claim(struct store *st, const char *job, int64_t scheduled_ms, int64_t window_from_ms,
+                            const char *trigger, const char *node, int64_t lease_ms, struct run_claim *out,
+                            int *claimed, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt = NULL;
+	int64_t now;
+	int rc;
+
+	*claimed = 0;
+	if (exec(db, "BEGIN IMMEDIATE", err))
+		return -1;
+	if (db_now(db, &now, err))
+		goto fail_quiet;
+	if (sqlite3_prepare_v2(db, "INSERT INTO jobs (name, first_seen) VALUES (?1, ?2) "
+	                           "ON CONFLICT (name) DO NOTHING", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, now);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(stmt);
+	/* any number of nodes may try: UNIQUE (job, scheduled_for) keeps one row */
+	if (sqlite3_prepare_v2(db, "INSERT INTO runs (job, scheduled_for, state, trigger_kind, window_from) "
+	                           "VALUES (?1, ?2, 'pending', ?3, ?4) "
+	                           "ON CONFLICT (job, scheduled_for) DO NOTHING", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, scheduled_ms);
+	bind_text_or_null(stmt, 3, trigger);
+	if (window_from_ms)
+		sqlite3_bind_int64(stmt, 4, window_from_ms);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(stmt);
+	if (sqlite3_prepare_v2(db, "UPDATE runs SET state = 'running', locked_by = ?3, lease_until = ?4 + ?5, "
+	                           "attempts = attempts + 1, started_at = ?4, finished_at = NULL "
+	                           "WHERE job = ?1 AND scheduled_for = ?2 AND "
+	                           "(state IN ('pending', 'interrupted') OR (state = 'running' AND lease_until < ?4)) "
+	                           "RETURNING id, attempts, window_from, trigger_kind", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, scheduled_ms);
+	sqlite3_bind_text(stmt, 3, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, now);
+	sqlite3_bind_int64(stmt, 5, lease_ms);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(stmt, 3);
+
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(stmt, 0);
+		out->attempts = sqlite3_column_int(stmt, 1);
+		out->window_from_ms = sqlite3_column_int64(stmt, 2);
+		out->scheduled_ms = scheduled_ms;
+		snprintf(out->trigger, sizeof(out->trigger), "%s", t ? t : "");
+		*claimed = 1;
+		rc = sqlite3_step(stmt);
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(stmt);
+	return exec(db, "COMMIT", err);
+fail:
+	db_error(db, err, "claiming a run");
+fail_quiet:
+	sqlite3_finalize(stmt);
+	exec(db, "ROLLBACK", NULL);
+	*claimed = 0;
+	return -1;
+}
+
+/*
+ * One fenced UPDATE of run ?1 held by node ?2; ?3 is the store's time, ?4
+ * an integer, ?5 and ?6 texts (parameters a statement lacks are not bound).
+ * *changed is 1 when a row was updated.
+ */
+static int fenced_update(sqlite3 *db, const char *sql, int64_t run_id, const char *node, int64_t arg,
+                         const char *text1, const char *text2, int *changed, struct vigil_error *err)
+{
+	sqlite3_stmt *stmt;
+	int64_t now;
+
+	if (db_now(db, &now, err))
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "updating a run");
+	sqlite3_bind_int64(stmt, 1, run_id);
+	sqlite3_bind_text(stmt, 2, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, now);
+	if (sqlite3_bind_parameter_count(stmt) >= 4)
+		sqlite3_bind_int64(stmt, 4, arg);
+	if (sqlite3_bind_parameter_count(stmt) >= 6) {
+		bind_text_or_null(stmt, 5, text1);
+		bind_text_or_null(stmt, 6, text2);
+	}
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		sqlite3_finalize(stmt);
+		return db_error(db, err, "updating a run");
+	}
+	sqlite3_finalize(stmt);
+	*changed = sqlite3_changes(db) > 0;
+	return 0;
+}
+
+static int sqlite_run_heartbeat(struct store *st, int64_t run_id, const char *node, int64_t lease_ms, int *held,
+                                struct vigil_error *err)
+{
+	return fenced_update(db_of(st), "UPDATE runs SET lease_until = ?3 + ?4 "
+	                     "WHERE id = ?1 AND locked_by = ?2 AND state = 'running'",
+	                     run_id, node, lease_ms, NULL, NULL, held, err);
+}
+
+static int sqlite_run_release(struct store *st, int64_t run_id, const char *node, const char *state,
+                              const char *error, int *done, struct vigil_error *err)
+{
+	if (strcmp(state, "interrupted") && strcmp(state, "failed"))
+		return vigil_error_set(err, VIGIL_E_INTERNAL, "store: cannot release a run as '%s'", state);
+	return fenced_update(db_of(st), "UPDATE runs SET state = ?5, error = ?6, lease_until = NULL, "
+	                     "finished_at = CASE WHEN ?5 = 'failed' THEN ?3 ELSE NULL END "
+	                     "WHERE id = ?1 AND locked_by = ?2 AND state = 'running'",
+	                     run_id, node, 0, state, error, done, err);
+}
+
+/* Rows of a prepared statement as a JSON array of objects. */
+static int rows_json(sqlite3 *db, sqlite3_stmt *stmt, json_t **out, struct vigil_error *err)
+{
+	json_t *arr = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		json_t *row = json_object();
+
+		for (int c = 0; c < sqlite3_column_count(stmt); c++)
+			json_object_set_new(row, sqlite3_column_name(stmt, c), column_json(stmt, c));
+		json_array_append_new(arr, row);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return db_error(db, err, "query");
+	}
+	*out = arr;
+	return 0;
+}
+
+static int sqlite_runs_recover(struct store *st, const char *node, json_t **out, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt = NULL;
+	int64_t now;
+
+	if (exec(db, "BEGIN IMMEDIATE", err))
+		return -1;
+	if (db_now(db, &now, err))
+		goto fail_quiet;
+	/* this node just started: whatever it held was interrupted */
+	if (sqlite3_prepare_v2(db, "UPDATE runs SET state = 'interrupted', lease_until = NULL, "
+	                           "error = 'interrupted: the daemon stopped during the run' "
+	                           "WHERE state = 'running' AND locked_by = ?1", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, node, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(stmt);
+	if (sqlite3_prepare_v2(db, "SELECT id, job, scheduled_for, window_from, trigger_kind AS \"trigger\", state "
+	                           "FROM runs WHERE state IN ('pending', 'interrupted') "
+	                           "OR (state = 'running' AND lease_until < ?1) "
+	                           "ORDER BY scheduled_for, id", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, now);
+	if (rows_json(db, stmt, out, err)) {
+		stmt = NULL;
+		goto fail_quiet;
+	}
+	return exec(db, "COMMIT", err);
+fail:
+	db_error(db, err, "recovering runs");
+	sqlite3_finalize(stmt);
+fail_quiet:
+	exec(db, "ROLLBACK", NULL);
+	return -1;
+}
+
+#define RUN_COLUMNS "id, job, scheduled_for, state, outcome, trigger_kind AS \"trigger\", attempts, locked_by, " \
+	"window_from, started_at, finished_at, error, n_series, n_points, n_anomalies, n_alerts, n_failed_series"
+
+static int sqlite_run_get(struct store *st, int64_t run_id, json_t **out, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt;
+	json_t *rows;
+
+	if (sqlite3_prepare_v2(db, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "query");
+	sqlite3_bind_int64(stmt, 1, run_id);
+	if (rows_json(db, stmt, &rows, err))
+		return -1;
+	*out = json_array_size(rows) ? json_incref(json_array_get(rows, 0)) : NULL;
+	json_decref(rows);
+	return 0;
+}
+
+static int sqlite_runs_page(struct store *st, const char *job, int64_t before_id, size_t limit, json_t **out,
+                            struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(db, "SELECT " RUN_COLUMNS " FROM runs "
+	                           "WHERE (?1 IS NULL OR job = ?1) AND (?2 = 0 OR id < ?2) "
+	                           "ORDER BY id DESC LIMIT ?3", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "query");
+	bind_text_or_null(stmt, 1, job);
+	sqlite3_bind_int64(stmt, 2, before_id);
+	sqlite3_bind_int64(stmt, 3, (int64_t)limit);
+	return rows_json(db, stmt, out, err);
+}
+
+static int sqlite_anomalies_since(struct store *st, const char *job, int64_t since_ms, size_t limit,
+                                  json_t **out, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(db, "SELECT run_id, job, series, labels, ts, value, score, detector, expected, "
+	                           "lower_band, upper_band, reason, shadow, alerted FROM anomalies "
+	                           "WHERE (?1 IS NULL OR job = ?1) AND ts >= ?2 "
+	                           "ORDER BY ts DESC, id DESC LIMIT ?3", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "query");
+	bind_text_or_null(stmt, 1, job);
+	sqlite3_bind_int64(stmt, 2, since_ms);
+	sqlite3_bind_int64(stmt, 3, (int64_t)limit);
+	return rows_json(db, stmt, out, err);
+}
+
+static int sqlite_job_state(struct store *st, const char *job, json_t **out, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt;
+	json_t *rows, *o = json_object();
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND finished_at IS NOT NULL "
+	                           "ORDER BY finished_at DESC, id DESC LIMIT 1", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	if (rows_json(db, stmt, &rows, err)) {
+		json_decref(o);
+		return -1;
+	}
+	json_object_set(o, "last_run", json_array_size(rows) ? json_array_get(rows, 0) : json_null());
+	json_decref(rows);
+	if (sqlite3_prepare_v2(db, "SELECT max(scheduled_for) FROM runs WHERE job = ?1 "
+	                           "AND trigger_kind IN ('schedule', 'catchup')", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	json_object_set_new(o, "last_fire", rc == SQLITE_ROW ? column_json(stmt, 0) : json_null());
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	*out = o;
+	return 0;
+fail:
+	json_decref(o);
+	return db_error(db, err, "query");
+}
+
+static int sqlite_series_put(struct store *st, const char *job, int64_t run_id, int64_t scheduled_ms,
+                             const struct stored_series *items, size_t n, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if (exec(db, "BEGIN IMMEDIATE", err))
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM series_latest WHERE job = ?1 AND scheduled_for > ?2 LIMIT 1",
+	                       -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, scheduled_ms);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (rc == SQLITE_ROW)
+		return exec(db, "ROLLBACK", err);   /* a later run's series are there: keep them */
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (sqlite3_prepare_v2(db, "DELETE FROM series_latest WHERE job = ?1", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(stmt);
+	if (sqlite3_prepare_v2(db, "INSERT INTO series_latest (job, series, run_id, scheduled_for, labels, n_points, "
+	                           "first_ts, last_ts, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &stmt,
+	                       NULL) != SQLITE_OK)
+		goto fail;
+	for (size_t i = 0; i < n && i < STORE_SERIES_MAX_PER_JOB; i++) {
+		const struct stored_series *s = &items[i];
+		size_t len;
+		void *blob = stored_series_encode(s, &len);
+
+		sqlite3_reset(stmt);
+		sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, s->series, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 3, run_id);
+		sqlite3_bind_int64(stmt, 4, scheduled_ms);
+		sqlite3_bind_text(stmt, 5, s->labels_json ? s->labels_json : "{}", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 6, (int64_t)s->n);
+		if (s->n) {
+			sqlite3_bind_int64(stmt, 7, s->ts[0]);
+			sqlite3_bind_int64(stmt, 8, s->ts[s->n - 1]);
+		} else {
+			sqlite3_bind_null(stmt, 7);
+			sqlite3_bind_null(stmt, 8);
+		}
+		sqlite3_bind_blob64(stmt, 9, blob, len, free);
+		if (sqlite3_step(stmt) != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_finalize(stmt);
+	return exec(db, "COMMIT", err);
+fail:
+	db_error(db, err, "storing series");
+	sqlite3_finalize(stmt);
+	exec(db, "ROLLBACK", NULL);
+	return -1;
+}
+
+static int sqlite_series_get(struct store *st, const char *job, const char *series, int64_t from, int64_t to,
+                             struct stored_series *out, int *found, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt;
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	*found = 0;
+	if (sqlite3_prepare_v2(db, "SELECT run_id, scheduled_for, labels, data FROM series_latest "
+	                           "WHERE job = ?1 AND series = ?2", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "query");
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, series, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->series = xstrdup(series);
+		out->run_id = sqlite3_column_int64(stmt, 0);
+		out->scheduled_ms = sqlite3_column_int64(stmt, 1);
+		out->labels_json = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		ret = stored_series_decode(out, sqlite3_column_blob(stmt, 3), (size_t)sqlite3_column_bytes(stmt, 3),
+		                           from, to, err);
+		if (ret)
+			stored_series_release(out);
+		else
+			*found = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_error(db, err, "query");
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int sqlite_series_list(struct store *st, const char *job, json_t **out, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(db, "SELECT series, labels, n_points, first_ts, last_ts, run_id FROM series_latest "
+	                           "WHERE job = ?1 ORDER BY series", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "query");
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	return rows_json(db, stmt, out, err);
+}
+
 const struct store_backend store_sqlite = {
 	.name = "sqlite",
 	.open = sqlite_open,
@@ -397,4 +824,16 @@ const struct store_backend store_sqlite = {
 	.run_finish = sqlite_run_finish,
 	.list_runs = sqlite_list_runs,
 	.list_anomalies = sqlite_list_anomalies,
+	.now = sqlite_now,
+	.run_claim = sqlite_run_claim,
+	.run_heartbeat = sqlite_run_heartbeat,
+	.run_release = sqlite_run_release,
+	.runs_recover = sqlite_runs_recover,
+	.run_get = sqlite_run_get,
+	.runs_page = sqlite_runs_page,
+	.anomalies_since = sqlite_anomalies_since,
+	.job_state = sqlite_job_state,
+	.series_put = sqlite_series_put,
+	.series_get = sqlite_series_get,
+	.series_list = sqlite_series_list,
 };

@@ -1,4 +1,4 @@
-/* store.c - choose a store backend for a target. */
+/* store.c - choose a store backend for a target; the stored-series codec the backends share. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,4 +29,164 @@ void store_close(struct store *st)
 		return;
 	st->backend->close(st);
 	free(st);
+}
+
+/* ---- stored series: the blob behind GET /api/series ----------------------- */
+
+#define BLOB_MAGIC "VGS1"
+#define BLOB_BOM 0x01020304u
+
+void stored_series_release(struct stored_series *s)
+{
+	if (!s)
+		return;
+	for (size_t k = 0; k < s->n_detectors; k++) {
+		free(s->det[k].id);
+		free(s->det[k].score);
+		free(s->det[k].expected);
+		free(s->det[k].lower);
+		free(s->det[k].upper);
+		free(s->det[k].flags);
+	}
+	free(s->det);
+	free(s->ts);
+	free(s->value);
+	free(s->series);
+	free(s->labels_json);
+	memset(s, 0, sizeof(*s));
+}
+
+static void put(unsigned char **p, const void *src, size_t len)
+{
+	if (len)
+		memcpy(*p, src, len);
+	*p += len;
+}
+
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/*
+ * Layout: "VGS1", u32 byte-order mark, u64 n, u32 n_det, per detector u32
+ * length + id bytes, padding to 8; then ts[n] (int64), value[n], and per
+ * detector score[n], expected[n], lower[n], upper[n] (doubles) and
+ * flags[n] (bytes, padded to 8).  Columns, so a range is one memcpy each.
+ */
+void *stored_series_encode(const struct stored_series *s, size_t *len)
+{
+	size_t head = 4 + 4 + 8 + 4, total;
+	unsigned char *blob, *p;
+	uint32_t bom = BLOB_BOM, nd = (uint32_t)s->n_detectors;
+	uint64_t n = s->n;
+
+	for (size_t k = 0; k < s->n_detectors; k++)
+		head += 4 + strlen(s->det[k].id);
+	head = pad8(head);
+	total = head + s->n * 16 + s->n_detectors * (s->n * 32 + pad8(s->n));
+	blob = p = xcalloc(1, total);
+	put(&p, BLOB_MAGIC, 4);
+	put(&p, &bom, 4);
+	put(&p, &n, 8);
+	put(&p, &nd, 4);
+	for (size_t k = 0; k < s->n_detectors; k++) {
+		uint32_t l = (uint32_t)strlen(s->det[k].id);
+
+		put(&p, &l, 4);
+		put(&p, s->det[k].id, l);
+	}
+	p = blob + head;
+	put(&p, s->ts, s->n * 8);
+	put(&p, s->value, s->n * 8);
+	for (size_t k = 0; k < s->n_detectors; k++) {
+		put(&p, s->det[k].score, s->n * 8);
+		put(&p, s->det[k].expected, s->n * 8);
+		put(&p, s->det[k].lower, s->n * 8);
+		put(&p, s->det[k].upper, s->n * 8);
+		put(&p, s->det[k].flags, s->n);
+		p += pad8(s->n) - s->n;
+	}
+	*len = total;
+	return blob;
+}
+
+static void *slice(const unsigned char *col, size_t size, size_t lo, size_t hi)
+{
+	void *out = xmalloc((hi - lo) * size + 1);
+
+	memcpy(out, col + lo * size, (hi - lo) * size);
+	return out;
+}
+
+int stored_series_decode(struct stored_series *s, const void *blob, size_t len, int64_t from, int64_t to,
+                         struct vigil_error *err)
+{
+	const unsigned char *b = blob, *p = b + 20;
+	uint32_t bom, nd;
+	uint64_t n;
+	size_t head, lo, hi, a, z;
+	const int64_t *ts;
+
+	if (len < 20 || memcmp(b, BLOB_MAGIC, 4))
+		return vigil_error_set(err, VIGIL_E_STORE, "stored series: not a series blob");
+	memcpy(&bom, b + 4, 4);
+	memcpy(&n, b + 8, 8);
+	memcpy(&nd, b + 16, 4);
+	if (bom != BLOB_BOM)
+		return vigil_error_set(err, VIGIL_E_STORE, "stored series: written on a machine of another byte order");
+	if (n > STORE_SERIES_MAX_POINTS || nd > 1024)
+		return vigil_error_set(err, VIGIL_E_STORE, "stored series: corrupt header");
+	s->det = xcalloc(nd ? nd : 1, sizeof(*s->det));
+	s->n_detectors = nd;
+	for (uint32_t k = 0; k < nd; k++) {
+		uint32_t l;
+
+		if ((size_t)(p + 4 - b) > len)
+			goto corrupt;
+		memcpy(&l, p, 4);
+		p += 4;
+		if (l > 256 || (size_t)(p + l - b) > len)
+			goto corrupt;
+		s->det[k].id = xstrndup((const char *)p, l);
+		p += l;
+	}
+	head = pad8((size_t)(p - b));
+	if (len != head + n * 16 + nd * (n * 32 + pad8(n)))
+		goto corrupt;
+	s->n_total = n;
+	ts = (const int64_t *)(const void *)(b + head);
+	/* points are in time order: binary search the range */
+	for (a = 0, z = n; a < z;) {
+		size_t m = a + (z - a) / 2;
+		int64_t t;
+
+		memcpy(&t, &ts[m], 8);
+		if (t < from) a = m + 1; else z = m;
+	}
+	lo = a;
+	for (z = n; a < z;) {
+		size_t m = a + (z - a) / 2;
+		int64_t t;
+
+		memcpy(&t, &ts[m], 8);
+		if (t <= to) a = m + 1; else z = m;
+	}
+	hi = a;
+	p = b + head;
+	s->n = hi - lo;
+	s->ts = slice(p, 8, lo, hi);
+	s->value = slice(p + n * 8, 8, lo, hi);
+	p += n * 16;
+	for (uint32_t k = 0; k < nd; k++) {
+		s->det[k].score = slice(p, 8, lo, hi);
+		s->det[k].expected = slice(p + n * 8, 8, lo, hi);
+		s->det[k].lower = slice(p + n * 16, 8, lo, hi);
+		s->det[k].upper = slice(p + n * 24, 8, lo, hi);
+		s->det[k].flags = slice(p + n * 32, 1, lo, hi);
+		p += n * 32 + pad8(n);
+	}
+	return 0;
+corrupt:
+	return vigil_error_set(err, VIGIL_E_STORE, "stored series: corrupt blob");
 }

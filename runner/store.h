@@ -17,7 +17,7 @@
 #include "error.h"
 #include "notify.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* One flagged point of one detector. */
 struct anomaly_row {
@@ -46,6 +46,58 @@ struct run_outcome {
 	size_t n_failures;
 };
 
+/*
+ * The daemon's side of a run (docs/daemon.md, ../shared/docs/scale-out.md):
+ * a run row is created once per (job, scheduled time) by whichever node gets
+ * there first, claimed with a lease, kept alive by heartbeats, and completed
+ * only while the claim is still held (fencing).  Time is the store's clock.
+ */
+struct run_claim {
+	int64_t id;
+	int64_t scheduled_ms;
+	int64_t window_from_ms;    /* 0: the spec's own window */
+	int attempts;              /* including this one */
+	char trigger[16];          /* schedule, catchup, manual, recovery, backfill */
+};
+
+/* One detector's output over a stored series. */
+struct stored_detector {
+	char *id;
+	double *score, *expected, *lower, *upper;
+	uint8_t *flags;            /* STORED_FLAGGED | STORED_ALERTED */
+};
+
+enum { STORED_FLAGGED = 1, STORED_ALERTED = 2 };
+
+/*
+ * A series as a run saw it, with every detector's scores and bands: what
+ * GET /api/series serves.  The store keeps only the latest run's series of
+ * each job (STORE_SERIES_MAX_* bound it); see docs/api.md.
+ */
+struct stored_series {
+	char *series;
+	char *labels_json;
+	int64_t run_id;
+	int64_t scheduled_ms;
+	size_t n;                  /* points in ts/value (after a range cut: those kept) */
+	size_t n_total;            /* points stored */
+	int64_t *ts;
+	double *value;
+	size_t n_detectors;
+	struct stored_detector *det;
+};
+
+#define STORE_SERIES_MAX_POINTS 1000000   /* the newest ones are kept */
+#define STORE_SERIES_MAX_PER_JOB 1000
+
+/* Release what a stored_series owns (NULL-safe); it can be reused. */
+void stored_series_release(struct stored_series *s);
+/* The storage form (a blob; the byte order of this machine, checked on read). */
+void *stored_series_encode(const struct stored_series *s, size_t *len);
+/* Decode the points with from <= ts <= to into s (whose series/labels/run fields the caller sets). */
+int stored_series_decode(struct stored_series *s, const void *blob, size_t len, int64_t from, int64_t to,
+                         struct vigil_error *err);
+
 struct store;
 
 struct store_backend {
@@ -63,11 +115,65 @@ struct store_backend {
 	                 struct vigil_error *err);
 	int (*list_anomalies)(struct store *st, const char *job, int64_t run_id, size_t limit, json_t **out,
 	                      struct vigil_error *err);
+
+	/* --- the daemon (appended; NULL in backends that have no daemon support) --- */
+	/* The store's clock in ms: every node reads time here, never its own. */
+	int (*now)(struct store *st, int64_t *ms, struct vigil_error *err);
+	/*
+	 * Create the run (job, scheduled_ms) unless it exists, then claim it for
+	 * node with a lease, if it is pending, interrupted, or running with an
+	 * expired lease.  *claimed is 0 when the run exists and is not claimable
+	 * (finished, or running elsewhere); out is filled when claimed.
+	 */
+	int (*run_claim)(struct store *st, const char *job, int64_t scheduled_ms, int64_t window_from_ms,
+	                 const char *trigger, const char *node, int64_t lease_ms, struct run_claim *out,
+	                 int *claimed, struct vigil_error *err);
+	/* Extend the lease; *held is 0 when the claim was lost. */
+	int (*run_heartbeat)(struct store *st, int64_t run_id, const char *node, int64_t lease_ms, int *held,
+	                     struct vigil_error *err);
+	/*
+	 * End a claimed run without results: state "interrupted" (to be re-run)
+	 * or "failed" (with error).  Fenced: *done is 0 when node no longer holds it.
+	 */
+	int (*run_release)(struct store *st, int64_t run_id, const char *node, const char *state,
+	                   const char *error, int *done, struct vigil_error *err);
+	/*
+	 * At start: mark node's own running runs interrupted, then list every
+	 * claimable run ([{id, job, scheduled_for, window_from, trigger}], oldest first).
+	 */
+	int (*runs_recover)(struct store *st, const char *node, json_t **out, struct vigil_error *err);
+	/* One run as JSON, or *out = NULL. */
+	int (*run_get)(struct store *st, int64_t run_id, json_t **out, struct vigil_error *err);
+	/* Runs with id < before_id (0: no bound), newest first; job may be NULL. */
+	int (*runs_page)(struct store *st, const char *job, int64_t before_id, size_t limit, json_t **out,
+	                 struct vigil_error *err);
+	/* Anomalies with ts >= since_ms, newest first; job may be NULL. */
+	int (*anomalies_since)(struct store *st, const char *job, int64_t since_ms, size_t limit, json_t **out,
+	                       struct vigil_error *err);
+	/* {"last_run": {...} or null, "last_fire": ms or null (latest scheduled or catch-up run)}. */
+	int (*job_state)(struct store *st, const char *job, json_t **out, struct vigil_error *err);
+	/*
+	 * Replace the job's stored series by these, unless a later run's are
+	 * stored already (a backfill of old times does not hide the newest).
+	 */
+	int (*series_put)(struct store *st, const char *job, int64_t run_id, int64_t scheduled_ms,
+	                  const struct stored_series *items, size_t n, struct vigil_error *err);
+	/* The stored series, cut to [from, to]; *found is 0 when there is none. */
+	int (*series_get)(struct store *st, const char *job, const char *series, int64_t from, int64_t to,
+	                  struct stored_series *out, int *found, struct vigil_error *err);
+	/* [{series, labels, n_points, first_ts, last_ts, run_id}] of a job. */
+	int (*series_list)(struct store *st, const char *job, json_t **out, struct vigil_error *err);
 };
 
 struct store {
 	const struct store_backend *backend;
 	void *impl;
+	/*
+	 * The claim holder this connection completes runs for (the daemon's and
+	 * its workers' node id).  When set, run_finish only lands while the run
+	 * is still locked by node.  NULL for `vigil run`.
+	 */
+	const char *node;
 };
 
 extern const struct store_backend store_sqlite;

@@ -65,6 +65,8 @@ struct tz {
 	struct tz_footer footer;
 };
 
+static int64_t next_transition(const struct tz *tz, int64_t t);
+
 struct tz_header {
 	int version;	/* 1, 2, 3, ... */
 	uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
@@ -301,6 +303,13 @@ long tz_offset_at(const struct tz *tz, int64_t t)
 	if (i == 0)	/* RFC 8536: type 0 applies before the first transition */
 		return tz->utoff[0];
 	return tz->utoff[tz->trans_type[i - 1]];
+}
+
+int64_t tz_next_transition(const struct tz *tz, int64_t t)
+{
+	if (!tz)
+		return INT64_MAX;
+	return next_transition(tz, t);
 }
 
 /* The first instant after t at which the offset may change, or INT64_MAX. */

@@ -54,6 +54,13 @@ const char *tz_name(const struct tz *tz);
 long tz_offset_at(const struct tz *tz, int64_t utc_seconds);
 
 /*
+ * The first instant after utc_seconds at which the offset may change
+ * (INT64_MAX if it never does, e.g. UTC).  The offset is constant from
+ * utc_seconds up to, not including, that instant.
+ */
+int64_t tz_next_transition(const struct tz *tz, int64_t utc_seconds);
+
+/*
  * Convert a wall-clock time to UTC.  `kind`, if not NULL, receives an
  * enum tz_local_kind:
  *   TZ_LOCAL_UNIQUE     *out_utc is the one matching instant;

@@ -5,10 +5,13 @@ set -eu
 
 # Build dependencies.
 pkgs="gcc make autoconf automake libtool pkg-config
-      libjansson-dev libcurl4-openssl-dev libgsl-dev libsqlite3-dev tzdata"
+      libjansson-dev libcurl4-openssl-dev libgsl-dev libsqlite3-dev libpq-dev tzdata
+      libmicrohttpd-dev"
 # Test dependencies.
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3"
+	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3 curl python3 python3-numpy"
+	# real servers for the source tests (tests/source-*.sh), and their loopback helper
+	pkgs="$pkgs prometheus influxdb postgresql graphite-web python3-whisper openssl"
 fi
 
 missing=""

@@ -1174,9 +1174,10 @@ static Suite *nabscore_suite(void)
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_probation_length);
 	tcase_add_test(tc, test_sigmoid_values);
-	tcase_add_test(tc, test_profiles_json);
+	tcase_add_test(real, test_profiles_json);
 	suite_add_tcase(s, tc);
 
+	tcase_add_checked_fixture(real, tmp_setup, tmp_teardown);
 	/* generous: valgrind makes the 137k-row corpus slow */
 	tcase_set_timeout(real, 600);
 	tcase_add_test(real, test_real_corpus_shape);

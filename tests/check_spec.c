@@ -92,6 +92,35 @@ START_TEST(test_cases)
 }
 END_TEST
 
+/* The daemon's keys of "schedule": parsed values and defaults. */
+START_TEST(test_schedule_runtime)
+{
+	char *path = xasprintf("%s/tests/data/spec/schedule-runtime/spec.json", srcdir());
+	struct diag d;
+	struct job_spec *spec;
+
+	diag_init(&d, path);
+	spec = spec_load(path, reg, &d);
+	ck_assert_ptr_nonnull(spec);
+	ck_assert_int_eq(spec->misfire, MISFIRE_SKIP);
+	ck_assert_int_eq(spec->max_catchup_ms, 2 * 3600 * 1000);
+	ck_assert_int_eq(spec->timeout_ms, 90 * 1000);
+	spec_free(spec);
+	diag_release(&d);
+	free(path);
+
+	diag_init(&d, "inline.json");
+	spec = spec_parse("{\"name\": \"a\", \"source\": {\"type\": \"csv\", \"path\": \"x.csv\"}, "
+	                  "\"detectors\": [{\"detector\": \"mad\"}], \"schedule\": \"@hourly\"}", ".", reg, &d);
+	ck_assert_ptr_nonnull(spec);
+	ck_assert_int_eq(spec->misfire, MISFIRE_RUN_ONCE);
+	ck_assert_int_eq(spec->max_catchup_ms, SPEC_DEFAULT_MAX_CATCHUP_MS);
+	ck_assert_int_eq(spec->timeout_ms, SPEC_DEFAULT_TIMEOUT_MS);
+	spec_free(spec);
+	diag_release(&d);
+}
+END_TEST
+
 START_TEST(test_parsed_values)
 {
 	char *path = xasprintf("%s/tests/data/spec/valid-full/spec.json", srcdir());
@@ -195,6 +224,7 @@ static Suite *spec_suite(void)
 
 	tcase_add_test(tc, test_cases);
 	tcase_add_test(tc, test_parsed_values);
+	tcase_add_test(tc, test_schedule_runtime);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_secrets);

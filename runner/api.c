@@ -1,0 +1,851 @@
+/*
+ * api.c - the HTTP API of `vigil serve`, on libmicrohttpd.
+ *
+ * libmicrohttpd runs every request in its one internal polling thread, so
+ * the API's store connection (its own, read-mostly) is used by one thread.
+ * Routes are matched by hand: the set is small and fixed.  Inputs are
+ * capped before use: the URL by libmicrohttpd's connection memory limit,
+ * bodies at API_BODY_MAX, query parameters by name (unknown ones are
+ * refused) and range.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "strbuf.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+#include "banned.h"
+
+#define API_BODY_MAX 4096
+#define API_LIMIT_MAX 1000
+#define API_LIMIT_DEFAULT 50
+/* Points in one /api/series answer; a longer range keeps the newest. */
+#define API_SERIES_MAX_POINTS 200000
+
+struct api {
+	struct MHD_Daemon *mhd;
+	struct serve *sv;
+	struct store *st;
+	char *token;
+	int loopback;
+	char address[128];
+};
+
+struct request {
+	size_t body;
+};
+
+/* ---- listen addresses, tokens, redaction ------------------------------------- */
+
+int api_parse_listen(const char *listen, char *host, size_t host_size, unsigned *port, int *loopback,
+                     struct vigil_error *err)
+{
+	const char *colon, *h = listen;
+	size_t hlen;
+	char *end;
+	long p;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (!close || close[1] != ':')
+			return vigil_error_set(err, VIGIL_E_USAGE, "--listen: '%s' is not [IPV6]:PORT", listen);
+		h = listen + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			return vigil_error_set(err, VIGIL_E_USAGE, "--listen: '%s' is not HOST:PORT", listen);
+		hlen = (size_t)(colon - listen);
+	}
+	if (!hlen || hlen >= host_size)
+		return vigil_error_set(err, VIGIL_E_USAGE, "--listen: bad host in '%s'", listen);
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (!strcmp(host, "localhost"))
+		snprintf(host, host_size, "127.0.0.1");
+	p = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || p < 0 || p > 65535)
+		return vigil_error_set(err, VIGIL_E_USAGE, "--listen: bad port in '%s'", listen);
+	*port = (unsigned)p;
+	if (strchr(host, ':')) {
+		struct in6_addr a6;
+
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return vigil_error_set(err, VIGIL_E_USAGE, "--listen: '%s' is not an IPv6 address", host);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+	} else {
+		struct in_addr a4;
+
+		if (inet_pton(AF_INET, host, &a4) != 1)
+			return vigil_error_set(err, VIGIL_E_USAGE, "--listen: '%s' is not an IPv4 address", host);
+		*loopback = (ntohl(a4.s_addr) >> 24) == 127;
+	}
+	return 0;
+}
+
+int api_token_equal(const char *given, const char *expected)
+{
+	size_t lg = strlen(given), le = strlen(expected), n = lg > le ? lg : le;
+	unsigned char diff = lg != le;
+
+	/* every byte of the longer string is looked at, whatever the first difference */
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(i < lg ? given[i] : 0) ^ (unsigned char)(i < le ? expected[i] : 0);
+	return diff == 0;
+}
+
+static int secret_key(const char *key)
+{
+	static const char *const words[] = {
+		"password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "webhook",
+		"credential", "private_key", "cookie", NULL,
+	};
+	char low[128];
+	size_t i;
+
+	for (i = 0; key[i] && i < sizeof(low) - 1; i++)
+		low[i] = (char)tolower((unsigned char)key[i]);
+	low[i] = '\0';
+	for (const char *const *w = words; *w; w++)
+		if (strstr(low, *w))
+			return 1;
+	return 0;
+}
+
+/* "scheme://user:pass@host/..." loses its user information. */
+static json_t *redact_string(const char *s)
+{
+	const char *scheme = strstr(s, "://"), *at, *slash;
+
+	if (!scheme)
+		return json_string(s);
+	at = strchr(scheme + 3, '@');
+	slash = strchr(scheme + 3, '/');
+	if (!at || (slash && slash < at))
+		return json_string(s);
+	{
+		char *out = xasprintf("%.*s[redacted]%s", (int)(scheme + 3 - s), s, at);
+		json_t *j = json_string(out);
+
+		free(out);
+		return j;
+	}
+}
+
+json_t *api_redact(const json_t *v)
+{
+	const char *key;
+	json_t *item, *out;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		out = json_object();
+		json_object_foreach((json_t *)v, key, item)
+			json_object_set_new(out, key, secret_key(key) ? json_string("[redacted]") : api_redact(item));
+		return out;
+	case JSON_ARRAY:
+		out = json_array();
+		json_array_foreach(v, i, item)
+			json_array_append_new(out, api_redact(item));
+		return out;
+	case JSON_STRING:
+		return redact_string(json_string_value(v));
+	default:
+		return json_deep_copy(v);
+	}
+}
+
+/* ---- replies ------------------------------------------------------------------ */
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"vigil\"");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *o)
+{
+	char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	size_t len;
+
+	json_decref(o);
+	if (!text)
+		text = xstrdup("{\"error\":\"cannot encode the answer\"}");
+	len = strlen(text);
+	text = xreallocarray(text, len + 2, 1);
+	text[len++] = '\n';
+	text[len] = '\0';
+	return reply(c, status, "application/json", text, len);
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return reply_json(c, status, json_pack("{s:s}", "error", msg));
+}
+
+static enum MHD_Result reply_strbuf(struct MHD_Connection *c, unsigned status, const char *type,
+                                    struct strbuf *sb)
+{
+	size_t len = sb->len;
+
+	return reply(c, status, type, strbuf_detach(sb), len);
+}
+
+/* ---- parameters ------------------------------------------------------------------ */
+
+struct args_check {
+	const char *const *allowed;
+	const char *bad;
+};
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct args_check *ac = cls;
+
+	(void)kind;
+	(void)value;
+	for (const char *const *a = ac->allowed; *a; a++)
+		if (!strcmp(key, *a))
+			return MHD_YES;
+	ac->bad = key;
+	return MHD_NO;
+}
+
+/* Refuse unknown query parameters; NULL if all are known, else the bad name. */
+static const char *unknown_arg(struct MHD_Connection *c, const char *const *allowed)
+{
+	struct args_check ac = { allowed, NULL };
+
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &ac);
+	return ac.bad;
+}
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 128)
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+/* Parse an integer parameter in [lo, hi]; *v keeps its default when absent.  -1: bad. */
+static int int_arg(struct MHD_Connection *c, const char *name, long long lo, long long hi, long long *v)
+{
+	const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+	char *end;
+	long long x;
+
+	if (!s)
+		return 0;
+	x = strtoll(s, &end, 10);
+	if (!*s || *end || x < lo || x > hi)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int time_arg(struct MHD_Connection *c, const char *name, int64_t *v)
+{
+	const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+
+	if (!s)
+		return 0;
+	return time_parse(s, strlen(s), TIME_AUTO, v);
+}
+
+/* ---- endpoints --------------------------------------------------------------------- */
+
+static enum MHD_Result get_jobs(struct api *api, struct MHD_Connection *c)
+{
+	json_t *jobs = serve_jobs_json(api->sv), *j;
+	size_t i;
+
+	json_array_foreach(jobs, i, j) {
+		json_t *state = NULL;
+
+		if (api->st->backend->job_state(api->st, json_string_value(json_object_get(j, "name")), &state,
+		                                NULL) == 0) {
+			json_object_set(j, "last_run", json_object_get(state, "last_run"));
+			json_decref(state);
+		}
+	}
+	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", jobs));
+}
+
+static enum MHD_Result get_job(struct api *api, struct MHD_Connection *c, const char *name)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	json_t *job = valid_name(name) ? serve_job_json(api->sv, name) : NULL, *state = NULL, *series = NULL;
+
+	if (!job)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%s'", name);
+	json_object_set_new(job, "spec", api_redact(json_object_get(job, "spec")));
+	if (api->st->backend->job_state(api->st, name, &state, &err) ||
+	    api->st->backend->series_list(api->st, name, &series, &err)) {
+		json_decref(job);
+		json_decref(state);
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	}
+	json_object_set(job, "last_run", json_object_get(state, "last_run"));
+	json_object_set_new(job, "series", series);
+	json_decref(state);
+	return reply_json(c, MHD_HTTP_OK, job);
+}
+
+static enum MHD_Result post_run(struct api *api, struct MHD_Connection *c, const char *name)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	int64_t t;
+	char when[40];
+
+	if (!valid_name(name))
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%s'", name);
+	if (serve_trigger(api->sv, name, &t, &err)) {
+		unsigned status = err.code == VIGIL_E_USAGE ? MHD_HTTP_NOT_FOUND
+		                : err.code == VIGIL_E_LIMIT ? MHD_HTTP_CONFLICT : MHD_HTTP_SERVICE_UNAVAILABLE;
+
+		return reply_error(c, status, "%s", err.msg);
+	}
+	time_format_iso(t, when, sizeof(when));
+	return reply_json(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s, s:I}", "job", name, "scheduled_for", when,
+	                                                  "scheduled_ms", (json_int_t)t));
+}
+
+static enum MHD_Result get_runs(struct api *api, struct MHD_Connection *c)
+{
+	static const char *const allowed[] = { "job", "limit", "before", NULL };
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	const char *job = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "job"), *bad;
+	long long limit = API_LIMIT_DEFAULT, before = 0;
+	json_t *runs = NULL, *o;
+	size_t n;
+
+	if ((bad = unknown_arg(c, allowed)))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s' (known: job, limit, before)", bad);
+	if (job && !valid_name(job))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "job: not a job name");
+	if (int_arg(c, "limit", 1, API_LIMIT_MAX, &limit))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "limit: must be an integer from 1 to %d", API_LIMIT_MAX);
+	if (int_arg(c, "before", 1, INT64_MAX, &before))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "before: must be a run id (an integer >= 1)");
+	if (api->st->backend->runs_page(api->st, job, before, (size_t)limit, &runs, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	n = json_array_size(runs);
+	o = json_pack("{s:o}", "runs", runs);
+	if (n == (size_t)limit) {
+		struct strbuf next = STRBUF_INIT;
+
+		strbuf_addstr(&next, "/api/runs?");
+		if (job)
+			strbuf_addf(&next, "job=%s&", job);
+		strbuf_addf(&next, "limit=%lld&before=%lld", limit,
+		            (long long)json_integer_value(json_object_get(json_array_get(runs, n - 1), "id")));
+		json_object_set_new(o, "next", json_string(strbuf_str(&next)));
+		strbuf_release(&next);
+	} else {
+		json_object_set_new(o, "next", json_null());
+	}
+	return reply_json(c, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result get_run(struct api *api, struct MHD_Connection *c, const char *id_text)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *end;
+	long long id = strtoll(id_text, &end, 10);
+	json_t *run = NULL;
+
+	if (!*id_text || *end || id < 1)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not a run id", id_text);
+	if (api->st->backend->run_get(api->st, id, &run, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	if (!run)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no run %lld", id);
+	return reply_json(c, MHD_HTTP_OK, run);
+}
+
+static enum MHD_Result get_anomalies(struct api *api, struct MHD_Connection *c)
+{
+	static const char *const allowed[] = { "job", "since", "limit", NULL };
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	const char *job = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "job"), *bad;
+	long long limit = 100;
+	int64_t since = INT64_MIN;
+	json_t *rows = NULL;
+
+	if ((bad = unknown_arg(c, allowed)))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s' (known: job, since, limit)", bad);
+	if (job && !valid_name(job))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "job: not a job name");
+	if (time_arg(c, "since", &since))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "since: not a timestamp (ISO 8601 or unix seconds)");
+	if (int_arg(c, "limit", 1, API_LIMIT_MAX, &limit))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "limit: must be an integer from 1 to %d", API_LIMIT_MAX);
+	if (api->st->backend->anomalies_since(api->st, job, since, (size_t)limit, &rows, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "anomalies", rows));
+}
+
+/* ---- /api/series: written by hand, it can be 100 000 points ------------------------ */
+
+static void add_int(struct strbuf *sb, int64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	strbuf_add(sb, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/*
+ * Numbers for charts: 9 significant digits, like "%.9g" (the last digit may
+ * differ by one: the value is scaled in binary).  Formatting 100 000 points
+ * with snprintf costs most of a request, so ordinary magnitudes take an
+ * integer path.
+ */
+void api_format_number(struct strbuf *sb, double v)
+{
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12 };
+	double a = fabs(v);
+	char buf[40], *p;
+	int n, digits, decimals;
+	int64_t scaled, ip, fp;
+
+	if (!isfinite(v)) {
+		strbuf_add(sb, "null", 4);
+		return;
+	}
+	if (v == (double)(int64_t)v && a < 1e15) {
+		add_int(sb, (int64_t)v);
+		return;
+	}
+	if (a < 1e-3 || a >= 1e9) {
+		n = snprintf(buf, sizeof(buf), "%.9g", v);
+		strbuf_add(sb, buf, (size_t)n);
+		return;
+	}
+	for (digits = 1; digits < 9 && a >= pow10[digits]; digits++)
+		;
+	if (a < 1)
+		digits = a >= 0.1 ? 0 : a >= 0.01 ? -1 : -2;
+	decimals = 9 - digits;
+	scaled = (int64_t)(a * pow10[decimals] + 0.5);
+	ip = scaled / (int64_t)pow10[decimals];
+	fp = scaled % (int64_t)pow10[decimals];
+	if (v < 0)
+		strbuf_addch(sb, '-');
+	add_int(sb, ip);
+	if (!fp)
+		return;
+	p = buf + sizeof(buf);
+	for (int i = 0; i < decimals; i++, fp /= 10)
+		*--p = (char)('0' + fp % 10);
+	n = (int)(buf + sizeof(buf) - p);
+	while (n && p[n - 1] == '0')
+		n--;
+	strbuf_addch(sb, '.');
+	strbuf_add(sb, p, (size_t)n);
+}
+
+static void add_num(struct strbuf *sb, double v)
+{
+	api_format_number(sb, v);
+}
+
+static void add_array(struct strbuf *sb, const char *name, const double *a, size_t n)
+{
+	strbuf_addf(sb, ",\"%s\":[", name);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_addch(sb, ',');
+		add_num(sb, a[i]);
+	}
+	strbuf_addch(sb, ']');
+}
+
+static void add_json_string(struct strbuf *sb, const char *s)
+{
+	json_t *j = json_string(s);
+	char *t = json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+
+	strbuf_addstr(sb, t ? t : "\"\"");
+	free(t);
+	json_decref(j);
+}
+
+static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, const char *job, const char *series)
+{
+	static const char *const allowed[] = { "from", "to", NULL };
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct stored_series s;
+	struct strbuf sb = STRBUF_INIT;
+	int64_t from = INT64_MIN, to = INT64_MAX;
+	size_t skip = 0, n;
+	const char *bad;
+	int found = 0, first = 1;
+
+	if ((bad = unknown_arg(c, allowed)))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s' (known: from, to)", bad);
+	if (time_arg(c, "from", &from))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "from: not a timestamp (ISO 8601 or unix seconds)");
+	if (time_arg(c, "to", &to))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "to: not a timestamp (ISO 8601 or unix seconds)");
+	if (from > to)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "from is after to");
+	if (!valid_name(job) || !*series || strlen(series) > 1024)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no stored series");
+	if (api->st->backend->series_get(api->st, job, series, from, to, &s, &found, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	if (!found)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "job '%s' has no stored series '%.200s'", job, series);
+	if (s.n > API_SERIES_MAX_POINTS)
+		skip = s.n - API_SERIES_MAX_POINTS;
+	n = s.n - skip;
+	strbuf_grow(&sb, n * 120 + 1024);
+	strbuf_addstr(&sb, "{\"job\":");
+	add_json_string(&sb, job);
+	strbuf_addstr(&sb, ",\"series\":");
+	add_json_string(&sb, series);
+	strbuf_addf(&sb, ",\"labels\":%s,\"run_id\":", s.labels_json);
+	add_int(&sb, s.run_id);
+	strbuf_addstr(&sb, ",\"scheduled_for\":");
+	add_int(&sb, s.scheduled_ms);
+	strbuf_addf(&sb, ",\"points_stored\":%zu,\"n\":%zu,\"truncated\":%s,\"ts\":[", s.n_total, n,
+	            skip ? "true" : "false");
+	for (size_t i = skip; i < s.n; i++) {
+		if (i > skip)
+			strbuf_addch(&sb, ',');
+		add_int(&sb, s.ts[i]);
+	}
+	strbuf_addch(&sb, ']');
+	add_array(&sb, "value", s.value + skip, n);
+	strbuf_addstr(&sb, ",\"detectors\":[");
+	for (size_t k = 0; k < s.n_detectors; k++) {
+		strbuf_addstr(&sb, k ? ",{\"id\":" : "{\"id\":");
+		add_json_string(&sb, s.det[k].id);
+		add_array(&sb, "score", s.det[k].score + skip, n);
+		add_array(&sb, "expected", s.det[k].expected + skip, n);
+		add_array(&sb, "lower", s.det[k].lower + skip, n);
+		add_array(&sb, "upper", s.det[k].upper + skip, n);
+		strbuf_addch(&sb, '}');
+	}
+	strbuf_addstr(&sb, "],\"anomalies\":[");
+	for (size_t k = 0; k < s.n_detectors; k++) {
+		for (size_t i = skip; i < s.n; i++) {
+			if (!(s.det[k].flags[i] & STORED_FLAGGED))
+				continue;
+			strbuf_addstr(&sb, first ? "{\"ts\":" : ",{\"ts\":");
+			first = 0;
+			add_int(&sb, s.ts[i]);
+			strbuf_addstr(&sb, ",\"value\":");
+			add_num(&sb, s.value[i]);
+			strbuf_addstr(&sb, ",\"score\":");
+			add_num(&sb, s.det[k].score[i]);
+			strbuf_addstr(&sb, ",\"detector\":");
+			add_json_string(&sb, s.det[k].id);
+			strbuf_addf(&sb, ",\"alerted\":%s}", s.det[k].flags[i] & STORED_ALERTED ? "true" : "false");
+		}
+	}
+	strbuf_addstr(&sb, "]}\n");
+	stored_series_release(&s);
+	return reply_strbuf(c, MHD_HTTP_OK, "application/json", &sb);
+}
+
+static enum MHD_Result get_series_list(struct api *api, struct MHD_Connection *c, const char *job)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	json_t *list = NULL;
+
+	if (!valid_name(job))
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%s'", job);
+	if (api->st->backend->series_list(api->st, job, &list, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	return reply_json(c, MHD_HTTP_OK, json_pack("{s:s, s:o}", "job", job, "series", list));
+}
+
+/* ---- routing --------------------------------------------------------------------- */
+
+/* Does the request carry the operator's token, or is it allowed without one? */
+static enum MHD_Result refuse_mutation(struct api *api, struct MHD_Connection *c, int *refused)
+{
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	*refused = 1;
+	if (!api->token) {
+		if (api->loopback) {
+			*refused = 0;
+			return MHD_YES;
+		}
+		return reply_error(c, MHD_HTTP_FORBIDDEN, "mutating calls are refused: no API token is configured "
+		                   "and the API is not bound to loopback");
+	}
+	if (!auth || strncasecmp(auth, "Bearer ", 7) || !api_token_equal(auth + 7, api->token))
+		return reply_error(c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
+	*refused = 0;
+	return MHD_YES;
+}
+
+static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *allow)
+{
+	char *body = xasprintf("{\"error\":\"method not allowed (use %s)\"}\n", allow);
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Allow", allow);
+	ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const char *url, const char *method)
+{
+	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST"), refused;
+	static const char *const no_args[] = { NULL };
+	const char *rest, *bad;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics")) {
+		if (!get)
+			return method_not_allowed(c, "GET");
+		if (!strcmp(url, "/healthz")) {
+			strbuf_addstr(&sb, "ok\n");
+			return reply_strbuf(c, MHD_HTTP_OK, "text/plain; charset=utf-8", &sb);
+		}
+		if (!strcmp(url, "/readyz")) {
+			int ready = serve_ready(api->sv);
+
+			strbuf_addstr(&sb, ready ? "ready\n" : "not ready\n");
+			return reply_strbuf(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+			                    "text/plain; charset=utf-8", &sb);
+		}
+		metrics_render(serve_metrics(api->sv), &sb);
+		return reply_strbuf(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &sb);
+	}
+	if (!strcmp(url, "/api/jobs")) {
+		if (!get)
+			return method_not_allowed(c, "GET");
+		if ((bad = unknown_arg(c, no_args)))
+			return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s'", bad);
+		return get_jobs(api, c);
+	}
+	if (!strncmp(url, "/api/jobs/", 10)) {
+		const char *slash;
+
+		rest = url + 10;
+		slash = strchr(rest, '/');
+		if (slash && !strcmp(slash, "/run")) {
+			char name[130];
+
+			if (!post)
+				return method_not_allowed(c, "POST");
+			{
+				enum MHD_Result r = refuse_mutation(api, c, &refused);
+
+				if (refused)
+					return r;
+			}
+			snprintf(name, sizeof(name), "%.*s", (int)(slash - rest) > 129 ? 129 : (int)(slash - rest), rest);
+			return post_run(api, c, name);
+		}
+		if (slash)
+			return reply_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint");
+		if (!get)
+			return method_not_allowed(c, "GET");
+		return get_job(api, c, rest);
+	}
+	if (!strcmp(url, "/api/runs")) {
+		if (!get)
+			return method_not_allowed(c, "GET");
+		return get_runs(api, c);
+	}
+	if (!strncmp(url, "/api/runs/", 10)) {
+		if (!get)
+			return method_not_allowed(c, "GET");
+		return get_run(api, c, url + 10);
+	}
+	if (!strcmp(url, "/api/anomalies")) {
+		if (!get)
+			return method_not_allowed(c, "GET");
+		return get_anomalies(api, c);
+	}
+	if (!strncmp(url, "/api/series/", 12)) {
+		const char *slash;
+		char job[130];
+
+		if (!get)
+			return method_not_allowed(c, "GET");
+		rest = url + 12;
+		slash = strchr(rest, '/');
+		if (!slash)
+			return get_series_list(api, c, rest);
+		snprintf(job, sizeof(job), "%.*s", (int)(slash - rest) > 129 ? 129 : (int)(slash - rest), rest);
+		return get_series(api, c, job, slash + 1);
+	}
+	return reply_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+	struct api *api = cls;
+	struct request *rq = *con_cls;
+
+	(void)version;
+	(void)upload_data;
+	if (!rq) {
+		*con_cls = XNEW(struct request);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		rq->body += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rq->body > API_BODY_MAX)
+		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes", API_BODY_MAX);
+	return route(api, c, url, method);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512], esc[600];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warn("api", "%s", log_escape(esc, sizeof(esc), msg));
+}
+
+struct api *api_start(const struct api_config *cfg, struct serve *sv, struct vigil_error *err)
+{
+	struct api *api = XNEW(struct api);
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	struct sockaddr *addr;
+	const union MHD_DaemonInfo *info;
+	char host[64];
+	unsigned port, flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (api_parse_listen(cfg->listen, host, sizeof(host), &port, &api->loopback, err))
+		goto fail;
+	if (strchr(host, ':')) {
+		memset(&a6, 0, sizeof(a6));
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t)port);
+		inet_pton(AF_INET6, host, &a6.sin6_addr);
+		addr = (struct sockaddr *)&a6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		memset(&a4, 0, sizeof(a4));
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, host, &a4.sin_addr);
+		addr = (struct sockaddr *)&a4;
+	}
+	api->sv = sv;
+	api->token = cfg->token ? xstrdup(cfg->token) : NULL;
+	if (!api->token && !api->loopback)
+		log_warn("api", "listening on '%s' without a token: mutating calls are refused (set --token-file or "
+		         "VIGIL_API_TOKEN)", cfg->listen);
+	api->st = store_open(cfg->store_path, err);
+	if (!api->st)
+		goto fail;
+	api->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, api,
+	                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	                            MHD_OPTION_SOCK_ADDR, addr,
+	                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+	                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	                            MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	                            MHD_OPTION_END);
+	if (!api->mhd) {
+		vigil_error_set(err, VIGIL_E_IO, "cannot listen on '%s' (address in use, or not local?)", cfg->listen);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	if (info && info->port)
+		port = info->port;
+	if (strchr(host, ':'))
+		snprintf(api->address, sizeof(api->address), "[%s]:%u", host, port);
+	else
+		snprintf(api->address, sizeof(api->address), "%s:%u", host, port);
+	return api;
+fail:
+	store_close(api->st);
+	free(api->token);
+	free(api);
+	return NULL;
+}
+
+void api_stop(struct api *api)
+{
+	if (!api)
+		return;
+	MHD_stop_daemon(api->mhd);
+	store_close(api->st);
+	if (api->token)
+		memset(api->token, 0, strlen(api->token));
+	free(api->token);
+	free(api);
+}
+
+const char *api_address(const struct api *api)
+{
+	return api->address;
+}

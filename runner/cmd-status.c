@@ -1,0 +1,184 @@
+/*
+ * cmd-status.c - `vigil status`: ask a running daemon about its jobs.
+ *
+ * The daemon writes its address to STATE/serve.json; --url overrides it.
+ * The answer of GET /api/jobs is printed as a table (or as is with --json).
+ */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "paths.h"
+#include "strbuf.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+#include "banned.h"
+
+#define STATUS_MAX_BODY (16 * 1024 * 1024)
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	if (sb->len + size * nmemb > STATUS_MAX_BODY)
+		return 0;
+	strbuf_add(sb, data, size * nmemb);
+	return size * nmemb;
+}
+
+/* GET url; 0 with the body and status, or -1 with a message printed. */
+static int http_get(const char *url, struct strbuf *body, long *status)
+{
+	CURL *h = curl_easy_init();
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+
+	if (!h)
+		return -1;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "vigil status: no daemon answers at %s: %s\n", url, errbuf[0] ? errbuf :
+		        curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *str(const json_t *o, const char *key, const char *dflt)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+static void print_jobs(const json_t *jobs)
+{
+	size_t i;
+	json_t *j;
+	char when[40];
+
+	printf("%-28s %-20s %-22s %-10s %-10s %s\n", "JOB", "SCHEDULE", "NEXT RUN", "RUNNING", "LAST", "LAST RUN");
+	json_array_foreach(jobs, i, j) {
+		json_t *last = json_object_get(j, "last_run");
+		const char *state = json_is_object(last) ? str(last, "state", "-") : "-";
+
+		if (json_is_object(last) && json_is_integer(json_object_get(last, "finished_at")))
+			time_format_iso(json_integer_value(json_object_get(last, "finished_at")), when, sizeof(when));
+		else
+			snprintf(when, sizeof(when), "-");
+		printf("%-28s %-20s %-22s %-10s %-10s %s%s\n", str(j, "name", "?"), str(j, "schedule", "-"),
+		       str(j, "next_run", "-"), json_is_true(json_object_get(j, "running")) ? "yes" : "no", state, when,
+		       json_is_string(json_object_get(j, "error")) ? "  (spec file invalid: see the log)" : "");
+	}
+}
+
+static int cmd_status(const struct cmd_entry *self, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "state", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	const char *state = NULL, *url_opt = NULL;
+	struct strbuf body = STRBUF_INIT;
+	char *url = NULL, *dir = NULL, *info_path = NULL, *get;
+	json_t *info = NULL, *answer = NULL;
+	int c, json = 0, rc = EXIT_ENV;
+	long status = 0;
+
+	while ((c = getopt_long(argc, argv, "u:s:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': url_opt = optarg; break;
+		case 's': state = optarg; break;
+		case 'j': json = 1; break;
+		case 'h':
+			cmd_usage(self, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error(self, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	if (url_opt) {
+		url = xstrdup(url_opt);
+	} else {
+		json_error_t jerr;
+
+		if (!(dir = paths_state_dir(state, &err))) {
+			fprintf(stderr, "vigil: %s\n", err.msg);
+			return EXIT_ENV;
+		}
+		info_path = xasprintf("%s/serve.json", dir);
+		info = json_load_file(info_path, 0, &jerr);
+		if (!json_is_string(json_object_get(info, "url"))) {
+			fprintf(stderr, "vigil status: no daemon is running with state directory '%s' (no %s)\n", dir,
+			        info_path);
+			goto out;
+		}
+		url = xstrdup(json_string_value(json_object_get(info, "url")));
+	}
+	get = xasprintf("%s/api/jobs", url);
+	rc = http_get(get, &body, &status);
+	free(get);
+	if (rc) {
+		rc = EXIT_ENV;
+		goto out;
+	}
+	answer = json_loads(strbuf_str(&body), 0, NULL);
+	if (status != 200 || !json_is_array(json_object_get(answer, "jobs"))) {
+		fprintf(stderr, "vigil status: %s answered %ld: %s\n", url, status,
+		        str(answer, "error", "not a vigil API answer"));
+		rc = EXIT_ENV;
+		goto out;
+	}
+	rc = EXIT_OK;
+	if (json) {
+		json_dumpf(answer, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		fputc('\n', stdout);
+	} else {
+		printf("vigil serve at %s", url);
+		if (json_is_integer(json_object_get(info, "pid")))
+			printf(" (pid %lld)", (long long)json_integer_value(json_object_get(info, "pid")));
+		printf(": %zu job%s\n", json_array_size(json_object_get(answer, "jobs")),
+		       json_array_size(json_object_get(answer, "jobs")) == 1 ? "" : "s");
+		print_jobs(json_object_get(answer, "jobs"));
+	}
+out:
+	json_decref(answer);
+	json_decref(info);
+	strbuf_release(&body);
+	free(info_path);
+	free(dir);
+	free(url);
+	return rc;
+}
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.usage = "[--state DIR | --url URL] [--json]",
+	.summary = "show the jobs of a running 'vigil serve': schedule, next run, last result",
+	.help = "  -s, --state DIR        the daemon's state directory (its address is in DIR/serve.json)\n"
+	        "  -u, --url URL          the daemon's API, e.g. http://127.0.0.1:7460\n"
+	        "  -j, --json             print the answer of GET /api/jobs\n",
+	.exec = cmd_status,
+};

@@ -1,0 +1,1045 @@
+/*
+ * serve.c - the daemon loop: specs in, runs out.
+ *
+ * One thread owns everything that changes: it rescans the spec directory
+ * (inotify, a periodic rescan, SIGHUP), ticks the scheduler on the store's
+ * clock, claims each run in the store and hands it to a worker process,
+ * heartbeats the claims, reaps the workers and enforces timeouts and the
+ * shutdown grace period.  The API thread only reads copies and queues
+ * triggers, under the same lock.  Signals arrive through a self-pipe, so the
+ * loop is one poll() over the signal pipe, inotify, the API's wake pipe and
+ * the workers' result pipes.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cmd.h"
+#include "cron.h"
+#include "log.h"
+#include "plugin.h"
+#include "sched.h"
+#include "serve.h"
+#include "spec.h"
+#include "store.h"
+#include "strbuf.h"
+#include "timefmt.h"
+#include "tz.h"
+#include "run-worker.h"
+#include "xmalloc.h"
+#include "banned.h"
+
+#define SPEC_FILE_MAX (1024 * 1024)
+/* After SIGTERM to a worker's group, how long before SIGKILL. */
+#define KILL_GRACE_MS 5000
+/* How often the store's clock is read to correct ours. */
+#define CLOCK_CHECK_MS 60000
+/* Debounce of inotify events (editors write files in steps). */
+#define INOTIFY_DELAY_MS 100
+#define MAX_WAIT_MS 1000
+
+struct slot {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	int64_t mtime_ns;
+	char *text;                /* the valid version's text */
+	struct job_spec *spec;     /* the valid version, NULL if none yet */
+	struct tz *tz;
+	char *error;               /* the file's latest version is invalid: why */
+	int seen;
+};
+
+enum stop_reason { STOP_NONE, STOP_TIMEOUT, STOP_SHUTDOWN, STOP_LOST };
+
+struct running {
+	struct sched_run run;
+	struct run_claim claim;
+	struct worker w;
+	int reaped;
+	int status;
+	int64_t started_mono_ns;
+	int64_t next_heartbeat;
+	enum stop_reason stop;
+	int64_t kill_at;           /* SIGKILL at; 0: not signalled */
+	int killed;
+	int64_t timeout_ms;        /* the spec's, when the run started */
+};
+
+struct serve {
+	const struct serve_options *opt;
+	pthread_mutex_t lock;
+	struct registry *reg;
+	struct store *st;
+	struct sched *sched;
+	struct metrics *metrics;
+	struct slot **slots;
+	size_t n_slots;
+	struct running **running;
+	size_t n_running;
+	char *specs_dir;
+	int64_t clock_offset;
+	int64_t clock_checked;     /* monotonic ms */
+	int ready, stopping, hurry;
+	int64_t stop_deadline;
+	int wake_pipe[2];
+	int inotify_fd;
+	int64_t rescan_at;         /* our clock; INT64_MAX: none pending */
+	int64_t next_periodic;
+	struct api *api;
+	char *info_path;
+};
+
+static int sig_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+
+	if (write(sig_pipe[1], &b, 1) < 0) {
+		/* the pipe is full: the loop will see the earlier bytes */
+	}
+	errno = saved;
+}
+
+static int64_t mono_ms(void)
+{
+	return time_mono_ns() / 1000000;
+}
+
+/*
+ * Our clock corrected to the store's (the time every node agrees on).  The
+ * loop's thread refreshes the offset; the API thread only reads it.
+ */
+static int64_t clock_now(struct serve *sv)
+{
+	int64_t db;
+
+	if (mono_ms() - sv->clock_checked >= CLOCK_CHECK_MS || !sv->clock_checked) {
+		sv->clock_checked = mono_ms();
+		if (sv->st->backend->now(sv->st, &db, NULL) == 0)
+			__atomic_store_n(&sv->clock_offset, db - time_now_ms(), __ATOMIC_RELAXED);
+	}
+	return time_now_ms() + __atomic_load_n(&sv->clock_offset, __ATOMIC_RELAXED);
+}
+
+static void wake(struct serve *sv)
+{
+	char b = 1;
+
+	if (write(sv->wake_pipe[1], &b, 1) < 0) {
+		/* full: a wake-up is pending anyway */
+	}
+}
+
+/* ---- specs ------------------------------------------------------------------ */
+
+static struct slot *slot_by_name(struct serve *sv, const char *name)
+{
+	for (size_t i = 0; i < sv->n_slots; i++)
+		if (sv->slots[i]->spec && !strcmp(sv->slots[i]->spec->name, name))
+			return sv->slots[i];
+	return NULL;
+}
+
+static void slot_free(struct slot *s)
+{
+	if (!s)
+		return;
+	spec_free(s->spec);
+	tz_free(s->tz);
+	free(s->text);
+	free(s->error);
+	free(s->path);
+	free(s);
+}
+
+static char *read_spec_file(const char *path, struct vigil_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		vigil_error_set(err, VIGIL_E_IO, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (sb.len + n > SPEC_FILE_MAX) {
+			vigil_error_set(err, VIGIL_E_LIMIT, "larger than %d bytes", SPEC_FILE_MAX);
+			break;
+		}
+		strbuf_add(&sb, buf, n);
+	}
+	if (ferror(f) && !vigil_error_isset(err))
+		vigil_error_set(err, VIGIL_E_IO, "cannot read: %s", strerror(errno));
+	fclose(f);
+	if (vigil_error_isset(err)) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb);
+}
+
+static void sched_cfg_of(const struct slot *s, struct sched_job_cfg *cfg, char *sid, size_t sid_size)
+{
+	const struct job_spec *spec = s->spec;
+
+	snprintf(sid, sid_size, "%s|%s", spec->schedule_expr ? spec->schedule_expr : "",
+	         spec->timezone ? spec->timezone : "");
+	*cfg = (struct sched_job_cfg){
+		.name = spec->name,
+		.cron = spec->cron,
+		.tz = s->tz,
+		.schedule_id = sid,
+		.misfire = spec->misfire,
+		.max_catchup_ms = spec->max_catchup_ms,
+		.timeout_ms = spec->timeout_ms,
+	};
+}
+
+/* The latest fire time the store knows of for job, or INT64_MIN. */
+static int64_t last_fire(struct serve *sv, const char *job)
+{
+	json_t *state = NULL, *v;
+	int64_t t = INT64_MIN;
+	struct vigil_error err = VIGIL_ERROR_INIT;
+
+	if (sv->st->backend->job_state(sv->st, job, &state, &err)) {
+		log_warn("serve", "job '%s': %s", job, err.msg);
+		return t;
+	}
+	v = json_object_get(state, "last_fire");
+	if (json_is_integer(v))
+		t = json_integer_value(v);
+	json_decref(state);
+	return t;
+}
+
+static void report_invalid(struct slot *s, const struct diag *d, const char *extra)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char esc[1024];
+
+	for (size_t i = 0; i < d->n; i++) {
+		log_error("serve", "%s", log_escape(esc, sizeof(esc), d->msgs[i]));
+		strbuf_addf(&sb, "%s%s", i ? "\n" : "", d->msgs[i]);
+	}
+	if (extra) {
+		log_error("serve", "%s: %s", s->path, extra);
+		strbuf_addf(&sb, "%s%s: %s", sb.len ? "\n" : "", s->path, extra);
+	}
+	free(s->error);
+	s->error = strbuf_detach(&sb);
+	if (s->spec)
+		log_warn("serve", "job '%s': keeps running the previous valid version of '%s'", s->spec->name, s->path);
+}
+
+/* (Re)load one spec file; the caller holds the lock. */
+static void load_slot(struct serve *sv, struct slot *s)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct diag d;
+	struct job_spec *spec;
+	struct slot *other;
+	struct tz *tz = NULL;
+	struct sched_job_cfg cfg;
+	char *text = read_spec_file(s->path, &err), sid[CRON_MAX_EXPR + 256];
+	int is_new_name;
+
+	diag_init(&d, s->path);
+	if (!text) {
+		diag_add(&d, NULL, "%s", err.msg);
+		report_invalid(s, &d, NULL);
+		metrics_spec_reload(sv->metrics, 0);
+		diag_release(&d);
+		return;
+	}
+	spec = spec_parse(text, sv->specs_dir, sv->reg, &d);
+	if (spec && spec->timezone && !(tz = tz_load(spec->timezone, &err)))
+		diag_add(&d, "$.schedule.timezone", "%s", err.msg);
+	if (!spec || d.n) {
+		report_invalid(s, &d, NULL);
+		goto rejected;
+	}
+	other = slot_by_name(sv, spec->name);
+	if (other && other != s) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "job name '%s' is already used by '%s'", spec->name, other->path);
+		report_invalid(s, &d, msg);
+		goto rejected;
+	}
+	is_new_name = !s->spec || strcmp(s->spec->name, spec->name);
+	if (s->spec && is_new_name) {
+		log_info("serve", "job '%s' renamed to '%s' in '%s'", s->spec->name, spec->name, s->path);
+		sched_job_remove(sv->sched, s->spec->name);
+	}
+	spec_free(s->spec);
+	tz_free(s->tz);
+	free(s->text);
+	free(s->error);
+	s->error = NULL;
+	s->spec = spec;
+	s->tz = tz;
+	s->text = text;
+	sched_cfg_of(s, &cfg, sid, sizeof(sid));
+	if (sched_job_set(sv->sched, &cfg, clock_now(sv), is_new_name ? last_fire(sv, spec->name) : INT64_MIN,
+	                  &err))
+		log_error("serve", "job '%s': %s", spec->name, err.msg);
+	log_info("serve", "job '%s' %s from '%s'%s%s", spec->name, is_new_name ? "loaded" : "reloaded", s->path,
+	         spec->schedule_expr ? ", schedule " : " (no schedule: runs when triggered)",
+	         spec->schedule_expr ? spec->schedule_expr : "");
+	metrics_spec_reload(sv->metrics, 1);
+	diag_release(&d);
+	return;
+rejected:
+	metrics_spec_reload(sv->metrics, 0);
+	spec_free(spec);
+	tz_free(tz);
+	free(text);
+	diag_release(&d);
+}
+
+static int is_spec_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 5 && !strcmp(name + len - 5, ".json");
+}
+
+/* Pick up added, edited and deleted spec files.  The caller holds the lock. */
+static void rescan(struct serve *sv)
+{
+	DIR *dir = opendir(sv->specs_dir);
+	struct dirent *de;
+	size_t i, kept = 0;
+	int removed = 0, again = 0;
+
+	if (!dir) {
+		log_error("serve", "cannot read the spec directory '%s': %s; keeping the jobs loaded", sv->specs_dir,
+		          strerror(errno));
+		return;
+	}
+	for (i = 0; i < sv->n_slots; i++)
+		sv->slots[i]->seen = 0;
+	while ((de = readdir(dir))) {
+		struct slot *s = NULL;
+		struct stat stt;
+		char *path;
+
+		if (!is_spec_name(de->d_name))
+			continue;
+		path = xasprintf("%s/%s", sv->specs_dir, de->d_name);
+		if (stat(path, &stt) || !S_ISREG(stt.st_mode)) {
+			free(path);
+			continue;
+		}
+		for (i = 0; i < sv->n_slots; i++)
+			if (!strcmp(sv->slots[i]->path, path))
+				s = sv->slots[i];
+		if (!s) {
+			s = XNEW(struct slot);
+			s->path = path;
+			sv->slots = xreallocarray(sv->slots, sv->n_slots + 1, sizeof(*sv->slots));
+			sv->slots[sv->n_slots++] = s;
+		} else {
+			free(path);
+		}
+		s->seen = 1;
+		if (s->dev == stt.st_dev && s->ino == stt.st_ino && s->size == stt.st_size &&
+		    s->mtime_ns == (int64_t)stt.st_mtim.tv_sec * 1000000000 + stt.st_mtim.tv_nsec)
+			continue;
+		s->dev = stt.st_dev;
+		s->ino = stt.st_ino;
+		s->size = stt.st_size;
+		s->mtime_ns = (int64_t)stt.st_mtim.tv_sec * 1000000000 + stt.st_mtim.tv_nsec;
+		load_slot(sv, s);
+	}
+	closedir(dir);
+	for (i = 0; i < sv->n_slots; i++) {
+		struct slot *s = sv->slots[i];
+
+		if (s->seen) {
+			sv->slots[kept++] = s;
+			continue;
+		}
+		if (s->spec) {
+			log_info("serve", "job '%s' removed ('%s' is gone)", s->spec->name, s->path);
+			sched_job_remove(sv->sched, s->spec->name);
+			removed = 1;
+		}
+		slot_free(s);
+	}
+	sv->n_slots = kept;
+	/* a file refused for using a taken job name may be valid now: load it again */
+	for (i = 0; removed && i < sv->n_slots; i++) {
+		if (sv->slots[i]->error && !sv->slots[i]->spec) {
+			sv->slots[i]->mtime_ns = -1;
+			again = 1;
+		}
+	}
+	if (again)
+		rescan(sv);
+}
+
+/* ---- runs ------------------------------------------------------------------- */
+
+static void signal_run(struct running *rr, int sig)
+{
+	if (!rr->reaped && kill(-rr->w.pid, sig) < 0 && errno == ESRCH)
+		kill(rr->w.pid, sig);
+}
+
+static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct slot *s = slot_by_name(sv, r->job);
+	struct running *rr;
+	struct worker_request req;
+	int64_t window_from = 0;
+	int claimed = 0, done;
+	char when[40];
+
+	time_format_iso(r->scheduled_ms, when, sizeof(when));
+	if (!s) {
+		sched_finished(sv->sched, r->job);
+		return;
+	}
+	if (s->spec->window_ms && r->cover_from_ms < r->scheduled_ms)
+		window_from = r->cover_from_ms - s->spec->window_ms;
+	rr = XNEW(struct running);
+	rr->run = *r;
+	rr->timeout_ms = s->spec->timeout_ms;
+	if (sv->st->backend->run_claim(sv->st, r->job, r->scheduled_ms, window_from, sched_trigger_name(r->trigger),
+	                               sv->opt->node, sv->opt->lease_ms, &rr->claim, &claimed, &err)) {
+		log_error("serve", "job '%s': run for %s: %s", r->job, when, err.msg);
+		goto not_started;
+	}
+	if (!claimed) {
+		log_info("serve", "job '%s': the run for %s is done or held by another node; not run again", r->job,
+		         when);
+		goto not_started;
+	}
+	req = (struct worker_request){
+		.spec_text = s->text,
+		.spec_path = s->path,
+		.spec_dir = sv->specs_dir,
+		.store_path = sv->opt->store_path,
+		.node = sv->opt->node,
+		.run_id = rr->claim.id,
+		.scheduled_ms = r->scheduled_ms,
+		.window_from_ms = rr->claim.window_from_ms,
+		.dry_run = sv->opt->dry_run,
+		.plugin_dirs = sv->opt->plugin_dirs,
+		.n_plugin_dirs = sv->opt->n_plugin_dirs,
+	};
+	if (worker_spawn(sv->opt->exe, &req, &rr->w, &err)) {
+		log_error("serve", "job '%s': run %lld: %s", r->job, (long long)rr->claim.id, err.msg);
+		sv->st->backend->run_release(sv->st, rr->claim.id, sv->opt->node, "failed", err.msg, &done, NULL);
+		metrics_run(sv->metrics, r->job, "failed", 0);
+		goto not_started;
+	}
+	rr->started_mono_ns = time_mono_ns();
+	rr->next_heartbeat = now + sv->opt->lease_ms / 3;
+	if (r->trigger == TRIGGER_SCHEDULE)
+		metrics_sched_lag(sv->metrics, (double)r->lag_ms / 1000);
+	sv->running = xreallocarray(sv->running, sv->n_running + 1, sizeof(*sv->running));
+	sv->running[sv->n_running++] = rr;
+	log_info("serve", "job '%s': run %lld for %s started (%s, attempt %d, worker %ld)", r->job,
+	         (long long)rr->claim.id, when, sched_trigger_name(r->trigger), rr->claim.attempts, (long)rr->w.pid);
+	return;
+not_started:
+	sched_finished(sv->sched, r->job);
+	free(rr);
+}
+
+static void describe_exit(int status, char *buf, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, size, "the worker was killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, size, "the worker exited with status %d without a result", WEXITSTATUS(status));
+}
+
+static void end_run(struct serve *sv, struct running *rr)
+{
+	json_t *res = worker_result(&rr->w), *v;
+	double secs = (double)(time_mono_ns() - rr->started_mono_ns) / 1e9;
+	const char *status, *key;
+	char why[256], timeout[32];
+	int done = 0;
+
+	if (res && json_is_true(json_object_get(res, "lost")))
+		rr->stop = STOP_LOST;
+	if (rr->stop == STOP_LOST) {
+		status = "lost";
+	} else if (res && json_is_string(json_object_get(res, "state"))) {
+		status = json_string_value(json_object_get(res, "state"));
+		metrics_processed(sv->metrics, (uint64_t)json_integer_value(json_object_get(res, "series")),
+		                  (uint64_t)json_integer_value(json_object_get(res, "points")));
+		json_object_foreach(json_object_get(res, "detector_seconds"), key, v)
+			metrics_detector_time(sv->metrics, key, json_number_value(v));
+		if (json_is_true(json_object_get(res, "source_error")))
+			metrics_source_error(sv->metrics, json_string_value(json_object_get(res, "source")));
+		metrics_notifications(sv->metrics, (uint64_t)json_integer_value(json_object_get(res, "notify_sent")),
+		                      (uint64_t)json_integer_value(json_object_get(res, "notify_failed")));
+	} else if (rr->stop == STOP_TIMEOUT) {
+		duration_format(rr->timeout_ms, timeout, sizeof(timeout));
+		snprintf(why, sizeof(why), "timed out after %s", timeout);
+		sv->st->backend->run_release(sv->st, rr->claim.id, sv->opt->node, "failed", why, &done, NULL);
+		status = "timeout";
+	} else if (rr->stop == STOP_SHUTDOWN) {
+		sv->st->backend->run_release(sv->st, rr->claim.id, sv->opt->node, "interrupted",
+		                             "interrupted: the daemon stopped during the run", &done, NULL);
+		status = "interrupted";
+	} else {
+		describe_exit(rr->status, why, sizeof(why));
+		sv->st->backend->run_release(sv->st, rr->claim.id, sv->opt->node, "failed", why, &done, NULL);
+		log_error("serve", "job '%s': run %lld: %s", rr->run.job, (long long)rr->claim.id, why);
+		status = "failed";
+	}
+	metrics_run(sv->metrics, rr->run.job, status, secs);
+	log_info("serve", "job '%s': run %lld %s in %.3fs%s%s", rr->run.job, (long long)rr->claim.id, status, secs,
+	         res && json_is_string(json_object_get(res, "outcome")) ? ", " : "",
+	         res && json_is_string(json_object_get(res, "outcome")) ?
+	         json_string_value(json_object_get(res, "outcome")) : "");
+	json_decref(res);
+	sched_finished(sv->sched, rr->run.job);
+	worker_release(&rr->w);
+}
+
+/* Reap workers that exited and finish those whose result pipe is drained. */
+static void reap(struct serve *sv)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < sv->n_running; i++) {
+		struct running *rr = sv->running[i];
+
+		if (!rr->reaped) {
+			pid_t p = waitpid(rr->w.pid, &rr->status, WNOHANG);
+
+			if (p == rr->w.pid)
+				rr->reaped = 1;
+		}
+		if (rr->reaped)
+			while (!worker_read(&rr->w))
+				;   /* the writer is gone: read to the end */
+		if (rr->reaped && rr->w.result_fd < 0) {
+			end_run(sv, rr);
+			free(rr);
+			continue;
+		}
+		sv->running[kept++] = rr;
+	}
+	sv->n_running = kept;
+}
+
+static void heartbeats(struct serve *sv, int64_t now)
+{
+	for (size_t i = 0; i < sv->n_running; i++) {
+		struct running *rr = sv->running[i];
+		struct vigil_error err = VIGIL_ERROR_INIT;
+		int held = 1;
+
+		if (rr->reaped || rr->stop == STOP_LOST || now < rr->next_heartbeat)
+			continue;
+		rr->next_heartbeat = now + sv->opt->lease_ms / 3;
+		if (sv->st->backend->run_heartbeat(sv->st, rr->claim.id, sv->opt->node, sv->opt->lease_ms, &held, &err)) {
+			log_warn("serve", "job '%s': run %lld: heartbeat: %s", rr->run.job, (long long)rr->claim.id,
+			         err.msg);
+			continue;
+		}
+		if (!held) {
+			log_error("serve", "job '%s': run %lld lost its claim (lease expired and taken over); stopping it",
+			          rr->run.job, (long long)rr->claim.id);
+			rr->stop = STOP_LOST;
+			rr->kill_at = now + KILL_GRACE_MS;
+			signal_run(rr, SIGTERM);
+		}
+	}
+}
+
+static void timeouts(struct serve *sv, int64_t now)
+{
+	struct sched_run exp[16];
+	size_t n;
+
+	while ((n = sched_expired(sv->sched, now, exp, 16)) > 0) {
+		for (size_t k = 0; k < n; k++) {
+			for (size_t i = 0; i < sv->n_running; i++) {
+				struct running *rr = sv->running[i];
+
+				if (strcmp(rr->run.job, exp[k].job) || rr->stop != STOP_NONE)
+					continue;
+				log_warn("serve", "job '%s': run %lld is past its timeout; stopping it", rr->run.job,
+				         (long long)rr->claim.id);
+				rr->stop = STOP_TIMEOUT;
+				rr->kill_at = now + KILL_GRACE_MS;
+				signal_run(rr, SIGTERM);
+			}
+		}
+		if (n < 16)
+			break;
+	}
+}
+
+static void kills(struct serve *sv, int64_t now)
+{
+	for (size_t i = 0; i < sv->n_running; i++) {
+		struct running *rr = sv->running[i];
+
+		if (sv->stopping && rr->stop == STOP_NONE && (sv->hurry || now >= sv->stop_deadline)) {
+			log_warn("serve", "job '%s': run %lld still going after the grace period; interrupting it",
+			         rr->run.job, (long long)rr->claim.id);
+			rr->stop = STOP_SHUTDOWN;
+			rr->kill_at = now + KILL_GRACE_MS;
+			signal_run(rr, SIGTERM);
+		}
+		if (rr->kill_at && !rr->killed && now >= rr->kill_at) {
+			rr->killed = 1;
+			signal_run(rr, SIGKILL);
+		}
+	}
+}
+
+/*
+ * Hook: deliver pending notifications.  Workers notify directly today; when
+ * the outbox (issue #6) lands, workers enqueue and this delivers what is due
+ * (retries with backoff), then reports the backlog with metrics_set_pending().
+ */
+static void deliver_pending_notifications(struct serve *sv)
+{
+	(void)sv;
+}
+
+static void recover(struct serve *sv)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	json_t *runs = NULL, *r;
+	size_t i;
+
+	if (sv->st->backend->runs_recover(sv->st, sv->opt->node, &runs, &err)) {
+		log_error("serve", "recovering interrupted runs: %s", err.msg);
+		return;
+	}
+	json_array_foreach(runs, i, r) {
+		const char *job = json_string_value(json_object_get(r, "job"));
+		int64_t t = json_integer_value(json_object_get(r, "scheduled_for"));
+		char when[40];
+
+		time_format_iso(t, when, sizeof(when));
+		if (!job || !slot_by_name(sv, job)) {
+			log_warn("serve", "run %lld of job '%s' for %s was interrupted, but no spec defines the job now",
+			         (long long)json_integer_value(json_object_get(r, "id")), job ? job : "?", when);
+			continue;
+		}
+		vigil_error_clear(&err);
+		if (sched_enqueue(sv->sched, job, t, t, TRIGGER_RECOVERY, &err))
+			log_warn("serve", "job '%s': cannot re-run %s: %s", job, when, err.msg);
+		else
+			log_info("serve", "job '%s': re-running the interrupted run for %s", job, when);
+	}
+	json_decref(runs);
+}
+
+/* ---- for the API ---------------------------------------------------------------- */
+
+int serve_ready(struct serve *sv)
+{
+	int r;
+
+	pthread_mutex_lock(&sv->lock);
+	r = sv->ready && !sv->stopping;
+	pthread_mutex_unlock(&sv->lock);
+	return r;
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+	char buf[40];
+
+	if (ms == INT64_MAX || ms == INT64_MIN || ms == 0)
+		return json_null();
+	time_format_iso(ms, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *job_summary(struct serve *sv, const struct slot *s)
+{
+	struct sched_job_info info;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(s->spec->name));
+	json_object_set_new(o, "file", json_string(s->path));
+	json_object_set_new(o, "schedule", s->spec->schedule_expr ? json_string(s->spec->schedule_expr) : json_null());
+	json_object_set_new(o, "timezone", s->spec->timezone ? json_string(s->spec->timezone) : json_null());
+	if (sched_job_info(sv->sched, s->spec->name, &info) == 0) {
+		json_object_set_new(o, "next_run", time_or_null(info.next_fire_ms));
+		json_object_set_new(o, "running", json_boolean(info.running));
+		json_object_set_new(o, "running_since", info.running ? time_or_null(info.running_since_ms) : json_null());
+		json_object_set_new(o, "queued", json_integer((json_int_t)info.queued));
+	}
+	json_object_set_new(o, "error", s->error ? json_string(s->error) : json_null());
+	return o;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+
+	return strcmp(json_string_value(json_object_get(x, "name")), json_string_value(json_object_get(y, "name")));
+}
+
+json_t *serve_jobs_json(struct serve *sv)
+{
+	json_t *arr = json_array(), **items;
+	size_t n = 0;
+
+	pthread_mutex_lock(&sv->lock);
+	items = xcalloc(sv->n_slots + 1, sizeof(*items));
+	for (size_t i = 0; i < sv->n_slots; i++)
+		if (sv->slots[i]->spec)
+			items[n++] = job_summary(sv, sv->slots[i]);
+	pthread_mutex_unlock(&sv->lock);
+	qsort(items, n, sizeof(*items), cmp_names);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, items[i]);
+	free(items);
+	return arr;
+}
+
+json_t *serve_job_json(struct serve *sv, const char *name)
+{
+	json_t *o = NULL;
+	struct slot *s;
+	char buf[32];
+
+	pthread_mutex_lock(&sv->lock);
+	s = slot_by_name(sv, name);
+	if (s) {
+		o = job_summary(sv, s);
+		json_object_set_new(o, "spec", json_deep_copy(s->spec->root));
+		json_object_set_new(o, "misfire", json_string(s->spec->misfire == MISFIRE_SKIP ? "skip" : "run_once"));
+		duration_format(s->spec->max_catchup_ms, buf, sizeof(buf));
+		json_object_set_new(o, "max_catchup_age", json_string(buf));
+		duration_format(s->spec->timeout_ms, buf, sizeof(buf));
+		json_object_set_new(o, "timeout", json_string(buf));
+	}
+	pthread_mutex_unlock(&sv->lock);
+	return o;
+}
+
+int serve_trigger(struct serve *sv, const char *name, int64_t *scheduled_ms, struct vigil_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&sv->lock);
+	if (sv->stopping) {
+		pthread_mutex_unlock(&sv->lock);
+		return vigil_error_set(err, VIGIL_E_INTERNAL, "the daemon is stopping");
+	}
+	if (!slot_by_name(sv, name)) {
+		pthread_mutex_unlock(&sv->lock);
+		return vigil_error_set(err, VIGIL_E_USAGE, "no job named '%s'", name);
+	}
+	*scheduled_ms = time_now_ms() + __atomic_load_n(&sv->clock_offset, __ATOMIC_RELAXED);
+	rc = sched_enqueue(sv->sched, name, *scheduled_ms, *scheduled_ms, TRIGGER_MANUAL, err);
+	pthread_mutex_unlock(&sv->lock);
+	if (rc == 0) {
+		log_info("serve", "job '%s': run requested through the API", name);
+		wake(sv);
+	}
+	return rc;
+}
+
+struct metrics *serve_metrics(struct serve *sv)
+{
+	return sv->metrics;
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static void update_gauges(struct serve *sv)
+{
+	size_t invalid = 0;
+	const struct sched_stats *ss = sched_stats(sv->sched);
+
+	for (size_t i = 0; i < sv->n_slots; i++)
+		invalid += sv->slots[i]->error != NULL;
+	metrics_set_gauges(sv->metrics, sched_n_jobs(sv->sched), sv->n_running, sched_n_waiting(sv->sched), invalid);
+	metrics_set_sched(sv->metrics, ss->skipped, ss->coalesced);
+}
+
+static void handle_signals(struct serve *sv, int64_t now)
+{
+	unsigned char buf[64];
+	ssize_t n;
+
+	while ((n = read(sig_pipe[0], buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == SIGHUP) {
+				log_info("serve", "SIGHUP: rescanning '%s'", sv->specs_dir);
+				sv->rescan_at = now;
+			} else if (buf[i] == SIGTERM || buf[i] == SIGINT) {
+				if (sv->stopping) {
+					sv->hurry = 1;
+					continue;
+				}
+				pthread_mutex_lock(&sv->lock);
+				sv->stopping = 1;
+				sched_stop(sv->sched);
+				pthread_mutex_unlock(&sv->lock);
+				sv->stop_deadline = now + sv->opt->grace_ms;
+				log_info("serve", "%s: taking no new runs; %zu running, waiting up to %llds for them",
+				         buf[i] == SIGTERM ? "SIGTERM" : "SIGINT", sv->n_running,
+				         (long long)(sv->opt->grace_ms / 1000));
+			}
+		}
+	}
+}
+
+static void drain_fd(int fd)
+{
+	char buf[4096];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static int write_info(struct serve *sv)
+{
+	char *tmp = xasprintf("%s.tmp", sv->info_path);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "pid", (json_int_t)getpid(), "listen", api_address(sv->api),
+	                      "node", sv->opt->node, "specs", sv->specs_dir);
+	char *url = xasprintf("http://%s", api_address(sv->api));
+	int rc;
+
+	json_object_set_new(o, "url", json_string(url));
+	rc = json_dump_file(o, tmp, JSON_INDENT(2)) || rename(tmp, sv->info_path);
+	if (rc)
+		log_warn("serve", "cannot write '%s': %s", sv->info_path, strerror(errno));
+	json_decref(o);
+	free(url);
+	free(tmp);
+	return rc;
+}
+
+static void loop(struct serve *sv)
+{
+	struct sched_run *batch = xcalloc(64, sizeof(*batch));
+
+	for (;;) {
+		int64_t now = clock_now(sv), next;
+		struct pollfd *pfd;
+		size_t n = 0, nfd;
+		int timeout;
+
+		handle_signals(sv, now);
+		if (now >= sv->next_periodic) {
+			sv->next_periodic = now + sv->opt->rescan_ms;
+			if (sv->rescan_at == INT64_MAX)
+				sv->rescan_at = now;
+		}
+		pthread_mutex_lock(&sv->lock);
+		if (now >= sv->rescan_at && !sv->stopping) {
+			sv->rescan_at = INT64_MAX;
+			rescan(sv);
+		}
+		timeouts(sv, now);
+		while ((n = sched_tick(sv->sched, now, batch, 64)) > 0) {
+			for (size_t i = 0; i < n; i++)
+				start_run(sv, &batch[i], now);
+			if (n < 64)
+				break;
+		}
+		pthread_mutex_unlock(&sv->lock);
+		heartbeats(sv, now);
+		kills(sv, now);
+		deliver_pending_notifications(sv);
+		pthread_mutex_lock(&sv->lock);
+		reap(sv);
+		update_gauges(sv);
+		next = sched_next_wakeup(sv->sched, now);
+		pthread_mutex_unlock(&sv->lock);
+		if (sv->stopping && sv->n_running == 0)
+			break;
+
+		if (sv->rescan_at < next)
+			next = sv->rescan_at;
+		if (sv->next_periodic < next)
+			next = sv->next_periodic;
+		for (size_t i = 0; i < sv->n_running; i++) {
+			if (sv->running[i]->next_heartbeat < next)
+				next = sv->running[i]->next_heartbeat;
+			if (sv->running[i]->kill_at && !sv->running[i]->killed && sv->running[i]->kill_at < next)
+				next = sv->running[i]->kill_at;
+		}
+		if (sv->stopping && sv->stop_deadline < next)
+			next = sv->stop_deadline;
+		timeout = next <= now ? 0 : next - now > MAX_WAIT_MS ? MAX_WAIT_MS : (int)(next - now);
+
+		nfd = 3 + sv->n_running;
+		pfd = xcalloc(nfd, sizeof(*pfd));
+		pfd[0] = (struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = sv->wake_pipe[0], .events = POLLIN };
+		pfd[2] = (struct pollfd){ .fd = sv->inotify_fd, .events = POLLIN };
+		for (size_t i = 0; i < sv->n_running; i++)
+			pfd[3 + i] = (struct pollfd){ .fd = sv->running[i]->w.result_fd, .events = POLLIN };
+		if (poll(pfd, nfd, timeout) < 0 && errno != EINTR)
+			log_error("serve", "poll: %s", strerror(errno));
+		if (pfd[1].revents & POLLIN)
+			drain_fd(sv->wake_pipe[0]);
+		if (sv->inotify_fd >= 0 && (pfd[2].revents & POLLIN)) {
+			drain_fd(sv->inotify_fd);
+			if (sv->rescan_at == INT64_MAX)
+				sv->rescan_at = clock_now(sv) + INOTIFY_DELAY_MS;
+		}
+		for (size_t i = 0; i < sv->n_running; i++)
+			if (pfd[3 + i].revents)
+				worker_read(&sv->running[i]->w);
+		free(pfd);
+	}
+	free(batch);
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+int serve_run(const struct serve_options *opt)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct serve sv_, *sv = &sv_;
+	struct api_config acfg = { .listen = opt->listen, .token = opt->token, .store_path = opt->store_path };
+	char *lock_path = xasprintf("%s/serve.lock", opt->state_dir), resolved[PATH_MAX];
+	int lock_fd = -1, rc = EXIT_ENV;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->opt = opt;
+	sv->inotify_fd = -1;
+	sv->wake_pipe[0] = sv->wake_pipe[1] = -1;
+	sv->rescan_at = INT64_MAX;
+	pthread_mutex_init(&sv->lock, NULL);
+	sv->info_path = xasprintf("%s/serve.json", opt->state_dir);
+
+	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB)) {
+		log_error("serve", "another 'vigil serve' uses the state directory '%s' (%s is locked)", opt->state_dir,
+		          lock_path);
+		goto out;
+	}
+	if (!realpath(opt->specs_dir, resolved)) {
+		log_error("serve", "spec directory '%s': %s", opt->specs_dir, strerror(errno));
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	sv->specs_dir = xstrdup(resolved);
+	if (setup_signals() || pipe2(sv->wake_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		log_error("serve", "cannot create pipes: %s", strerror(errno));
+		goto out;
+	}
+	sv->st = store_open(opt->store_path, &err);
+	if (!sv->st) {
+		log_error("serve", "%s", err.msg);
+		goto out;
+	}
+	sv->st->node = opt->node;
+	sv->metrics = metrics_new();
+	sv->sched = sched_new(opt->concurrency);
+	sv->reg = registry_new();
+	registry_load_default(sv->reg, opt->plugin_dirs, opt->n_plugin_dirs);
+	sv->inotify_fd = opt->no_watch ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (opt->no_watch)
+		log_info("serve", "not watching '%s': changes are seen at the periodic rescan or on SIGHUP",
+		         sv->specs_dir);
+	else if (sv->inotify_fd < 0 || inotify_add_watch(sv->inotify_fd, sv->specs_dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+	                                            IN_MOVED_FROM | IN_DELETE | IN_ATTRIB) < 0)
+		log_warn("serve", "inotify unavailable (%s): spec changes are seen by the periodic rescan only",
+		         strerror(errno));
+	pthread_mutex_lock(&sv->lock);
+	rescan(sv);
+	recover(sv);
+	pthread_mutex_unlock(&sv->lock);
+	sv->next_periodic = clock_now(sv) + opt->rescan_ms;
+	sv->api = api_start(&acfg, sv, &err);
+	if (!sv->api) {
+		log_error("serve", "%s", err.msg);
+		goto out;
+	}
+	write_info(sv);
+	pthread_mutex_lock(&sv->lock);
+	sv->ready = 1;
+	pthread_mutex_unlock(&sv->lock);
+	log_info("serve", "ready: %zu job%s from '%s', API on http://%s, node '%s', at most %u runs at a time",
+	         sched_n_jobs(sv->sched), sched_n_jobs(sv->sched) == 1 ? "" : "s", sv->specs_dir,
+	         api_address(sv->api), opt->node, opt->concurrency);
+	loop(sv);
+	log_info("serve", "stopped");
+	rc = EXIT_OK;
+out:
+	api_stop(sv->api);
+	if (sv->api || rc == EXIT_OK)
+		unlink(sv->info_path);
+	for (size_t i = 0; i < sv->n_slots; i++)
+		slot_free(sv->slots[i]);
+	free(sv->slots);
+	for (size_t i = 0; i < sv->n_running; i++) {
+		worker_release(&sv->running[i]->w);
+		free(sv->running[i]);
+	}
+	free(sv->running);
+	sched_free(sv->sched);
+	metrics_free(sv->metrics);
+	registry_free(sv->reg);
+	store_close(sv->st);
+	if (sv->inotify_fd >= 0)
+		close(sv->inotify_fd);
+	for (int i = 0; i < 2; i++) {
+		if (sv->wake_pipe[i] >= 0)
+			close(sv->wake_pipe[i]);
+		if (sig_pipe[i] >= 0)
+			close(sig_pipe[i]);
+		sig_pipe[i] = -1;
+	}
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(lock_path);
+	free(sv->specs_dir);
+	free(sv->info_path);
+	pthread_mutex_destroy(&sv->lock);
+	return rc;
+}
