@@ -161,8 +161,6 @@ static int run_init(const struct autod *a, struct auto_run *ar, size_t n)
 	return rc ? -1 : 0;
 }
 
-static const char *const view_names[N_VIEWS] = { "level", "seasonal", "pattern" };
-
 static int auto_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
                        struct vigil_diag *d)
 {
@@ -218,19 +216,13 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			if (!isnan(dist) && !isnan(scale) && a->dir == DIR_BOTH)
 				stat[VIEW_PATTERN] = kit_ratio(ldexp(dist, exp2), scale, med);
 		}
-		for (int k = 0; k < N_VIEWS; k++) {
-			if (isnan(stat[k]))
-				continue;
-			views++;
-			p[k] = tailprob_p(&ar.tp[k], stat[k]);
-			if (p[k] < pmin) {
-				pmin = p[k];
-				best = k;
-			}
-			tailprob_push(&ar.tp[k], stat[k]);
-		}
+		for (int k = 0; k < N_VIEWS; k++)
+			views += !isnan(stat[k]);
 		if (!isnan(med) && i >= a->min_history) {
-			/* the band: where the view behind the expected value reaches alpha */
+			/*
+			 * The band: where the view behind the expected value reaches
+			 * alpha, from the history before this point.
+			 */
 			int k = !isnan(stat[VIEW_SEASONAL]) ? VIEW_SEASONAL : VIEW_LEVEL;
 			double q = tailprob_inverse(&ar.tp[k], a->alpha / (double)(views ? views : 1));
 			double w = isfinite(q) && isfinite(scale) ? q * scale : INFINITY;
@@ -238,6 +230,16 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			r->expected[i] = ref;
 			r->lower[i] = a->dir == DIR_UP ? -INFINITY : ref - w;
 			r->upper[i] = a->dir == DIR_DOWN ? INFINITY : ref + w;
+		}
+		for (int k = 0; k < N_VIEWS; k++) {
+			if (isnan(stat[k]))
+				continue;
+			p[k] = tailprob_p(&ar.tp[k], stat[k]);
+			if (p[k] < pmin) {
+				pmin = p[k];
+				best = k;
+			}
+			tailprob_push(&ar.tp[k], stat[k]);
 		}
 		if (isfinite(v))
 			sortwin_push(&ar.level, v);
@@ -260,10 +262,16 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 		r->score[i] = score;
 		if (score > 0 && pmin <= a->alpha) {
 			r->anomaly[i] = 1;
-			host->set_reason(r, i, "%s view: %s (p = %.2g)", view_names[best],
-			                 best == VIEW_LEVEL ? "unusual value for the recent window" :
-			                 best == VIEW_SEASONAL ? "unusual change from one period earlier" :
-			                 "a shape not seen recently", pmin);
+			if (best == VIEW_LEVEL)
+				host->set_reason(r, i, "%.6g is %.3g robust deviations from the median %.6g of the last %zu "
+				                 "points (p = %.2g)", v, stat[best], med, ar.level.n, pmin);
+			else if (best == VIEW_SEASONAL)
+				host->set_reason(r, i, "%.6g against %.6g at the same time of the last cycles (period %zu): "
+				                 "%.3g times the series' robust spread (p = %.2g)", v, ref, ar.period,
+				                 stat[best], pmin);
+			else
+				host->set_reason(r, i, "the last %zu points match nothing in the previous %zu (p = %.2g)",
+				                 a->pattern, a->pattern_history, pmin);
 		}
 	}
 	r->warmup = warm;
