@@ -23,6 +23,7 @@ int detector_check_params(const struct detector_entry *e, const json_t *params,
 
 	if (!p)
 		return -1;
+	p->reg = e->reg;
 	if (e->d.check && e->d.check(p, &vd) != 0) {
 		if (!vd.failed)
 			diag_add(d, path, "rejected by detector '%s'", e->d.name);
@@ -49,6 +50,7 @@ struct detector_instance *detector_instance_new(const struct detector_entry *e, 
 		vigil_error_set(err, VIGIL_E_SPEC, "%s", d.n ? d.msgs[0] : "invalid params");
 		goto fail;
 	}
+	inst->params->reg = e->reg;
 	inst->state = e->d.create(inst->params, &vd);
 	if (!inst->state) {
 		vigil_error_set(err, VIGIL_E_PLUGIN, "detector '%s': create failed", e->d.name);

@@ -1,5 +1,6 @@
 /* params.c - validate detector params against a detector's JSON schema. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,8 +248,64 @@ void params_free(struct vigil_params *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->n_views; i++)
+		params_free(p->views[i]);
+	free(p->views);
+	free(p->key);
 	json_decref(p->values);
 	free(p);
+}
+
+int params_count(const struct vigil_params *p, const char *key, size_t *out)
+{
+	json_t *v = p ? json_object_get(p->values, key) : NULL;
+
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return -1;
+	*out = json_array_size(v);
+	return 1;
+}
+
+/*
+ * Views are cached in their parent, so asking twice for an element returns
+ * the same params.  Params are used by one thread at a time (check() and
+ * create() are not called concurrently on the same params), which makes the
+ * cast from const safe.
+ */
+const struct vigil_params *params_element(const struct vigil_params *p, const char *key, size_t index)
+{
+	struct vigil_params *parent = (struct vigil_params *)p, *view;
+	json_t *arr = p && key ? json_object_get(p->values, key) : NULL, *elem;
+
+	if (!json_is_array(arr) || !json_is_object(elem = json_array_get(arr, index)))
+		return NULL;
+	for (size_t i = 0; i < parent->n_views; i++)
+		if (parent->views[i]->index == index && !strcmp(parent->views[i]->key, key))
+			return parent->views[i];
+	view = XNEW(struct vigil_params);
+	view->values = json_incref(elem);
+	view->reg = p->reg;
+	view->parent = p;
+	view->key = xstrdup(key);
+	view->index = index;
+	parent->views = xreallocarray(parent->views, parent->n_views + 1, sizeof(*parent->views));
+	parent->views[parent->n_views++] = view;
+	return view;
+}
+
+void params_path(const struct vigil_params *p, const char *root, char *buf, size_t len)
+{
+	char up[JPATH_MAX], mid[JPATH_MAX];
+
+	if (!p || !p->parent) {
+		snprintf(buf, len, "%s", root);
+		return;
+	}
+	params_path(p->parent, root, up, sizeof(up));
+	jpath_key(mid, sizeof(mid), up, p->key);
+	jpath_index(buf, len, mid, p->index);
 }
 
 int params_number(const struct vigil_params *p, const char *key, double *out)

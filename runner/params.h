@@ -11,8 +11,19 @@
 #include "diag.h"
 #include "error.h"
 
+struct registry;
+
 struct vigil_params {
 	json_t *values;  /* the spec's values merged over the schema's defaults */
+	/* Where detector entries in these params are looked up (ABI 1.1 instance services). */
+	const struct registry *reg;
+	/* A view of an array element (params_element): its parent and place in it. */
+	const struct vigil_params *parent;
+	char *key;
+	size_t index;
+	/* Views handed out by params_element(), owned and freed with these params. */
+	struct vigil_params **views;
+	size_t n_views;
 };
 
 /*
@@ -40,6 +51,17 @@ void params_free(struct vigil_params *p);
 int params_number(const struct vigil_params *p, const char *key, double *out);
 int params_string(const struct vigil_params *p, const char *key, const char **out);
 int params_bool(const struct vigil_params *p, const char *key, int *out);
+
+/* Array params (host services of ABI 1.1): see struct vigil_host. */
+int params_count(const struct vigil_params *p, const char *key, size_t *out);
+const struct vigil_params *params_element(const struct vigil_params *p, const char *key, size_t index);
+
+/*
+ * The JSON path of view p (params_element()) below its root params, whose
+ * path is `root` ("$.detectors[0].params" + ".detectors[1]"); root itself
+ * for params that are not a view.
+ */
+void params_path(const struct vigil_params *p, const char *root, char *buf, size_t len);
 
 /* Check that a schema is well formed; returns 0 or -1 with err set. */
 int params_schema_check(const json_t *schema, struct vigil_error *err);

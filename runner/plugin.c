@@ -15,6 +15,7 @@
 #include "params.h"
 #include "plugin.h"
 #include "strbuf.h"
+#include "suggest.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -103,6 +104,204 @@ static int host_set_reason(struct vigil_result *r, size_t i, const char *fmt, ..
 	return 0;
 }
 
+/* --- ABI 1.1: detectors that run other detectors ---------------------- */
+
+/* What a plugin holds for a detector instance it asked the host for. */
+struct vigil_instance {
+	struct detector_instance *inst;
+};
+
+/* Report msg about the member `key` (NULL: the entry itself) of a params view. */
+static int report_at(struct vigil_diag *d, const struct vigil_params *entry, const char *key,
+                     const char *fmt, ...) VIGIL_PRINTF(4, 5);
+
+static int report_at(struct vigil_diag *d, const struct vigil_params *entry, const char *key,
+                     const char *fmt, ...)
+{
+	char msg[512], path[JPATH_MAX], sub[JPATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!d)
+		return -1;
+	d->failed = 1;
+	params_path(entry, d->spec && d->path ? d->path : "params", path, sizeof(path));
+	if (key)
+		jpath_key(sub, sizeof(sub), path, key);
+	if (d->spec)
+		diag_add(d->spec, key ? sub : path, "%s", msg);
+	else
+		vigil_error_set(d->err, VIGIL_E_PLUGIN, "%s: %s", key ? sub : path, msg);
+	return -1;
+}
+
+/* The detector an entry names, or NULL after reporting. */
+static const struct detector_entry *entry_detector(const struct vigil_params *entry, struct vigil_diag *d)
+{
+	const struct detector_entry *e;
+	const char *name;
+
+	if (!entry)
+		return NULL;
+	if (params_string(entry, "detector", &name) != 1)
+		return report_at(d, entry, "detector", "must be the name of a detector"), NULL;
+	e = entry->reg ? registry_find(entry->reg, name) : NULL;
+	if (!e) {
+		const char *names[256], *hint = NULL;
+		size_t n = 0;
+
+		for (size_t i = 0; entry->reg && i < entry->reg->n_detectors && n < 256; i++)
+			names[n++] = entry->reg->detectors[i]->d.name;
+		hint = suggest_closest(name, names, n);
+		if (hint)
+			report_at(d, entry, "detector", "unknown detector '%s' (did you mean '%s'?)", name, hint);
+		else
+			report_at(d, entry, "detector", "unknown detector '%s'", name);
+		return NULL;
+	}
+	return e;
+}
+
+static int host_instance_check(const struct vigil_params *entry, const char *const *extra_keys,
+                               struct vigil_diag *d)
+{
+	const struct detector_entry *e;
+	char path[JPATH_MAX], sub[JPATH_MAX];
+	const char *key;
+	json_t *v;
+	int rc = 0;
+
+	if (!entry)
+		return d ? (d->failed = 1, -1) : -1;
+	json_object_foreach(entry->values, key, v) {
+		const char *names[16] = { "detector", "params" }, *hint;
+		size_t n = 2;
+		int known;
+
+		for (size_t i = 0; extra_keys && extra_keys[i] && n < 16; i++)
+			names[n++] = extra_keys[i];
+		known = 0;
+		for (size_t i = 0; i < n; i++)
+			known |= !strcmp(key, names[i]);
+		if (known)
+			continue;
+		hint = suggest_closest(key, names, n);
+		if (hint)
+			rc = report_at(d, entry, key, "unknown member (did you mean '%s'?)", hint);
+		else
+			rc = report_at(d, entry, key, "unknown member of a detector entry");
+	}
+	e = entry_detector(entry, d);
+	if (!e)
+		return -1;
+	v = json_object_get(entry->values, "params");
+	if (d && d->spec) {
+		params_path(entry, d->path ? d->path : "$", path, sizeof(path));
+		jpath_key(sub, sizeof(sub), path, "params");
+		if (detector_check_params(e, v, d->spec, sub)) {
+			d->failed = 1;
+			rc = -1;
+		}
+	} else {
+		struct diag tmp;
+
+		diag_init(&tmp, "params");
+		params_path(entry, "", path, sizeof(path));
+		jpath_key(sub, sizeof(sub), path, "params");
+		if (detector_check_params(e, v, &tmp, sub))
+			rc = report_at(d, entry, "params", "%s", tmp.n ? tmp.msgs[0] : "rejected");
+		diag_release(&tmp);
+	}
+	return rc;
+}
+
+static struct vigil_instance *host_instance_new(const struct vigil_params *entry, struct vigil_diag *d)
+{
+	const struct detector_entry *e = entry_detector(entry, d);
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct detector_instance *inst;
+	struct vigil_instance *vi;
+
+	if (!e)
+		return NULL;
+	{
+		/* a member runs where it would run as a job's entry: third-party plugins isolated */
+		struct detect_context ctx = { .isolate = -1 };
+
+		inst = detector_instance_new_ctx(e, json_object_get(entry->values, "params"), &ctx, &err);
+	}
+	if (!inst) {
+		report_at(d, entry, NULL, "detector '%s': %s", e->d.name, err.msg);
+		return NULL;
+	}
+	vi = XNEW(struct vigil_instance);
+	vi->inst = inst;
+	return vi;
+}
+
+static void host_instance_free(struct vigil_instance *vi)
+{
+	if (!vi)
+		return;
+	detector_instance_free(vi->inst);
+	free(vi);
+}
+
+static const char *host_instance_name(const struct vigil_instance *vi)
+{
+	return vi->inst->entry->d.name;
+}
+
+static uint32_t host_instance_flags(const struct vigil_instance *vi)
+{
+	return vi->inst->entry->d.flags;
+}
+
+static struct vigil_result *host_instance_detect(const struct vigil_instance *vi,
+                                                 const struct vigil_series *vs, struct vigil_diag *d)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct detection *det = XNEW(struct detection);
+	struct series s = {
+		.name = (char *)(vs->name ? vs->name : ""),
+		.labels = (struct vigil_label *)vs->labels,
+		.n_labels = vs->n_labels,
+		.ts = (int64_t *)vs->ts_ms,
+		.v = (double *)vs->values,
+		.n = vs->n,
+	};
+
+	if (detection_run(vi->inst, &s, det, &err)) {
+		detection_release(det);
+		free(det);
+		if (d) {
+			d->failed = 1;
+			vigil_error_set(d->err, VIGIL_E_PLUGIN, "%s", err.msg);
+		}
+		return NULL;
+	}
+	return &det->r;
+}
+
+static const char *host_result_reason(const struct vigil_result *r, size_t i)
+{
+	struct detection *det = r ? detection_of_result((struct vigil_result *)r) : NULL;
+
+	return det ? detection_reason(det, i) : NULL;
+}
+
+static void host_result_free(struct vigil_result *r)
+{
+	struct detection *det = r ? detection_of_result(r) : NULL;
+
+	if (!det)
+		return;
+	detection_release(det);
+	free(det);
+}
+
 static int host_register(struct vigil_plugin_ctx *ctx, const struct vigil_detector *det);
 
 const struct vigil_host vigil_host_services = {
@@ -116,6 +315,16 @@ const struct vigil_host vigil_host_services = {
 	.error = host_error,
 	.param_error = host_param_error,
 	.set_reason = host_set_reason,
+	.param_count = params_count,
+	.param_element = params_element,
+	.instance_check = host_instance_check,
+	.instance_new = host_instance_new,
+	.instance_free = host_instance_free,
+	.instance_name = host_instance_name,
+	.instance_flags = host_instance_flags,
+	.instance_detect = host_instance_detect,
+	.result_reason = host_result_reason,
+	.result_free = host_result_free,
 };
 
 /* --- registry --------------------------------------------------------- */
@@ -177,7 +386,8 @@ void registry_free(struct registry *reg)
 /* vigil's own detector plugins (detectors/), trusted to run in-process. */
 static const char *const builtin_plugins[] = {
 	"threshold", "zscore", "mad", "iqr", "grubbs", "esd", "ewma", "cusum", "level_shift",
-	"variance_shift", "ks", "changepoint", NULL,
+	"variance_shift", "ks", "changepoint", "auto", "holt_winters", "shesd", "spectral_residual",
+	"matrix_profile", "knn_cad", "ensemble", NULL,
 };
 
 int registry_isolate_by_default(const struct detector_entry *e)
@@ -231,6 +441,7 @@ static int host_register(struct vigil_plugin_ctx *ctx, const struct vigil_detect
 	e = XNEW(struct detector_entry);
 	memcpy(&e->d, det, det->struct_size < sizeof(e->d) ? det->struct_size : sizeof(e->d));
 	e->plugin = ctx->plugin;
+	e->reg = ctx->reg;
 	if (!valid_name(e->d.name) || !e->d.detect || !e->d.create) {
 		log_warn("plugin", "'%s': detector '%s' refused: needs a name of [a-z0-9_-], create() and detect()",
 		         path, e->d.name ? e->d.name : "(null)");

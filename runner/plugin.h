@@ -16,6 +16,7 @@
 
 #include "error.h"
 
+struct registry;
 struct exec_program;
 struct exec_table;
 
@@ -34,6 +35,7 @@ struct detector_entry {
 	struct vigil_detector d;    /* zero-padded copy of the descriptor */
 	json_t *schema;             /* parsed params_schema */
 	struct plugin *plugin;
+	const struct registry *reg; /* the registry it is in: where its params find other detectors */
 	struct exec_program *exec;
 	size_t min_history;         /* from an executable's describe (0 for plugins) */
 };

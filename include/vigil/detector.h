@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define VIGIL_ABI_MAJOR 1
-#define VIGIL_ABI_MINOR 0
+#define VIGIL_ABI_MINOR 1
 #define VIGIL_ABI_VERSION (((uint32_t)VIGIL_ABI_MAJOR << 16) | VIGIL_ABI_MINOR)
 #define VIGIL_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define VIGIL_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -59,6 +59,7 @@ extern "C" {
 struct vigil_params;     /* a detector's validated params */
 struct vigil_diag;       /* where a callback reports what went wrong */
 struct vigil_plugin_ctx; /* registration context, valid during init() */
+struct vigil_instance;   /* a detector instance run by the host for a plugin (ABI 1.1) */
 
 enum vigil_log_level {
 	VIGIL_LOG_ERROR = 3,
@@ -208,6 +209,72 @@ struct vigil_host {
 	/* Attach a short reason to point i of result.  Returns 0, or -1 if i is out of range. */
 	int (*set_reason)(struct vigil_result *result, size_t i, const char *fmt, ...)
 	        VIGIL_PRINTF(3, 4);
+
+	/*
+	 * --- Since ABI 1.1: structured params and detectors that run other
+	 * detectors (`ensemble`).  Check offsetof(struct vigil_host, member) <
+	 * host->struct_size before use.
+	 */
+
+	/*
+	 * The number of elements of an "array" param: returns 1 and sets *out,
+	 * 0 when the param has no value, -1 when it is not an array.
+	 */
+	int (*param_count)(const struct vigil_params *params, const char *key, size_t *out);
+
+	/*
+	 * Element `index` of the array param `key`, when that element is a JSON
+	 * object, as params readable with param_number() and friends (no schema:
+	 * a member that is absent reads as "no value").  The returned params are
+	 * owned by `params` and live as long as it.  NULL when the param is not
+	 * an array, the index is out of range or the element is not an object.
+	 */
+	const struct vigil_params *(*param_element)(const struct vigil_params *params, const char *key,
+	                                            size_t index);
+
+	/*
+	 * Check a detector entry of the form {"detector": NAME, "params": {...}}
+	 * given as params (typically from param_element()): the detector exists,
+	 * its params pass its schema and its check(), and the entry has no
+	 * members but "detector", "params" and those of extra_keys (a
+	 * NULL-terminated list, or NULL).  Every problem is reported to diag
+	 * with the entry's JSON path (so `vigil validate` shows
+	 * $.detectors[0].params.detectors[1].params.window).  Returns 0 or -1.
+	 * Call it from check().
+	 */
+	int (*instance_check)(const struct vigil_params *entry, const char *const *extra_keys,
+	                      struct vigil_diag *diag);
+
+	/*
+	 * Create an instance of the detector an entry names (as above; the
+	 * entry's other members, such as a weight, are ignored).  Returns the
+	 * instance, owned by the caller until instance_free(), or NULL after
+	 * reporting to diag.  Call it from create().
+	 */
+	struct vigil_instance *(*instance_new)(const struct vigil_params *entry, struct vigil_diag *diag);
+
+	/* Free an instance.  NULL-safe. */
+	void (*instance_free)(struct vigil_instance *inst);
+
+	/* The detector's name and flags (enum vigil_detector_flags). */
+	const char *(*instance_name)(const struct vigil_instance *inst);
+	uint32_t (*instance_flags)(const struct vigil_instance *inst);
+
+	/*
+	 * Score a series with an instance.  Returns a result owned by the caller
+	 * (free it with result_free()) with every array of series->n elements,
+	 * policed like any detector's (scores in [0, 1], nothing inside the
+	 * warm-up), or NULL after reporting to diag.  Safe to call from detect()
+	 * on several threads at once.
+	 */
+	struct vigil_result *(*instance_detect)(const struct vigil_instance *inst,
+	                                        const struct vigil_series *series, struct vigil_diag *diag);
+
+	/* The reason the instance gave for point i of its result, or NULL. */
+	const char *(*result_reason)(const struct vigil_result *result, size_t i);
+
+	/* Free a result of instance_detect().  NULL-safe. */
+	void (*result_free)(struct vigil_result *result);
 };
 
 /*

@@ -1,0 +1,319 @@
+/*
+ * auto.c - the recommended general-purpose detector: needs no tuning.
+ *
+ * Three views of each point, each a causal statistic that is large when the
+ * point is unusual:
+ *   level     |x - median| / scale over the last `window` finite points
+ *             (robust z-score: spikes, dips, level shifts);
+ *   seasonal  |x - the median of x one, two and three periods earlier| /
+ *             scale, the period detected from the data (period.c) or given
+ *             (seasonal breaks: a missing or changed daily pattern whose
+ *             values are not unusual as such; the median keeps one odd cycle
+ *             from echoing a period later);
+ *   pattern   the distance from the last `pattern` points to their nearest
+ *             neighbour among the previous `pattern_history` subsequences,
+ *             / scale (the left matrix profile, leftmp.c: shapes never seen).
+ * Each statistic is calibrated into a tail probability p_v against its own
+ * last `history` values (tailprob.c: conformal p-values with a
+ * peaks-over-threshold tail), so that the views are comparable on any
+ * series; the point's p is min(1, V min p_v) for V views (Bonferroni), and
+ * its score is 1 - p.  An alarm is reported once: for `refractory` points
+ * after a score, a point scores 0 unless its evidence is stronger than every
+ * score in that span (NAB's HTM and KNN-CAD detectors suppress repeats in
+ * the same spirit).  A point is flagged when p <= alpha.
+ *
+ * Causal; O(window + history + pattern_history) per point (memmoves of the
+ * sorted windows and the matrix-profile loop), O(window + history +
+ * pattern_history) memory, plus O(m log m) for each period re-detection
+ * (at points 256, 320, 400, ...: every quarter more of the series).
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vigil/detector.h>
+
+#include "common.h"
+#include "kit.h"
+#include "leftmp.h"
+#include "period.h"
+#include "sortwin.h"
+#include "tailprob.h"
+#include "banned.h"
+
+static const struct vigil_host *host;
+
+enum { VIEW_LEVEL, VIEW_SEASONAL, VIEW_PATTERN, N_VIEWS };
+
+struct autod {
+	size_t window, history, pattern, pattern_history, refractory, min_history;
+	double alpha;
+	enum direction dir;
+	struct period_spec period;
+};
+
+#define AUTO_TAIL 0.1
+/* Earlier cycles the seasonal view takes the median of: one odd cycle (a spike) does not echo. */
+#define AUTO_CYCLES 3
+
+static int auto_check(const struct vigil_params *p, struct vigil_diag *d)
+{
+	struct period_spec ps;
+	const char *text = NULL;
+	double num = 0;
+	char msg[160];
+
+	if (host->param_string(p, "period", &text) != 1)
+		host->param_number(p, "period", &num);
+	if (period_spec_parse(&ps, text, num, msg, sizeof(msg)))
+		return host->param_error(d, "period", "%s", msg);
+	return 0;
+}
+
+static size_t get_size(const struct vigil_params *p, const char *key)
+{
+	double v = 0;
+
+	host->param_number(p, key, &v);
+	return (size_t)v;
+}
+
+static void *auto_create(const struct vigil_params *p, struct vigil_diag *d)
+{
+	struct autod *a = calloc(1, sizeof(*a));
+	const char *text = NULL, *dir = "both";
+	double num = 0;
+	char msg[160];
+
+	if (!a) {
+		host->error(d, "out of memory");
+		return NULL;
+	}
+	a->window = get_size(p, "window");
+	a->history = get_size(p, "history");
+	a->pattern = get_size(p, "pattern");
+	a->pattern_history = get_size(p, "pattern_history");
+	a->refractory = get_size(p, "refractory");
+	a->min_history = get_size(p, "min_history");
+	host->param_number(p, "alpha", &a->alpha);
+	host->param_string(p, "direction", &dir);
+	a->dir = parse_direction(dir);
+	if (host->param_string(p, "period", &text) != 1)
+		host->param_number(p, "period", &num);
+	if (period_spec_parse(&a->period, text, num, msg, sizeof(msg))) {
+		free(a);
+		host->param_error(d, "period", "%s", msg);
+		return NULL;
+	}
+	return a;
+}
+
+/* The deviation in the watched direction, as a nonnegative statistic. */
+static double directed(double dev, enum direction dir)
+{
+	if (isnan(dev))
+		return NAN;
+	if (dir == DIR_UP)
+		return dev > 0 ? dev : 0;
+	if (dir == DIR_DOWN)
+		return dev < 0 ? -dev : 0;
+	return fabs(dev);
+}
+
+struct auto_run {
+	struct sortwin level;
+	struct tailprob tp[N_VIEWS];
+	struct leftmp mp;
+	double *clean;       /* values for the matrix profile */
+	double *raw;         /* 1 - p per point, before the refractory rule */
+	size_t period, next_check;
+};
+
+static void run_release(struct auto_run *ar)
+{
+	sortwin_release(&ar->level);
+	for (int v = 0; v < N_VIEWS; v++)
+		tailprob_release(&ar->tp[v]);
+	leftmp_release(&ar->mp);
+	free(ar->clean);
+	free(ar->raw);
+}
+
+static int run_init(const struct autod *a, struct auto_run *ar, size_t n)
+{
+	int rc = 0;
+
+	memset(ar, 0, sizeof(*ar));
+	rc |= sortwin_init(&ar->level, a->window);
+	for (int v = 0; v < N_VIEWS; v++)
+		rc |= tailprob_init(&ar->tp[v], a->history, AUTO_TAIL);
+	if (a->pattern) {
+		rc |= leftmp_init(&ar->mp, a->pattern, a->pattern_history, 1, 0);
+		ar->clean = malloc((n ? n : 1) * sizeof(double));
+		rc |= !ar->clean;
+	}
+	ar->raw = calloc(n ? n : 1, sizeof(double));
+	rc |= !ar->raw;
+	ar->next_check = period_first_check(&a->period);
+	if (rc)
+		run_release(ar);
+	return rc ? -1 : 0;
+}
+
+static int auto_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
+                       struct vigil_diag *d)
+{
+	const struct autod *a = state;
+	const double *x = s->values;
+	size_t n = s->n, warm = n;
+	struct auto_run ar;
+	int exp2 = 0;
+
+	if (run_init(a, &ar, n))
+		return host->error(d, "out of memory");
+	if (ar.clean)
+		exp2 = leftmp_clean(x, n, ar.clean);
+	for (size_t i = 0; i < n; i++) {
+		double v = x[i], p[N_VIEWS] = { 1, 1, 1 }, stat[N_VIEWS] = { NAN, NAN, NAN };
+		double med = NAN, scale = NAN, ref = NAN, pmin = 1, score;
+		int views = 0, best = -1;
+
+		/* the period: fixed, or (re)detected from the points before i */
+		if (i == ar.next_check) {
+			size_t per = 0;
+
+			if (period_resolve(&a->period, x, s->ts_ms, i, 0, &per)) {
+				run_release(&ar);
+				return host->error(d, "out of memory");
+			}
+			ar.period = per;
+			ar.next_check = period_next_check(&a->period, i);
+		}
+		if (ar.level.n >= 3)
+			sortwin_stats(&ar.level, &med, &scale);
+
+		if (!isnan(med) && !isnan(v)) {
+			stat[VIEW_LEVEL] = directed(kit_ratio(v - med, scale, med), a->dir);
+			ref = med;
+			if (ar.period && i >= ar.period) {
+				/* the median of the same phase in up to AUTO_CYCLES earlier cycles */
+				double c[AUTO_CYCLES];
+				size_t nc = 0;
+
+				for (size_t k = 1; k <= AUTO_CYCLES && k * ar.period <= i; k++)
+					if (isfinite(x[i - k * ar.period]))
+						c[nc++] = x[i - k * ar.period];
+				if (nc) {
+					ref = kit_median(c, nc);
+					stat[VIEW_SEASONAL] = directed(kit_ratio(v - ref, scale, ref), a->dir);
+				}
+			}
+		}
+		if (a->pattern) {
+			double dist = leftmp_step(&ar.mp, x, ar.clean, i);
+
+			if (!isnan(dist) && !isnan(scale) && a->dir == DIR_BOTH)
+				stat[VIEW_PATTERN] = kit_ratio(ldexp(dist, exp2), scale, med);
+		}
+		for (int k = 0; k < N_VIEWS; k++)
+			views += !isnan(stat[k]);
+		if (!isnan(med) && i >= a->min_history) {
+			/*
+			 * The band: where the view behind the expected value reaches
+			 * alpha, from the history before this point.
+			 */
+			int k = !isnan(stat[VIEW_SEASONAL]) ? VIEW_SEASONAL : VIEW_LEVEL;
+			double q = tailprob_inverse(&ar.tp[k], a->alpha / (double)(views ? views : 1));
+			double w = isfinite(q) && isfinite(scale) ? q * scale : INFINITY;
+
+			r->expected[i] = ref;
+			r->lower[i] = a->dir == DIR_UP ? -INFINITY : ref - w;
+			r->upper[i] = a->dir == DIR_DOWN ? INFINITY : ref + w;
+		}
+		for (int k = 0; k < N_VIEWS; k++) {
+			if (isnan(stat[k]))
+				continue;
+			p[k] = tailprob_p(&ar.tp[k], stat[k]);
+			if (p[k] < pmin) {
+				pmin = p[k];
+				best = k;
+			}
+			tailprob_push(&ar.tp[k], stat[k]);
+		}
+		if (isfinite(v))
+			sortwin_push(&ar.level, v);
+		if (i < a->min_history || isnan(v) || !views)
+			continue;
+		if (warm == n)
+			warm = i;
+		pmin = fmin(1, (double)views * pmin);
+		score = 1 - pmin;
+		ar.raw[i] = score;
+		/*
+		 * report an alarm once: within the refractory span, only stronger
+		 * evidence scores (an infinite value, a broken source, always does)
+		 */
+		for (size_t j = i > a->refractory ? i - a->refractory : 0; j < i && !isinf(v); j++)
+			if (ar.raw[j] >= score) {
+				score = 0;
+				break;
+			}
+		r->score[i] = score;
+		if (score > 0 && pmin <= a->alpha) {
+			r->anomaly[i] = 1;
+			if (best == VIEW_LEVEL)
+				host->set_reason(r, i, "%.6g is %.3g robust deviations from the median %.6g of the last %zu "
+				                 "points (p = %.2g)", v, stat[best], med, ar.level.n, pmin);
+			else if (best == VIEW_SEASONAL)
+				host->set_reason(r, i, "%.6g against %.6g at the same time of the last cycles (period %zu): "
+				                 "%.3g times the series' robust spread (p = %.2g)", v, ref, ar.period,
+				                 stat[best], pmin);
+			else
+				host->set_reason(r, i, "the last %zu points match nothing in the previous %zu (p = %.2g)",
+				                 a->pattern, a->pattern_history, pmin);
+		}
+	}
+	r->warmup = warm;
+	run_release(&ar);
+	return 0;
+}
+
+static const struct vigil_detector auto_detector = {
+	VIGIL_DETECTOR_HEADER,
+	.name = "auto",
+	.version = "1.0.0",
+	.summary = "recommended default: level, seasonal and pattern views, calibrated and combined",
+	.params_schema = "{"
+		"\"window\": {\"type\": \"integer\", \"default\": 2000, \"min\": 10, \"max\": 1000000,"
+		" \"doc\": \"points of history for the median and scale of the level view\"},"
+		"\"history\": {\"type\": \"integer\", \"default\": 5000, \"min\": 50, \"max\": 1000000,"
+		" \"doc\": \"past statistics each view's tail probability is calibrated on\"},"
+		"\"period\": {\"type\": [\"integer\", \"string\"], \"default\": \"auto\","
+		" \"doc\": \"seasonal period: points, a duration (\\\"1d\\\"), \\\"auto\\\" or \\\"none\\\"\"},"
+		"\"pattern\": {\"type\": \"integer\", \"default\": 10, \"min\": 0, \"max\": 1000,"
+		" \"doc\": \"length of the subsequences of the pattern view (0: no pattern view)\"},"
+		"\"pattern_history\": {\"type\": \"integer\", \"default\": 1000, \"min\": 1, \"max\": 100000,"
+		" \"doc\": \"earlier subsequences the pattern view compares with\"},"
+		"\"refractory\": {\"type\": \"integer\", \"default\": 100, \"min\": 0, \"max\": 1000000,"
+		" \"doc\": \"points after an alarm in which only stronger evidence scores\"},"
+		"\"alpha\": {\"type\": \"number\", \"default\": 0.0001, \"exclusive_min\": 0, \"max\": 1,"
+		" \"doc\": \"flag points whose combined tail probability is at most this\"},"
+		"\"direction\": {\"type\": \"string\", \"default\": \"both\", \"enum\": [\"both\", \"up\", \"down\"],"
+		" \"doc\": \"which deviations count (the pattern view only runs for both)\"},"
+		"\"min_history\": {\"type\": \"integer\", \"default\": 150, \"min\": 1,"
+		" \"doc\": \"points before scoring starts\"}"
+	"}",
+	.check = auto_check,
+	.create = auto_create,
+	.destroy = free,
+	.detect = auto_detect,
+};
+
+static int auto_init(const struct vigil_host *h, struct vigil_plugin_ctx *ctx)
+{
+	host = h;
+	return h->register_detector(ctx, &auto_detector);
+}
+
+VIGIL_PLUGIN_DEFINE("auto", "1.0.0", auto_init, NULL);

@@ -1,0 +1,224 @@
+/* leftmp.c - the causal left matrix profile, STOMP's recurrence per lag. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leftmp.h"
+#include "banned.h"
+
+int leftmp_init(struct leftmp *mp, size_t m, size_t hist, size_t excl, int znorm)
+{
+	memset(mp, 0, sizeof(*mp));
+	mp->m = m < 2 ? 2 : m;
+	mp->excl = excl < 1 ? 1 : excl;
+	mp->hist = hist < mp->excl ? mp->excl : hist;
+	mp->znorm = znorm;
+	mp->qt = calloc(mp->hist + 1, sizeof(double));
+	mp->mu = calloc(mp->hist + 1, sizeof(double));
+	mp->sig = calloc(mp->hist + 1, sizeof(double));
+	mp->ss = calloc(mp->hist + 1, sizeof(double));
+	mp->ssv = calloc(mp->hist + 1, sizeof(double));
+	mp->ok = calloc(mp->hist + 1, 1);
+	if (!mp->qt || !mp->mu || !mp->sig || !mp->ss || !mp->ssv || !mp->ok) {
+		leftmp_release(mp);
+		return -1;
+	}
+	return 0;
+}
+
+void leftmp_release(struct leftmp *mp)
+{
+	free(mp->qt);
+	free(mp->mu);
+	free(mp->sig);
+	free(mp->ss);
+	free(mp->ssv);
+	free(mp->ok);
+	mp->qt = mp->mu = mp->sig = mp->ss = mp->ssv = NULL;
+	mp->ok = NULL;
+}
+
+int leftmp_clean(const double *x, size_t n, double *c)
+{
+	double ref = 0, last = 0;
+	int have = 0, e = 0;
+
+	for (size_t t = 0; t < n; t++) {
+		if (!isfinite(x[t])) {
+			c[t] = last;
+			continue;
+		}
+		if (!have) {
+			ref = x[t];
+			e = ref != 0 ? ilogb(ref) : 0;
+			have = 1;
+		}
+		c[t] = last = ldexp(x[t] - ref, -e);
+	}
+	return e;
+}
+
+/*
+ * STOMP's update over consecutive lags, stored by reverse lag r = hist - L
+ * so every array runs forwards (the compiler vectorises it):
+ * qt[r] += v a[r] - old b[r].
+ */
+static void qt_update(double *restrict qt, const double *restrict a, const double *restrict b, size_t len,
+                      double v, double old)
+{
+	for (size_t r = 0; r < len; r++)
+		qt[r] += v * a[r] - old * b[r];
+}
+
+/* Exact dot product of the subsequences ending at a and b. */
+static double dot(const double *c, size_t m, size_t a, size_t b)
+{
+	double s = 0;
+
+	for (size_t j = 0; j < m; j++)
+		s += c[a - j] * c[b - j];
+	return s;
+}
+
+/*
+ * The smallest squared plain distance over reverse lags r0..r1, ring slots
+ * off + r: ss_i + ss_o - 2 qt, with invalid subsequences at +Inf; four
+ * running minima so the loop is not one long dependency chain.
+ */
+static double min_plain(const struct leftmp *mp, size_t slot, size_t off, size_t r0, size_t r1)
+{
+	/* off + r wraps around in unsigned arithmetic to the right slot; no pointer goes out of the array */
+	const double *qt = mp->qt, *ssv = mp->ssv;
+	double m0 = INFINITY, m1 = INFINITY, m2 = INFINITY, m3 = INFINITY;
+	size_t r = r0;
+
+	for (; r + 3 <= r1; r += 4) {
+		double d0 = ssv[off + r] - 2 * qt[r], d1 = ssv[off + r + 1] - 2 * qt[r + 1];
+		double d2 = ssv[off + r + 2] - 2 * qt[r + 2], d3 = ssv[off + r + 3] - 2 * qt[r + 3];
+
+		m0 = d0 < m0 ? d0 : m0;
+		m1 = d1 < m1 ? d1 : m1;
+		m2 = d2 < m2 ? d2 : m2;
+		m3 = d3 < m3 ? d3 : m3;
+	}
+	for (; r <= r1; r++) {
+		double d = ssv[off + r] - 2 * qt[r];
+
+		m0 = d < m0 ? d : m0;
+	}
+	m0 = fmin(fmin(m0, m1), fmin(m2, m3));
+	return mp->ss[slot] + m0;
+}
+
+/* The smallest squared z-normalised distance over reverse lags r0..r1 (ring slots off + r). */
+static double min_znorm(const struct leftmp *mp, size_t slot, size_t off, size_t r0, size_t r1)
+{
+	const double *qt = mp->qt, *mu = mp->mu, *sig = mp->sig;
+	const unsigned char *ok = mp->ok;
+	double mi = mu[slot], si = sig[slot], dm = (double)mp->m, best = INFINITY;
+
+	for (size_t r = r0; r <= r1; r++) {
+		size_t o = off + r;
+		double d2;
+
+		if (!ok[o])
+			continue;
+		if (si > 0 && sig[o] > 0)
+			d2 = 2 * dm * (1 - (qt[r] - dm * mi * mu[o]) / (dm * si * sig[o]));
+		else
+			d2 = si > 0 || sig[o] > 0 ? dm : 0;
+		if (d2 < best)
+			best = d2;
+	}
+	return best;
+}
+
+double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i)
+{
+	size_t m = mp->m, H = mp->hist, slot = i % (H + 1), lmax;
+	double best = INFINITY, v;
+	int valid, exact;
+
+	if (i != mp->next)
+		return NAN;   /* misuse: steps must be consecutive */
+	mp->next = i + 1;
+	mp->bad += !isfinite(x[i]);
+	if (i >= m)
+		mp->bad -= !isfinite(x[i - m]);
+	/* the window sums (of cleaned values) */
+	v = c[i];
+	mp->sum += v;
+	mp->sumsq += v * v;
+	if (i >= m) {
+		double o = c[i - m];
+
+		mp->sum -= o;
+		mp->sumsq -= o * o;
+	}
+	if (i + 1 < m) {
+		mp->ok[slot] = 0;
+		mp->ssv[slot] = INFINITY;
+		return NAN;
+	}
+	exact = ++mp->since_exact >= H || i + 1 == m;
+	if (exact) {
+		/* refresh the sums and every dot product from scratch */
+		mp->since_exact = 0;
+		mp->sum = mp->sumsq = 0;
+		for (size_t j = 0; j < m; j++) {
+			double cj = c[i - j];
+
+			mp->sum += cj;
+			mp->sumsq += cj * cj;
+		}
+	}
+	valid = isfinite(x[i]) && 4 * mp->bad <= m;
+	{
+		double mu = mp->sum / (double)m, var = mp->sumsq / (double)m - mu * mu;
+
+		mp->mu[slot] = mu;
+		mp->sig[slot] = var > 1e-12 * (mp->sumsq / (double)m) && var > 0 ? sqrt(var) : 0;
+		mp->ss[slot] = mp->sumsq;
+		mp->ssv[slot] = valid ? mp->sumsq : INFINITY;
+		mp->ok[slot] = (unsigned char)valid;
+	}
+	/* lags whose other subsequence exists: i - L >= m - 1 */
+	lmax = i + 1 - m < H ? i + 1 - m : H;
+	/* qt[H - L] is the dot product at lag L */
+	if (exact) {
+		for (size_t L = mp->excl; L <= lmax; L++)
+			mp->qt[H - L] = dot(c, m, i, i - L);
+	} else {
+		size_t top = lmax == i + 1 - m ? lmax - 1 : lmax;   /* a lag that is new this step */
+
+		if (mp->excl <= top)
+			qt_update(mp->qt + (H - top), c + i - top, c + i - m - top, top - mp->excl + 1, v, c[i - m]);
+		if (top < lmax)
+			mp->qt[H - lmax] = dot(c, m, i, i - lmax);
+	}
+	if (!valid)
+		return NAN;
+	/*
+	 * The ring slot of the subsequence at lag L is (i - L) mod (H + 1):
+	 * two runs of consecutive slots, walked without a division per lag.
+	 */
+	{
+		size_t runs[2][2], nruns = 0;
+
+		if (mp->excl <= slot && mp->excl <= lmax)
+			runs[nruns][0] = mp->excl, runs[nruns++][1] = slot < lmax ? slot : lmax;
+		if (lmax > slot)
+			runs[nruns][0] = slot + 1 > mp->excl ? slot + 1 : mp->excl, runs[nruns++][1] = lmax;
+		for (size_t k = 0; k < nruns; k++) {
+			size_t L0 = runs[k][0], L1 = runs[k][1];
+			/* the slot of lag L is base - L = (base - H) + r for r = H - L */
+			size_t base = L0 <= slot ? slot : slot + H + 1, off = base - H;
+
+			if (L0 > L1)
+				continue;
+			best = fmin(best, mp->znorm ? min_znorm(mp, slot, off, H - L1, H - L0)
+			                            : min_plain(mp, slot, off, H - L1, H - L0));
+		}
+	}
+	return isinf(best) ? NAN : sqrt(best > 0 ? best : 0);
+}

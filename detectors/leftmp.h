@@ -1,0 +1,68 @@
+/*
+ * leftmp.h - the causal left matrix profile (part of libdetkit): for each
+ * point i, the distance from the subsequence x[i-m+1..i] to its nearest
+ * neighbour among the earlier subsequences that end `excl` to `hist` points
+ * before it.  Yeh et al., "Matrix Profile I" (ICDM 2016) and Zhu et al.,
+ * "Matrix Profile II: STOMP" (ICDM 2016); the left profile as in Zhu et
+ * al., "Matrix Profile VII: Time Series Chains" (ICDM 2017).
+ *
+ * STOMP's recurrence is kept per lag L: the dot product of the subsequences
+ * ending at i and i - L is updated from the one ending at i - 1 and i - 1 - L
+ * in O(1), so each point costs O(hist) (loops running forwards over memory),
+ * and the dot products are recomputed exactly every `hist` points so
+ * rounding cannot accumulate (O(m) per point amortised).  Values are taken relative
+ * to the first finite value, which leaves every distance unchanged and keeps
+ * the sums small.  A subsequence with a missing or infinite value has no
+ * distance and is nobody's neighbour.
+ *
+ * Distances are z-normalised Euclidean (the matrix profile's; 0 between two
+ * constant subsequences, sqrt(m) between a constant and a varying one), or
+ * plain Euclidean when `znorm` is 0 (level matters).
+ *
+ * Missing and infinite values: a subsequence is valid when its last value
+ * is finite and at most a quarter of its values are not; the missing ones
+ * take the last finite value before them (a causal fill), so scattered gaps
+ * do not blind the profile.  An invalid subsequence has no distance and is
+ * nobody's neighbour.
+ */
+#ifndef VIGIL_DETECTORS_LEFTMP_H
+#define VIGIL_DETECTORS_LEFTMP_H
+
+#include <stddef.h>
+
+struct leftmp {
+	size_t m, hist, excl;
+	int znorm;
+	size_t next;         /* the next index step() expects */
+	size_t bad;          /* non-finite values among the last m */
+	size_t since_exact;
+	double *qt;          /* qt[L], L in [excl, hist]: dot product of the subsequences ending at i and i - L */
+	double *mu, *sig, *ss;   /* per subsequence end, a ring of hist + 1: mean, std, sum of squares */
+	double *ssv;             /* ss, or +Inf for an invalid subsequence (a branch-free minimum) */
+	unsigned char *ok;       /* per subsequence end: valid */
+	double sum, sumsq;   /* over the current window, relative to ref */
+};
+
+/* m >= 2, excl >= 1, hist >= excl.  Returns 0 or -1 when out of memory. */
+int leftmp_init(struct leftmp *mp, size_t m, size_t hist, size_t excl, int znorm);
+void leftmp_release(struct leftmp *mp);
+
+/*
+ * The values the profile works on: c[t] = (y[t] - x[f]) 2^-e, y[t] the last
+ * finite value at or before t, f the first finite point and e the binary
+ * exponent of x[f] (so values near 1e300 cannot overflow their squares;
+ * scaling by a power of two is exact); 0 before the first finite value.
+ * Causal: c[t] depends on x[0..t].  Returns e: a distance in original units
+ * is ldexp(d, e).
+ */
+int leftmp_clean(const double *x, size_t n, double *c);
+
+/*
+ * Advance to point i (call with i = 0, 1, 2, ... of the same series x and
+ * its cleaned values c) and return the nearest-neighbour distance of the
+ * subsequence ending at i, or NaN when it is not valid or has no valid
+ * neighbour yet.
+ */
+double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i);
+
+#endif

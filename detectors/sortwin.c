@@ -1,0 +1,109 @@
+/* sortwin.c - a sorted sliding window with O(log w) median and MAD. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kit.h"
+#include "sortwin.h"
+#include "banned.h"
+
+int sortwin_init(struct sortwin *w, size_t cap)
+{
+	w->cap = cap ? cap : 1;
+	w->n = w->head = 0;
+	w->ring = malloc(w->cap * sizeof(double));
+	w->sorted = malloc(w->cap * sizeof(double));
+	if (!w->ring || !w->sorted) {
+		sortwin_release(w);
+		return -1;
+	}
+	return 0;
+}
+
+void sortwin_release(struct sortwin *w)
+{
+	free(w->ring);
+	free(w->sorted);
+	w->ring = w->sorted = NULL;
+	w->n = 0;
+}
+
+void sortwin_push(struct sortwin *w, double v)
+{
+	if (!isfinite(v))
+		return;
+	if (w->n == w->cap) {
+		double old = w->ring[w->head];
+		size_t p = kit_lower_bound(w->sorted, w->n, old), q;
+
+		if (v >= old) {
+			q = kit_upper_bound(w->sorted, w->n, v) - 1;
+			memmove(w->sorted + p, w->sorted + p + 1, (q - p) * sizeof(double));
+		} else {
+			q = kit_upper_bound(w->sorted, p, v);
+			memmove(w->sorted + q + 1, w->sorted + q, (p - q) * sizeof(double));
+		}
+		w->sorted[q] = v;
+		w->ring[w->head] = v;
+		w->head = (w->head + 1) % w->cap;
+		return;
+	}
+	kit_sorted_insert(w->sorted, w->n, v);
+	w->ring[(w->head + w->n) % w->cap] = v;
+	w->n++;
+}
+
+/*
+ * The elements of rank k and k + 1 (0-based) in the merge of the ascending
+ * sequences A(i) = m - s[split-1-i], i < la, and B(j) = s[split+j] - m,
+ * j < lb (see detectors/mad.c).
+ */
+static void kth_distances(const double *s, size_t split, size_t la, size_t lb, double m, size_t k,
+                          double *kth, double *next)
+{
+	size_t lo = k + 1 > lb ? k + 1 - lb : 0, hi = k + 1 < la ? k + 1 : la, a, b;
+	double va, vb, na, nb;
+
+	while (lo < hi) {
+		a = lo + (hi - lo) / 2;
+		b = k + 1 - a;
+		if (b > 0 && a < la && s[split + b - 1] - m > m - s[split - 1 - a])
+			lo = a + 1;
+		else
+			hi = a;
+	}
+	a = lo;
+	b = k + 1 - a;
+	va = a > 0 ? m - s[split - a] : -INFINITY;
+	vb = b > 0 ? s[split + b - 1] - m : -INFINITY;
+	*kth = va > vb ? va : vb;
+	na = a < la ? m - s[split - 1 - a] : INFINITY;
+	nb = b < lb ? s[split + b] - m : INFINITY;
+	*next = na < nb ? na : nb;
+}
+
+void sortwin_stats(const struct sortwin *w, double *median, double *scale)
+{
+	const double *s = w->sorted;
+	size_t n = w->n, split;
+	double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]), d1, d2, mad;
+
+	split = kit_lower_bound(s, n, m);
+	if (n % 2) {
+		kth_distances(s, split, split, n - split, m, n / 2, &d1, &d2);
+		mad = d1;
+	} else {
+		kth_distances(s, split, split, n - split, m, n / 2 - 1, &d1, &d2);
+		mad = 0.5 * (d1 + d2);
+	}
+	*median = m;
+	if (mad > 0) {
+		*scale = 1.4826 * mad;
+	} else {
+		double sum = 0;
+
+		for (size_t i = 0; i < n; i++)
+			sum += fabs(s[i] - m);
+		*scale = 1.2533 * sum / (double)n;
+	}
+}

@@ -1,0 +1,294 @@
+/*
+ * tailprob.c - conformal p-values with a peaks-over-threshold exponential
+ * tail, over the last values of a statistic kept in a blocked sorted list.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kit.h"
+#include "tailprob.h"
+#include "banned.h"
+
+/* Fewer values than this: conformal p-values only. */
+#define TAILPROB_MIN_FOR_TAIL 20
+/* A block this small after a removal is merged into a neighbour. */
+#define TAILPROB_MERGE (TAILPROB_BLOCK / 4)
+
+int tailprob_init(struct tailprob *t, size_t cap, double tail)
+{
+	memset(t, 0, sizeof(*t));
+	t->cap = cap ? cap : 1;
+	t->tail = tail > 0 && tail <= 0.5 ? tail : 0.1;
+	t->u = INFINITY;
+	/* blocks hold at least TAILPROB_MERGE values but one per neighbour pair: cap / MERGE * 2 + 2 bounds them */
+	t->maxblocks = t->cap / TAILPROB_MERGE * 2 + 4;
+	t->ring = malloc(t->cap * sizeof(*t->ring));
+	t->blocks = malloc(t->maxblocks * sizeof(*t->blocks));
+	t->order = malloc(t->maxblocks * sizeof(*t->order));
+	t->spare = malloc(t->maxblocks * sizeof(*t->spare));
+	if (!t->ring || !t->blocks || !t->order || !t->spare) {
+		tailprob_release(t);
+		return -1;
+	}
+	for (size_t b = 0; b < t->maxblocks; b++)
+		t->spare[t->nspare++] = t->maxblocks - 1 - b;
+	return 0;
+}
+
+void tailprob_release(struct tailprob *t)
+{
+	free(t->ring);
+	free(t->blocks);
+	free(t->order);
+	free(t->spare);
+	t->ring = NULL;
+	t->blocks = NULL;
+	t->order = t->spare = NULL;
+	t->n = t->nblocks = 0;
+}
+
+static struct tailprob_block *blk(const struct tailprob *t, size_t k)
+{
+	return &t->blocks[t->order[k]];
+}
+
+/* The first block (in value order) whose largest value is >= v (> v when strict); nblocks if none. */
+static size_t block_for(const struct tailprob *t, double v, int strict)
+{
+	size_t lo = 0, hi = t->nblocks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct tailprob_block *b = blk(t, mid);
+		double top = b->v[b->size - 1];
+
+		if (strict ? top > v : top >= v)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* How many values are >= v (> v when strict). */
+static size_t count_above(const struct tailprob *t, double v, int strict)
+{
+	size_t k = block_for(t, v, strict), c;
+
+	if (k == t->nblocks)
+		return 0;
+	{
+		const struct tailprob_block *b = blk(t, k);
+
+		c = b->size - (strict ? kit_upper_bound(b->v, b->size, v) : kit_lower_bound(b->v, b->size, v));
+	}
+	for (size_t j = k + 1; j < t->nblocks; j++)
+		c += blk(t, j)->size;
+	return c;
+}
+
+/* The value of rank r (0-based, ascending). */
+static double kth(const struct tailprob *t, size_t r)
+{
+	for (size_t k = 0; k < t->nblocks; k++) {
+		const struct tailprob_block *b = blk(t, k);
+
+		if (r < b->size)
+			return b->v[r];
+		r -= b->size;
+	}
+	return NAN;
+}
+
+static void insert_value(struct tailprob *t, double v)
+{
+	size_t k = block_for(t, v, 1);
+	struct tailprob_block *b;
+
+	if (t->nblocks == 0) {
+		size_t id = t->spare[--t->nspare];
+
+		t->blocks[id].size = 0;
+		t->order[0] = id;
+		t->nblocks = 1;
+		k = 0;
+	} else if (k == t->nblocks) {
+		k = t->nblocks - 1;   /* above everything: the last block */
+	}
+	b = blk(t, k);
+	kit_sorted_insert(b->v, b->size, v);
+	b->size++;
+	if (b->size == TAILPROB_BLOCK) {
+		/* split in two halves; the new block follows in the order */
+		size_t id = t->spare[--t->nspare];
+		struct tailprob_block *nb = &t->blocks[id];
+
+		nb->size = TAILPROB_BLOCK / 2;
+		memcpy(nb->v, b->v + TAILPROB_BLOCK / 2, (TAILPROB_BLOCK / 2) * sizeof(double));
+		b->size = TAILPROB_BLOCK / 2;
+		memmove(t->order + k + 2, t->order + k + 1, (t->nblocks - k - 1) * sizeof(*t->order));
+		t->order[k + 1] = id;
+		t->nblocks++;
+	}
+}
+
+static void drop_block(struct tailprob *t, size_t k)
+{
+	t->spare[t->nspare++] = t->order[k];
+	memmove(t->order + k, t->order + k + 1, (t->nblocks - k - 1) * sizeof(*t->order));
+	t->nblocks--;
+}
+
+static void remove_value(struct tailprob *t, double v)
+{
+	size_t k = block_for(t, v, 0);
+	struct tailprob_block *b;
+
+	if (k == t->nblocks)
+		return;   /* not present: cannot happen */
+	b = blk(t, k);
+	kit_sorted_remove(b->v, b->size, v);
+	b->size--;
+	if (b->size == 0) {
+		drop_block(t, k);
+	} else if (b->size < TAILPROB_MERGE) {
+		/* merge into a neighbour that has room, keeping the order */
+		if (k + 1 < t->nblocks && blk(t, k + 1)->size + b->size < TAILPROB_BLOCK) {
+			struct tailprob_block *nx = blk(t, k + 1);
+
+			memmove(nx->v + b->size, nx->v, nx->size * sizeof(double));
+			memcpy(nx->v, b->v, b->size * sizeof(double));
+			nx->size += b->size;
+			drop_block(t, k);
+		} else if (k > 0 && blk(t, k - 1)->size + b->size < TAILPROB_BLOCK) {
+			struct tailprob_block *pv = blk(t, k - 1);
+
+			memcpy(pv->v + pv->size, b->v, b->size * sizeof(double));
+			pv->size += b->size;
+			drop_block(t, k);
+		}
+	}
+}
+
+/* Refit the exponential tail: threshold u at the (1 - tail) quantile, the values above it. */
+static void tail_fit(struct tailprob *t)
+{
+	size_t n = t->n, ku;
+
+	t->since_fit = 0;
+	t->above = 0;
+	t->excess = 0;
+	t->flat = 0;
+	if (n < TAILPROB_MIN_FOR_TAIL) {
+		t->u = INFINITY;
+		return;
+	}
+	ku = (size_t)((1 - t->tail) * (double)n);
+	if (ku >= n)
+		ku = n - 1;
+	t->u = kth(t, ku);
+	/* the values above u, from the top block down */
+	for (size_t k = t->nblocks; k-- > 0;) {
+		const struct tailprob_block *b = blk(t, k);
+		size_t j = b->size;
+
+		while (j > 0 && b->v[j - 1] > t->u) {
+			t->excess += b->v[--j] - t->u;
+			t->above++;
+		}
+		if (j > 0)
+			break;
+	}
+	if (!(t->excess > 0)) {
+		/*
+		 * For a degenerate tail (the top of the history is one value, as
+		 * when the statistic is mostly 0): the scale of the whole history,
+		 * its mean excess over its minimum, so that larger values still get
+		 * smaller p.  Only a constant history leaves no scale (p = 0 above).
+		 */
+		double lowest = kth(t, 0), sum = 0;
+
+		for (size_t k = 0; k < t->nblocks; k++) {
+			const struct tailprob_block *b = blk(t, k);
+
+			for (size_t j = 0; j < b->size; j++)
+				sum += b->v[j] - lowest;
+		}
+		t->flat = sum / (double)n;
+	}
+}
+
+/* The mean excess over u of the values above it, or the flat scale if none. */
+static double mean_excess(const struct tailprob *t)
+{
+	double me = t->above ? t->excess / (double)t->above : 0;
+
+	return me > 0 ? me : t->flat;
+}
+
+double tailprob_p(const struct tailprob *t, double v)
+{
+	size_t n = t->n;
+	double me;
+
+	if (isnan(v) || n == 0)
+		return 1;
+	if (!(v > t->u))
+		return ((double)count_above(t, v, 0) + 1) / ((double)n + 1);
+	me = mean_excess(t);
+	if (isinf(v) || !(me > 0))
+		return 0;   /* beyond u where nothing ever was: unprecedented */
+	/* exponential tail over u, continuous with the conformal p-value just above u */
+	return ((double)t->above + 1) / ((double)n + 1) * exp(-(v - t->u) / me);
+}
+
+double tailprob_inverse(const struct tailprob *t, double p)
+{
+	size_t n = t->n;
+	double ge, p_u = ((double)t->above + 1) / ((double)n + 1), me = mean_excess(t);
+
+	if (n == 0 || !(p > 0))
+		return INFINITY;
+	ge = floor(p * ((double)n + 1) - 1);   /* at most this many past values may be >= v */
+	if (isinf(t->u) || p >= p_u) {
+		/* the smallest past value with at most ge past values >= it, or just above the largest */
+		if (ge < 0)
+			return INFINITY;
+		if (ge >= (double)n)
+			return kth(t, 0);
+		if (ge < 1)
+			return nextafter(kth(t, n - 1), INFINITY);
+		return kth(t, n - (size_t)ge);
+	}
+	if (!(me > 0))
+		return nextafter(t->u, INFINITY);
+	return t->u + me * log(p_u / p);
+}
+
+void tailprob_push(struct tailprob *t, double v)
+{
+	if (!isfinite(v))
+		return;
+	if (t->n == t->cap) {
+		double old = t->ring[t->head];
+
+		if (old > t->u) {
+			t->excess -= old - t->u;
+			t->above--;
+		}
+		remove_value(t, old);
+		t->ring[t->head] = v;
+		t->head = (t->head + 1) % t->cap;
+	} else {
+		t->ring[(t->head + t->n) % t->cap] = v;
+		t->n++;
+	}
+	insert_value(t, v);
+	if (v > t->u) {
+		t->excess += v - t->u;
+		t->above++;
+	}
+	if (++t->since_fit >= TAILPROB_REFIT || t->n <= 4 * TAILPROB_MIN_FOR_TAIL)
+		tail_fit(t);
+}

@@ -1,0 +1,76 @@
+/*
+ * tailprob.h - calibrated tail probabilities for raw anomaly statistics
+ * (part of libdetkit).
+ *
+ * Many detectors compute a statistic with no known distribution (a nearest-
+ * neighbour distance, a saliency ratio, a forecast error on heavy-tailed
+ * data).  A tailprob turns it into p = P(V >= v) under the statistic's own
+ * recent history, so that score = 1 - p follows the convention of
+ * <vigil/detector.h> and means the same across detectors and series:
+ *   - inside the bulk, p is the conformal p-value (#{past >= v} + 1) / (n + 1);
+ *   - beyond the (1 - tail) quantile u, p continues with an exponential tail
+ *     fitted to the excesses over u (the peaks-over-threshold method, as in
+ *     Siffer et al., "Anomaly detection in streams with extreme value
+ *     theory", KDD 2017, with the GPD shape fixed at 0), so unprecedented
+ *     values keep getting smaller p instead of tying at 1 / (n + 1); when
+ *     the top of the history is a single value (a statistic that is mostly
+ *     0) the scale is the mean excess of the whole history over its
+ *     minimum, and only a constant history gives p = 0 above it.
+ * The history is the last `cap` pushed values, kept sorted in blocks of
+ * at most TAILPROB_BLOCK: O(log cap + cap / TAILPROB_BLOCK) to query or to
+ * push (a push moves at most a block).  The threshold u is refit every
+ * TAILPROB_REFIT pushes (O(tail * cap)); the values above it and their mean
+ * excess are kept exact at every push.
+ */
+#ifndef VIGIL_DETECTORS_TAILPROB_H
+#define VIGIL_DETECTORS_TAILPROB_H
+
+#include <stddef.h>
+
+#define TAILPROB_REFIT 16
+
+/* A block of the sorted history: at most TAILPROB_BLOCK values, ascending. */
+#define TAILPROB_BLOCK 128
+struct tailprob_block {
+	size_t size;
+	double v[TAILPROB_BLOCK];
+};
+
+struct tailprob {
+	size_t cap, n, head;
+	double tail;
+	double *ring;     /* values in arrival order (a ring of cap) */
+	/*
+	 * The same values sorted, as a list of blocks (order[] holds the block
+	 * indices in value order): an update moves at most a block's values and
+	 * the block index, not the whole history.
+	 */
+	struct tailprob_block *blocks;
+	size_t *order, *spare;
+	size_t nblocks, nspare, maxblocks;
+	/*
+	 * The tail: threshold u (refit every TAILPROB_REFIT pushes), and the
+	 * count and total excess of the values above it, kept exact at every
+	 * push; `flat` is the scale used when nothing is above u.
+	 */
+	double u, excess, flat;
+	size_t above, since_fit;
+};
+
+/* Returns 0, or -1 when out of memory.  tail in (0, 0.5]. */
+int tailprob_init(struct tailprob *t, size_t cap, double tail);
+void tailprob_release(struct tailprob *t);
+
+/* P(V >= v) under the history; 1 with no history, 0 for v = +Inf. */
+double tailprob_p(const struct tailprob *t, double v);
+
+/*
+ * The smallest statistic whose tail probability is at most p (the inverse of
+ * tailprob_p(), for bands): +Inf with no history.
+ */
+double tailprob_inverse(const struct tailprob *t, double p);
+
+/* Add v (finite) to the history, dropping the oldest value when full. */
+void tailprob_push(struct tailprob *t, double v);
+
+#endif
