@@ -142,28 +142,6 @@ static const char *const migrations[] = {
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-static sqlite3 *db_of(struct store *st)
-{
-	return st->impl;
-}
-
-static int db_error(sqlite3 *db, struct vigil_error *err, const char *what)
-{
-	return vigil_error_set(err, VIGIL_E_STORE, "store: %s: %s", what, sqlite3_errmsg(db));
-}
-
-static int exec(sqlite3 *db, const char *sql, struct vigil_error *err)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		vigil_error_set(err, VIGIL_E_STORE, "store: %s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
 static int sqlite_schema_version(struct store *st, int *version, struct vigil_error *err)
 {
 	sqlite3 *db = db_of(st);

@@ -6,6 +6,31 @@
 
 #include "store.h"
 
+/* The backend's connection. */
+static inline sqlite3 *db_of(struct store *st)
+{
+	return st->impl;
+}
+
+/* Record the connection's last error as "store: <what>: <message>"; returns -1. */
+static inline int db_error(sqlite3 *db, struct vigil_error *err, const char *what)
+{
+	return vigil_error_set(err, VIGIL_E_STORE, "store: %s: %s", what, sqlite3_errmsg(db));
+}
+
+/* Run SQL without results; 0, or -1 with err set. */
+static inline int exec(sqlite3 *db, const char *sql, struct vigil_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		vigil_error_set(err, VIGIL_E_STORE, "store: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Insert outbox rows and upsert alert-state rows inside the caller's open
  * transaction (run_finish uses it so that a run's results and its messages
