@@ -11,87 +11,18 @@
 
 #include "detect.h"
 #include "series.h"
-#include "testutil.h"
+#define DETUTIL_T0_MS 1700000000000
+#define DETUTIL_STEP_MS 300000   /* 5-minute points */
+#define STEP_MS DETUTIL_STEP_MS
+#include "detutil.h"
 #include "../detectors/kit.h"
 #include "../detectors/leftmp.h"
 #include "../detectors/period.h"
 #include "../detectors/stl.h"
 #include "../detectors/tailprob.h"
 
-static struct registry *reg;
 
-/* Deterministic N(0,1) noise (xorshift + Box-Muller). */
-static uint64_t rng_state = 88172645463325252ull;
 
-static double urand(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
-}
-
-/* Spread the seed's bits and discard a few draws: small seeds would start with extreme values. */
-static void rng_seed(uint64_t s)
-{
-	rng_state = (s ? s : 1) * 0x9E3779B97F4A7C15ull;
-	for (int k = 0; k < 16; k++)
-		(void)urand();
-}
-
-static double gauss(void)
-{
-	return sqrt(-2 * log(urand())) * cos(2 * M_PI * urand());
-}
-
-#define STEP_MS 300000   /* 5-minute points */
-
-static struct series *make_series(const double *v, size_t n)
-{
-	struct series *s = series_new("synthetic");
-
-	for (size_t i = 0; i < n; i++)
-		series_append(s, 1700000000000 + (int64_t)i * STEP_MS, v[i]);
-	return s;
-}
-
-static struct detector_instance *instance(const char *name, const char *params_json)
-{
-	struct vigil_error err = VIGIL_ERROR_INIT;
-	json_error_t jerr;
-	json_t *params = params_json ? json_loads(params_json, 0, &jerr) : NULL;
-	const struct detector_entry *e = registry_find(reg, name);
-	struct detector_instance *inst;
-
-	ck_assert_msg(e != NULL, "no detector %s", name);
-	ck_assert_msg(!params_json || params, "bad test params %s", params_json);
-	inst = detector_instance_new(e, params, &err);
-	ck_assert_msg(inst != NULL, "%s: %s", name, err.msg);
-	json_decref(params);
-	return inst;
-}
-
-static struct detection run(const char *name, const char *params, const double *v, size_t n)
-{
-	struct detector_instance *inst = instance(name, params);
-	struct series *s = make_series(v, n);
-	struct vigil_error err = VIGIL_ERROR_INIT;
-	struct detection det;
-
-	ck_assert_msg(detection_run(inst, s, &det, &err) == 0, "%s: %s", name, err.msg);
-	series_free(s);
-	detector_instance_free(inst);
-	return det;
-}
-
-static size_t count_flags(const struct detection *d, size_t from, size_t to)
-{
-	size_t k = 0;
-
-	for (size_t i = from; i < to && i < d->r.n; i++)
-		k += d->r.anomaly[i];
-	return k;
-}
 
 static size_t first_flag(const struct detection *d, size_t from, size_t to)
 {

@@ -12,81 +12,11 @@
 
 #include "detect.h"
 #include "series.h"
-#include "testutil.h"
+#include "detutil.h"
 #include "../detectors/common.h"
 #include "../detectors/dist.h"
 
-static struct registry *reg;
 
-/* Deterministic N(0,1) noise (xorshift + Box-Muller). */
-static uint64_t rng_state = 88172645463325252ull;
-
-static double urand(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double gauss(void)
-{
-	return sqrt(-2 * log(urand())) * cos(2 * M_PI * urand());
-}
-
-static void noise(double *v, size_t n, double mean, double sd)
-{
-	for (size_t i = 0; i < n; i++)
-		v[i] = mean + sd * gauss();
-}
-
-static struct series *make_series(const double *v, size_t n)
-{
-	struct series *s = series_new("synthetic");
-
-	for (size_t i = 0; i < n; i++)
-		series_append(s, (int64_t)i * 60000, v[i]);
-	return s;
-}
-
-static struct detector_instance *instance(const char *name, const char *params_json)
-{
-	struct vigil_error err = VIGIL_ERROR_INIT;
-	json_error_t jerr;
-	json_t *params = params_json ? json_loads(params_json, 0, &jerr) : NULL;
-	const struct detector_entry *e = registry_find(reg, name);
-	struct detector_instance *inst;
-
-	ck_assert_msg(e != NULL, "no detector %s", name);
-	ck_assert_msg(!params_json || params, "%s: bad test params %s", name, params_json);
-	inst = detector_instance_new(e, params, &err);
-	ck_assert_msg(inst != NULL, "%s: %s", name, err.msg);
-	json_decref(params);
-	return inst;
-}
-
-/* Run name(params) on v[0..n); returns the detection (release it). */
-static struct detection run(const char *name, const char *params, const double *v, size_t n)
-{
-	struct detector_instance *inst = instance(name, params);
-	struct series *s = make_series(v, n);
-	struct vigil_error err = VIGIL_ERROR_INIT;
-	struct detection det;
-
-	ck_assert_msg(detection_run(inst, s, &det, &err) == 0, "%s: %s", name, err.msg);
-	series_free(s);
-	detector_instance_free(inst);
-	return det;
-}
-
-static size_t count_flags(const struct detection *d, size_t from, size_t to)
-{
-	size_t k = 0;
-
-	for (size_t i = from; i < to && i < d->r.n; i++)
-		k += d->r.anomaly[i];
-	return k;
-}
 
 /* The first flagged point in [from, to), or to. */
 static size_t first_flag(const struct detection *d, size_t from, size_t to)
@@ -95,19 +25,6 @@ static size_t first_flag(const struct detection *d, size_t from, size_t to)
 		if (d->r.anomaly[i])
 			return i;
 	return to;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median_of(double *w, size_t n)
-{
-	qsort(w, n, sizeof(*w), cmp_double);
-	return n % 2 ? w[n / 2] : 0.5 * (w[n / 2 - 1] + w[n / 2]);
 }
 
 /* 1.4826 MAD, or 1.2533 x mean absolute deviation when the MAD is 0 (sorted.h's robust sd). */
