@@ -11,8 +11,6 @@
 #include "detutil.h"
 #include "../detectors/common.h"
 
-
-
 static const char *const rolling[] = { "zscore", "mad" };
 
 START_TEST(test_spike_and_dip)

@@ -21,9 +21,6 @@
 #include "../detectors/stl.h"
 #include "../detectors/tailprob.h"
 
-
-
-
 static size_t first_flag(const struct detection *d, size_t from, size_t to)
 {
 	for (size_t i = from; i < to && i < d->r.n; i++)

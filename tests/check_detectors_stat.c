@@ -16,8 +16,6 @@
 #include "../detectors/common.h"
 #include "../detectors/dist.h"
 
-
-
 /* The first flagged point in [from, to), or to. */
 static size_t first_flag(const struct detection *d, size_t from, size_t to)
 {
