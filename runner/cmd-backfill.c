@@ -108,7 +108,7 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 	struct registry *reg;
 	struct job_spec **specs;
 	struct store *st = NULL;
-	char *dir = NULL, *path = NULL, *node = NULL, host[128];
+	char *node = NULL, host[128];
 	json_t *results = NULL;
 
 	while ((c = getopt_long(argc, argv, "f:t:e:s:njqP:h", opts, NULL)) != -1) {
@@ -153,17 +153,7 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 	}
 	if ((rc = cli_history_times(self, specs[0], from, to, step, &times, &n)))
 		goto out;
-	if (store_opt) {
-		path = xstrdup(store_opt);
-	} else if ((dir = paths_state_dir(state, &err))) {
-		path = xasprintf("%s/vigil.db", dir);
-	} else {
-		fprintf(stderr, "vigil: %s\n", err.msg);
-		rc = EXIT_ENV;
-		goto out;
-	}
-	if (!(st = store_open(path, &err))) {
-		fprintf(stderr, "vigil: %s\n", err.msg);
+	if (!(st = cli_open_store(state, store_opt))) {
 		rc = EXIT_ENV;
 		goto out;
 	}
@@ -239,8 +229,6 @@ out:
 	json_decref(results);
 	store_close(st);
 	free(node);
-	free(path);
-	free(dir);
 	free(times);
 	cli_free_specs(specs, 1);
 	registry_free(reg);
