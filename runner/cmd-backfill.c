@@ -19,7 +19,6 @@
 #include "job.h"
 #include "log.h"
 #include "outbox.h"
-#include "paths.h"
 #include "sched.h"
 #include "store.h"
 #include "timefmt.h"
