@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonscan.h"
 #include "series-map.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -146,4 +147,30 @@ void label_list_release(struct label_list *ll)
 	free(ll->l);
 	ll->l = NULL;
 	ll->alloc = 0;
+}
+
+int label_list_scan(struct label_list *ll, struct jscan *js, const char *what, const char *noun)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	int r;
+
+	if (jscan_object(js))
+		return -1;
+	while ((r = jscan_key(js, &k, &kl)) == 1) {
+		/* the key is copied: reading the value may reuse the scanner's buffer */
+		char *key = xstrndup(k, kl);
+
+		if (jscan_peek(js) != JT_STRING) {
+			free(key);
+			return jscan_fail(js, "%s: %s values must be strings", what, noun);
+		}
+		if (jscan_string(js, &v, &vl)) {
+			free(key);
+			return -1;
+		}
+		label_list_add(ll, key, kl, v, vl);
+		free(key);
+	}
+	return r;
 }

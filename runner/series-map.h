@@ -42,6 +42,15 @@ struct label_list {
 
 void label_list_add(struct label_list *ll, const char *key, size_t klen, const char *value, size_t vlen);
 void label_list_clear(struct label_list *ll);
+
+struct jscan;
+/*
+ * Read a JSON object of string values at the scanner's position into ll
+ * (added to what it holds).  A non-string value fails the scan with
+ * "<what>: <noun> values must be strings".  Returns the last jscan_key()
+ * result (0 at the end of the object) or -1.
+ */
+int label_list_scan(struct label_list *ll, struct jscan *js, const char *what, const char *noun);
 void label_list_release(struct label_list *ll);
 
 /* Write the canonical name of base and labels (sorted here) into sb. */

@@ -90,30 +90,12 @@ static void columns_clear(struct influx_scan *is)
 
 static int scan_tags(struct influx_scan *is, const char *where)
 {
-	struct jscan *js = &is->js;
-	const char *k, *v;
-	size_t kl, vl;
-	int r;
+	char what[256];
 
-	if (jscan_peek(js) == JT_NULL)
-		return jscan_null(js);
-	if (jscan_object(js))
-		return -1;
-	while ((r = jscan_key(js, &k, &kl)) == 1) {
-		char *key = xstrndup(k, kl);
-
-		if (jscan_peek(js) != JT_STRING) {
-			free(key);
-			return jscan_fail(js, "%s.tags: tag values must be strings", where);
-		}
-		if (jscan_string(js, &v, &vl)) {
-			free(key);
-			return -1;
-		}
-		label_list_add(&is->tags, key, kl, v, vl);
-		free(key);
-	}
-	return r;
+	if (jscan_peek(&is->js) == JT_NULL)
+		return jscan_null(&is->js);
+	snprintf(what, sizeof(what), "%s.tags", where);
+	return label_list_scan(&is->tags, &is->js, what, "tag");
 }
 
 static int scan_columns(struct influx_scan *is, const char *where)

@@ -111,29 +111,11 @@ struct prom_scan {
 
 static int scan_metric(struct prom_scan *ps, const char *where)
 {
-	struct jscan *js = &ps->js;
-	const char *k, *v;
-	size_t kl, vl;
-	int r;
+	char what[256];
 
 	label_list_clear(&ps->labels);
-	if (jscan_object(js))
-		return -1;
-	while ((r = jscan_key(js, &k, &kl)) == 1) {
-		char *key = xstrndup(k, kl);
-
-		if (jscan_peek(js) != JT_STRING) {
-			free(key);
-			return jscan_fail(js, "%s.metric: label values must be strings", where);
-		}
-		if (jscan_string(js, &v, &vl)) {
-			free(key);
-			return -1;
-		}
-		label_list_add(&ps->labels, key, kl, v, vl);
-		free(key);
-	}
-	return r;
+	snprintf(what, sizeof(what), "%s.metric", where);
+	return label_list_scan(&ps->labels, &ps->js, what, "label");
 }
 
 /* The series for the labels just read: __name__ is its base name, not a label. */
