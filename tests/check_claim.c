@@ -11,32 +11,7 @@
 #include "job.h"
 #include "store.h"
 #include "testutil.h"
-
-static char *tmp_db(void)
-{
-	char *dir = xasprintf("%s/vigil-claim-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	char *path;
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	path = xasprintf("%s/vigil.db", dir);
-	free(dir);
-	return path;
-}
-
-static long long scalar(const char *db_path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
+#include "dbutil.h"
 
 static struct store *open_store(const char *path)
 {
