@@ -500,10 +500,25 @@ START_TEST(test_spec_errors)
 END_TEST
 
 /* As root, an executable runs only as another user or when root is explicitly allowed. */
+/* Copy a file, giving the copy mode. */
+static void copy_file(const char *from, const char *to, mode_t mode)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buf[8192];
+	size_t n;
+
+	ck_assert_msg(in && out, "cannot copy '%s' to '%s'", from, to);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_int_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_int_eq(chmod(to, mode), 0);
+}
+
 START_TEST(test_root_policy)
 {
 	char *exe = behave();
-	char *e;
+	char *e, *shared_dir, *copy;
 	struct diag d;
 	struct registry *reg;
 	struct outcome o;
@@ -520,15 +535,28 @@ START_TEST(test_root_policy)
 	diag_release(&d);
 	free(e);
 
+	/*
+	 * As nobody, from a copy nobody can reach: the checkout itself may sit
+	 * in a directory only its owner can enter (a mktemp -d clone).
+	 */
+	shared_dir = xstrdup("/tmp/vigil-nobody-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(shared_dir));
+	ck_assert_int_eq(chmod(shared_dir, 0755), 0);
+	copy = xasprintf("%s/behave.py", shared_dir);
+	copy_file(exe, copy, 0755);
 	e = xasprintf("{\"detector\": \"magic\", \"exec\": {\"path\": \"%s\", \"args\": [\"whoami\"], "
-	              "\"user\": \"nobody\"}}", exe);
+	              "\"user\": \"nobody\"}}", copy);
 	reg = registry_new();
 	run_job(reg, e, &o);
-	ck_assert_int_eq(o.n_failures, 0);
+	ck_assert_msg(o.n_failures == 0, "as nobody: %s", o.reason);
 	ck_assert_int_eq(o.n_flagged, 3);
 	registry_free(reg);
 	free(e);
-	assert_no_children(exe);
+	assert_no_children(copy);
+	unlink(copy);
+	rmdir(shared_dir);
+	free(copy);
+	free(shared_dir);
 	free(exe);
 }
 END_TEST

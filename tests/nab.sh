@@ -1,20 +1,16 @@
 #!/bin/sh
-# nab.sh - bench/nab end to end on three files of the shared NAB corpus
-# ($NAB_DIR): the NAB result layout, one output row per input row in input
-# order, the label column, scores in [0, 1], the three profiles, errors.
+# nab.sh - bench/nab end to end on three files of the NAB corpus (bundled in
+# tests/data/nab): the NAB result layout, one output row per input row in
+# input order, the label column, scores in [0, 1], the three profiles, errors.
 . "$top_srcdir/tests/lib.sh"
 NAB="${VALGRIND:-} $top_builddir/bench/nab"
-: "${NAB_DIR:?run through make check}"
-if [ ! -d "$NAB_DIR/data" ]; then
-	not_ok "the NAB corpus is not at $NAB_DIR (set NAB_DIR)"
-	finish
-fi
+SRC="$top_srcdir/tests/data/nab"
 
 D="$TMP/data"
 mkdir -p "$D/realTraffic" "$D/artificialNoAnomaly" "$D/realAdExchange"
-cp "$NAB_DIR/data/realTraffic/speed_7578.csv" "$D/realTraffic/"
-cp "$NAB_DIR/data/artificialNoAnomaly/art_flatline.csv" "$D/artificialNoAnomaly/"
-cp "$NAB_DIR/data/realAdExchange/exchange-3_cpm_results.csv" "$D/realAdExchange/"
+cp "$SRC/realTraffic/speed_7578.csv" "$D/realTraffic/"
+cp "$SRC/artificialNoAnomaly/art_flatline.csv" "$D/artificialNoAnomaly/"
+cp "$SRC/realAdExchange/exchange-3_cpm_results.csv" "$D/realAdExchange/"
 cat >"$TMP/windows.json" <<'JSON'
 {
   "artificialNoAnomaly/art_flatline.csv": [],
