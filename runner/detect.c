@@ -192,6 +192,22 @@ const char *detection_reason(const struct detection *det, size_t i)
 	return lo < det->n_reasons && det->reasons[lo].i == i ? det->reasons[lo].text : NULL;
 }
 
+double detection_rarity(const struct detection *det, size_t i)
+{
+	double r = det->r.rarity ? det->r.rarity[i] : NAN;
+	double p;
+
+	if (isfinite(r))
+		return r < 0 ? 0 : r;
+	p = 1.0 - det->r.score[i];
+	if (!(p > 0))
+		return DETECTION_RARITY_MAX;
+	r = -log10(p);
+	if (r > DETECTION_RARITY_MAX)
+		r = DETECTION_RARITY_MAX;
+	return r > 0 ? r : 0;
+}
+
 void detection_init(struct detection *det, size_t n)
 {
 	memset(det, 0, sizeof(*det));
@@ -207,8 +223,9 @@ void detection_init(struct detection *det, size_t n)
 	det->r.expected = XNEWARRAY(double, n);
 	det->r.lower = XNEWARRAY(double, n);
 	det->r.upper = XNEWARRAY(double, n);
+	det->r.rarity = XNEWARRAY(double, n);
 	for (size_t i = 0; i < n; i++)
-		det->r.expected[i] = det->r.lower[i] = det->r.upper[i] = NAN;
+		det->r.expected[i] = det->r.lower[i] = det->r.upper[i] = det->r.rarity[i] = NAN;
 }
 
 void detection_release(struct detection *det)
@@ -221,6 +238,7 @@ void detection_release(struct detection *det)
 	free(det->r.expected);
 	free(det->r.lower);
 	free(det->r.upper);
+	free(det->r.rarity);
 	memset(det, 0, sizeof(*det));
 }
 

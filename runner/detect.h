@@ -95,6 +95,14 @@ void detection_init(struct detection *det, size_t n);
 /* The reason set for point i, or NULL. */
 const char *detection_reason(const struct detection *det, size_t i);
 
+/*
+ * How unusual point i is, as -log10 of its tail probability: the detector's
+ * own rarity when it wrote one (ABI 1.2), else -log10(1 - score) capped at
+ * DETECTION_RARITY_MAX.  0 for unscored points.
+ */
+#define DETECTION_RARITY_MAX 16.0
+double detection_rarity(const struct detection *det, size_t i);
+
 /* Helpers for the host services. */
 struct detection *detection_of_result(struct vigil_result *r);
 void detection_set_reason(struct detection *det, size_t i, const char *reason);

@@ -290,7 +290,7 @@ int isolate_detect(const struct detector_instance *inst, const struct series *s,
 	}
 	{
 		uint64_t n = get_u64(&rd), warmup = get_u64(&rd), nr;
-		const double *sc, *ex, *lo, *hi;
+		const double *sc, *ex, *lo, *hi, *ra;
 		const uint8_t *an;
 
 		if (n != s->n) {
@@ -303,6 +303,7 @@ int isolate_detect(const struct detector_instance *inst, const struct series *s,
 		ex = get_array(&rd, n, sizeof(double));
 		lo = get_array(&rd, n, sizeof(double));
 		hi = get_array(&rd, n, sizeof(double));
+		ra = get_array(&rd, n, sizeof(double));
 		an = get_array(&rd, n, 1);
 		nr = get_u64(&rd);
 		if (rd.bad) {
@@ -313,6 +314,7 @@ int isolate_detect(const struct detector_instance *inst, const struct series *s,
 		memcpy(det->r.expected, ex, n * sizeof(double));
 		memcpy(det->r.lower, lo, n * sizeof(double));
 		memcpy(det->r.upper, hi, n * sizeof(double));
+		memcpy(det->r.rarity, ra, n * sizeof(double));
 		memcpy(det->r.anomaly, an, n);
 		det->r.warmup = warmup;
 		for (uint64_t k = 0; k < nr && !rd.bad; k++) {
@@ -473,6 +475,7 @@ static void handle(struct registry *reg, const char *load_error, struct cached *
 	put(out, det.r.expected, n * sizeof(double));
 	put(out, det.r.lower, n * sizeof(double));
 	put(out, det.r.upper, n * sizeof(double));
+	put(out, det.r.rarity, n * sizeof(double));
 	put(out, det.r.anomaly, n);
 	put_u64(out, det.n_reasons);
 	for (size_t k = 0; k < det.n_reasons; k++) {

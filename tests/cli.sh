@@ -7,7 +7,7 @@ export VIGIL_LOG_LEVEL=warning
 
 # --- basics ---------------------------------------------------------------
 expect_exit 0 "--version" -- $VIGIL --version
-expect_grep "$TMP/out" "vigil 0.1.0 (detector ABI 1.1)" "--version prints version and ABI"
+expect_grep "$TMP/out" "vigil 0.1.0 (detector ABI 1.2)" "--version prints version and ABI"
 expect_exit 2 "no arguments is a usage error" -- $VIGIL
 expect_exit 2 "unknown verb" -- $VIGIL frobnicate
 expect_grep "$TMP/err" "'frobnicate' is not a vigil command" "unknown verb is named"

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define VIGIL_ABI_MAJOR 1
-#define VIGIL_ABI_MINOR 1
+#define VIGIL_ABI_MINOR 2
 #define VIGIL_ABI_VERSION (((uint32_t)VIGIL_ABI_MAJOR << 16) | VIGIL_ABI_MINOR)
 #define VIGIL_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define VIGIL_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -104,7 +104,13 @@ struct vigil_series {
  *               the model's expected value and normal band at i, where the
  *               detector has a model (leave NaN otherwise);
  *   warmup      how many leading points had too little history to be scored
- *               (their score must stay 0 and they are never flagged).
+ *               (their score must stay 0 and they are never flagged);
+ *   rarity[i]   (ABI 1.2) how unusual point i is, as -log10 of its tail
+ *               probability under the model: 4.6 reads "1 in 40 000".  Unlike
+ *               score, it does not saturate, so a 5-sigma and a 50-sigma point
+ *               rank apart.  Initialised to NaN; a detector that leaves it NaN
+ *               gets -log10(1 - score) (at most 16).  Write it only when
+ *               result->struct_size >= VIGIL_RESULT_HAS_RARITY.
  * A short reason per flagged point is set with host->set_reason().
  * Causality: unless the detector's flags contain VIGIL_DETECTOR_NONCAUSAL,
  * everything written for point i depends only on points 0..i.
@@ -119,7 +125,11 @@ struct vigil_result {
 	double *lower;
 	double *upper;
 	size_t warmup;
+	double *rarity;         /* ABI 1.2 */
 };
+
+/* struct_size of a vigil_result that has the rarity array (ABI >= 1.2). */
+#define VIGIL_RESULT_HAS_RARITY (offsetof(struct vigil_result, rarity) + sizeof(double *))
 
 enum vigil_detector_flags {
 	/* detect() uses points after i to score point i (a batch method). */
