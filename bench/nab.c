@@ -19,6 +19,7 @@
 
 #include "civil.h"
 #include "detect.h"
+#include "nabreport.h"
 #include "nabscore.h"
 #include "plugin.h"
 #include "series.h"
@@ -31,6 +32,8 @@
 static const char usage_text[] =
 	"usage: nab [--data DIR] [--labels FILE] [--results DIR] [--config DETECTOR-JSON]\n"
 	"           [--name NAME] [--plugin-dir DIR] [--per-file] [--no-write]\n"
+	"           [--threshold X | --train-data DIR --train-labels FILE]\n"
+	"           [--loco] [--quarters] [--kinds FILE]\n"
 	"\n"
 	"  --data DIR        NAB data dir (default ../shared/nab/data)\n"
 	"  --labels FILE     combined_windows.json\n"
@@ -41,8 +44,18 @@ static const char usage_text[] =
 	"  --name NAME       the detector's name in the results layout (default: the detector's)\n"
 	"  --plugin-dir DIR  load detectors from DIR first (repeatable)\n"
 	"  --per-file        print each file's windows, detections and false positives\n"
-	"                    at the standard profile's threshold\n"
-	"  --no-write        score only, write no result files\n";
+	"                    at the report threshold (below)\n"
+	"  --no-write        score only, write no result files\n"
+	"\n"
+	"Out-of-sample reports (at the standard profile's optimal threshold unless\n"
+	"--threshold or --train-data sets it):\n"
+	"  --threshold X     score every profile at X instead of optimising\n"
+	"  --train-data DIR  choose each profile's threshold on this corpus instead\n"
+	"  --train-labels FILE  its combined_windows.json\n"
+	"  --loco            leave one category out: each category scored at the threshold\n"
+	"                    chosen on the others (standard profile)\n"
+	"  --quarters        false alarms per 1000 normal points in each quarter of each file\n"
+	"  --kinds FILE      detections by planted kind (the kinds.json bench/gen-ops writes)\n";
 
 static int usage(const char *msg)
 {
@@ -220,6 +233,101 @@ static void print_per_file(const struct nab_corpus *c, const struct nab_profile 
 	}
 }
 
+/* Run the detector over every file of `c`, attach the scores, and write them unless results is NULL. */
+static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, const char *results,
+                      const char *name, double *seconds, size_t *points, struct vigil_error *err)
+{
+	for (size_t f = 0; f < c->nfiles; f++) {
+		const struct nab_file *nf = &c->files[f];
+		struct series s = {
+			.name = nf->name,
+			.ts = nf->ts_ms,
+			.v = nf->values,
+			.n = nf->nrows,
+		};
+		struct detection det;
+
+		if (detection_run(inst, &s, &det, err)) {
+			vigil_error_prefix(err, "%s", nf->name);
+			detection_release(&det);
+			return -1;
+		}
+		*seconds += det.elapsed_s;
+		*points += nf->nrows;
+		if (nab_corpus_set_scores(c, f, det.r.score, det.r.n, err) ||
+		    (results && write_results(results, name, nf, det.r.score, err))) {
+			detection_release(&det);
+			return -1;
+		}
+		detection_release(&det);
+	}
+	return 0;
+}
+
+static void print_scores(const char *title, const struct nab_result res[NAB_NPROFILES])
+{
+	printf("%s\n", title);
+	printf("%-20s %-22s %12s %8s %8s %8s\n", "profile", "threshold", "normalised", "TP", "FP", "FN");
+	for (int i = 0; i < NAB_NPROFILES; i++) {
+		char theta[32];
+
+		format_exact(theta, sizeof(theta), res[i].threshold);
+		printf("%-20s %-22s %12.2f %8zu %8zu %8zu\n", nab_profiles[i].name, theta, res[i].normalised,
+		       res[i].tp, res[i].fp, res[i].fn);
+	}
+	printf("standard %.1f  reward_low_FP %.1f  reward_low_FN %.1f\n", res[0].normalised, res[1].normalised,
+	       res[2].normalised);
+}
+
+/*
+ * Score `c` at fixed thresholds: --threshold for every profile, or each
+ * profile's optimum on the training corpus.  Sets *theta to the standard one.
+ */
+static int score_fixed(struct detector_instance *inst, const struct nab_corpus *c, const char *fixed,
+                       const char *train_data, const char *train_labels, double *theta,
+                       struct vigil_error *err)
+{
+	struct nab_result chosen[NAB_NPROFILES], res[NAB_NPROFILES];
+	struct nab_corpus *train = NULL;
+	char *title;
+	int rc = -1;
+
+	if (fixed) {
+		char *end;
+
+		errno = 0;
+		chosen[0].threshold = strtod(fixed, &end);
+		if (errno || end == fixed || *end || !isfinite(chosen[0].threshold))
+			return vigil_error_set(err, VIGIL_E_SPEC, "--threshold: '%s' is not a number", fixed);
+		for (int i = 1; i < NAB_NPROFILES; i++)
+			chosen[i].threshold = chosen[0].threshold;
+		title = xasprintf("at --threshold %s", fixed);
+	} else {
+		double seconds = 0;
+		size_t points = 0;
+
+		train = nab_corpus_load(train_data, train_labels, err);
+		if (!train || run_corpus(inst, train, NULL, NULL, &seconds, &points, err) ||
+		    nab_optimize_all(train, nab_profiles, chosen, err)) {
+			vigil_error_prefix(err, "--train-data");
+			nab_corpus_free(train);
+			return -1;
+		}
+		title = xasprintf("at the thresholds chosen on %s (%zu files, in-sample standard %.1f)", train_data,
+		                  train->nfiles, chosen[0].normalised);
+	}
+	for (int i = 0; i < NAB_NPROFILES; i++)
+		if (nab_score_at(c, &nab_profiles[i], chosen[i].threshold, &res[i], err))
+			goto out;
+	print_scores(title, res);
+	*theta = chosen[0].threshold;
+	rc = 0;
+out:
+	free(title);
+	nab_corpus_free(train);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -231,23 +339,30 @@ int main(int argc, char **argv)
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "per-file", no_argument, NULL, 'f' },
 		{ "no-write", no_argument, NULL, 'W' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "train-data", required_argument, NULL, 'D' },
+		{ "train-labels", required_argument, NULL, 'L' },
+		{ "loco", no_argument, NULL, 'o' },
+		{ "quarters", no_argument, NULL, 'q' },
+		{ "kinds", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *data = "../shared/nab/data";
 	const char *labels = "../shared/nab/labels/combined_windows.json";
 	const char *results = "nab-results", *config = DEFAULT_CONFIG, *name = NULL;
+	const char *fixed = NULL, *train_data = NULL, *train_labels = NULL, *kinds = NULL;
 	const char **dirs = NULL;
 	size_t n_dirs = 0, points = 0;
-	int opt, per_file = 0, write = 1, rc = 1;
+	int opt, per_file = 0, write = 1, loco = 0, quarters = 0, rc = 1;
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	struct nab_result res[NAB_NPROFILES];
 	struct registry *reg = NULL;
 	struct detector_instance *inst = NULL;
 	struct nab_corpus *c = NULL;
 	const struct detector_entry *e;
-	char *own_dir = NULL;
-	double seconds = 0;
+	char *own_dir = NULL, *title;
+	double seconds = 0, theta;
 	json_t *cfg = NULL;
 
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -277,15 +392,39 @@ int main(int argc, char **argv)
 		case 'W':
 			write = 0;
 			break;
+		case 't':
+			fixed = optarg;
+			break;
+		case 'D':
+			train_data = optarg;
+			break;
+		case 'L':
+			train_labels = optarg;
+			break;
+		case 'o':
+			loco = 1;
+			break;
+		case 'q':
+			quarters = 1;
+			break;
+		case 'k':
+			kinds = optarg;
+			break;
 		case 'h':
+			free(dirs);
 			fputs(usage_text, stdout);
 			return 0;
 		default:
+			free(dirs);
 			return usage(NULL);
 		}
 	}
-	if (optind != argc)
-		return usage("unexpected arguments");
+	if (optind != argc || (fixed && train_data) || !train_data != !train_labels) {
+		free(dirs);
+		return usage(optind != argc ? "unexpected arguments" :
+		             fixed && train_data ? "--threshold and --train-data exclude each other" :
+		                                   "--train-data and --train-labels go together");
+	}
 	cfg = load_config(config, &err);
 	if (!cfg)
 		goto fail;
@@ -328,49 +467,26 @@ int main(int argc, char **argv)
 	if (!inst)
 		goto fail;
 	c = nab_corpus_load(data, labels, &err);
-	if (!c)
+	if (!c || run_corpus(inst, c, write ? results : NULL, name, &seconds, &points, &err) ||
+	    nab_optimize_all(c, nab_profiles, res, &err))
 		goto fail;
 
-	for (size_t f = 0; f < c->nfiles; f++) {
-		const struct nab_file *nf = &c->files[f];
-		struct series s = {
-			.name = nf->name,
-			.ts = nf->ts_ms,
-			.v = nf->values,
-			.n = nf->nrows,
-		};
-		struct detection det;
-
-		if (detection_run(inst, &s, &det, &err)) {
-			vigil_error_prefix(&err, "%s", nf->name);
-			detection_release(&det);
-			goto fail;
-		}
-		seconds += det.elapsed_s;
-		points += nf->nrows;
-		if (nab_corpus_set_scores(c, f, det.r.score, det.r.n, &err) ||
-		    (write && write_results(results, name, nf, det.r.score, &err))) {
-			detection_release(&det);
-			goto fail;
-		}
-		detection_release(&det);
-	}
-	if (nab_optimize_all(c, nab_profiles, res, &err))
+	title = xasprintf("detector %s on %zu files (%zu points, %.3f s in detect())", name, c->nfiles, points,
+	                  seconds);
+	print_scores(title, res);
+	free(title);
+	theta = res[0].threshold;
+	if ((fixed || train_data) && score_fixed(inst, c, fixed, train_data, train_labels, &theta, &err))
 		goto fail;
-
-	printf("detector %s on %zu files (%zu points, %.3f s in detect())\n", name, c->nfiles, points, seconds);
-	printf("%-20s %-22s %12s %8s %8s %8s\n", "profile", "threshold", "normalised", "TP", "FP", "FN");
-	for (int i = 0; i < NAB_NPROFILES; i++) {
-		char theta[32];
-
-		format_exact(theta, sizeof(theta), res[i].threshold);
-		printf("%-20s %-22s %12.2f %8zu %8zu %8zu\n", nab_profiles[i].name, theta, res[i].normalised,
-		       res[i].tp, res[i].fp, res[i].fn);
-	}
-	printf("standard %.1f  reward_low_FP %.1f  reward_low_FN %.1f\n", res[0].normalised, res[1].normalised,
-	       res[2].normalised);
+	nab_report_false_alarms(stdout, c, theta);
 	if (per_file)
-		print_per_file(c, &nab_profiles[0], res[0].threshold);
+		print_per_file(c, &nab_profiles[0], theta);
+	if (quarters)
+		nab_report_quarters(stdout, c, theta);
+	if (kinds && nab_report_kinds(stdout, c, theta, kinds, per_file, &err))
+		goto fail;
+	if (loco && nab_report_loco(stdout, c, &nab_profiles[0], &err))
+		goto fail;
 	if (write)
 		printf("results in %s/%s/\n", results, name);
 	if (fflush(stdout) || ferror(stdout)) {
@@ -380,6 +496,7 @@ int main(int argc, char **argv)
 	rc = 0;
 	goto out;
 fail:
+	fflush(stdout);
 	fprintf(stderr, "nab: error: %s\n", err.msg);
 out:
 	nab_corpus_free(c);

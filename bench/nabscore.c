@@ -162,12 +162,8 @@ static unsigned digits(const char *s, int n)
 	return v;
 }
 
-/*
- * Parse exactly `YYYY-MM-DD HH:MM:SS` (a valid date, UTC) into ms since the
- * epoch.  Strictness makes "same instant" and "same text" the same thing,
- * so windows can be matched by value.
- */
-static int parse_timestamp(const char *s, size_t len, int64_t *out)
+/* Strictness makes "same instant" and "same text" the same thing, so windows can be matched by value. */
+int nab_parse_timestamp(const char *s, size_t len, int64_t *out)
 {
 	static const char pattern[] = "dddd-dd-dd dd:dd:dd";
 	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -232,7 +228,7 @@ static int load_data_file(struct nab_file *f, const char *path, struct vigil_err
 			goto fail;
 		}
 		comma = strchr(line, ',');
-		if (!comma || parse_timestamp(line, (size_t)(comma - line), &ts) < 0) {
+		if (!comma || nab_parse_timestamp(line, (size_t)(comma - line), &ts) < 0) {
 			vigil_error_set(
 				err, VIGIL_E_DATA,
 				"'%s' line %zu: expected 'YYYY-MM-DD HH:MM:SS,value', got '%s'",
@@ -385,7 +381,7 @@ static int find_boundary(const struct nab_file *f, const struct ts_row *sorted, 
 
 	if (len >= sizeof(frac) - 1 && !strcmp(text + len - (sizeof(frac) - 1), frac))
 		len -= sizeof(frac) - 1;
-	if (parse_timestamp(text, len, &ts) < 0)
+	if (nab_parse_timestamp(text, len, &ts) < 0)
 		return vigil_error_set(err, VIGIL_E_DATA, "'%s': bad window boundary '%s' for '%s'",
 				       labels, show(&sh, text, strlen(text)), f->name);
 	while (lo < hi) {

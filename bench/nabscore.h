@@ -96,6 +96,12 @@ struct nab_result {
 struct nab_corpus *nab_corpus_load(const char *data_dir, const char *windows_json,
 				   struct vigil_error *err);
 
+/*
+ * Parse exactly `YYYY-MM-DD HH:MM:SS` (len bytes, a valid date, UTC) into
+ * ms since the epoch.  Returns 0, or -1 for anything else.
+ */
+int nab_parse_timestamp(const char *s, size_t len, int64_t *out);
+
 /* Free a corpus and everything in it.  NULL-safe. */
 void nab_corpus_free(struct nab_corpus *c);
 
