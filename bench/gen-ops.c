@@ -685,7 +685,9 @@ static double *generate(const struct series *s, uint64_t seed)
 			const struct anomaly *an = &s->anom[a];
 			double unit = s->metric == PERCENT ? 100 : 1;
 
-			if (active(an, VARIANCE, i))
+			if (active(an, VARIANCE, i) && (s->metric == LATENCY || s->metric == QUEUE))
+				x = x > 0 ? m * pow(x / m, an->size) : x; /* multiplicative noise grows in logs */
+			else if (active(an, VARIANCE, i))
 				x = m * unit + (x - m * unit) * an->size + an->size * sd * unit * 0.5 * gauss(&r);
 			if (active(an, SPIKE, i))
 				x += an->size * sd * unit;
