@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"usage: nab [--data DIR] [--labels FILE] [--results DIR] [--config DETECTOR-JSON]\n"
 	"           [--name NAME] [--plugin-dir DIR] [--per-file] [--no-write]\n"
 	"           [--threshold X | --train-data DIR --train-labels FILE]\n"
-	"           [--loco] [--quarters] [--kinds FILE]\n"
+	"           [--loco] [--quarters] [--kinds FILE] [--rank score|rarity]\n"
 	"\n"
 	"  --data DIR        NAB data dir (default ../shared/nab/data)\n"
 	"  --labels FILE     combined_windows.json\n"
@@ -46,6 +46,8 @@ static const char usage_text[] =
 	"  --per-file        print each file's windows, detections and false positives\n"
 	"                    at the report threshold (below)\n"
 	"  --no-write        score only, write no result files\n"
+	"  --rank rarity     rank rows by the detector's rarity (-log10 tail probability,\n"
+	"                    written as r / (1 + r)) instead of its score, which saturates\n"
 	"\n"
 	"Out-of-sample reports (at the standard profile's optimal threshold unless\n"
 	"--threshold or --train-data sets it):\n"
@@ -233,8 +235,12 @@ static void print_per_file(const struct nab_corpus *c, const struct nab_profile 
 	}
 }
 
-/* Run the detector over every file of `c`, attach the scores, and write them unless results is NULL. */
-static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, const char *results,
+/*
+ * Run the detector over every file of `c`, attach the scores (or, by_rarity,
+ * r / (1 + r) of each row's rarity r: the same order, without the ties of a
+ * saturated score), and write them unless results is NULL.
+ */
+static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, int by_rarity, const char *results,
                       const char *name, double *seconds, size_t *points, struct vigil_error *err)
 {
 	for (size_t f = 0; f < c->nfiles; f++) {
@@ -254,6 +260,13 @@ static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, cons
 		}
 		*seconds += det.elapsed_s;
 		*points += nf->nrows;
+		if (by_rarity) {
+			for (size_t i = 0; i < det.r.n; i++) {
+				double r = detection_rarity(&det, i);
+
+				det.r.score[i] = r / (1 + r);
+			}
+		}
 		if (nab_corpus_set_scores(c, f, det.r.score, det.r.n, err) ||
 		    (results && write_results(results, name, nf, det.r.score, err))) {
 			detection_release(&det);
@@ -283,7 +296,7 @@ static void print_scores(const char *title, const struct nab_result res[NAB_NPRO
  * Score `c` at fixed thresholds: --threshold for every profile, or each
  * profile's optimum on the training corpus.  Sets *theta to the standard one.
  */
-static int score_fixed(struct detector_instance *inst, const struct nab_corpus *c, const char *fixed,
+static int score_fixed(struct detector_instance *inst, int by_rarity, const struct nab_corpus *c, const char *fixed,
                        const char *train_data, const char *train_labels, double *theta,
                        struct vigil_error *err)
 {
@@ -307,7 +320,7 @@ static int score_fixed(struct detector_instance *inst, const struct nab_corpus *
 		size_t points = 0;
 
 		train = nab_corpus_load(train_data, train_labels, err);
-		if (!train || run_corpus(inst, train, NULL, NULL, &seconds, &points, err) ||
+		if (!train || run_corpus(inst, train, by_rarity, NULL, NULL, &seconds, &points, err) ||
 		    nab_optimize_all(train, nab_profiles, chosen, err)) {
 			vigil_error_prefix(err, "--train-data");
 			nab_corpus_free(train);
@@ -345,6 +358,7 @@ int main(int argc, char **argv)
 		{ "loco", no_argument, NULL, 'o' },
 		{ "quarters", no_argument, NULL, 'q' },
 		{ "kinds", required_argument, NULL, 'k' },
+		{ "rank", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -354,7 +368,7 @@ int main(int argc, char **argv)
 	const char *fixed = NULL, *train_data = NULL, *train_labels = NULL, *kinds = NULL;
 	const char **dirs = NULL;
 	size_t n_dirs = 0, points = 0;
-	int opt, per_file = 0, write = 1, loco = 0, quarters = 0, rc = 1;
+	int opt, per_file = 0, write = 1, loco = 0, quarters = 0, by_rarity = 0, rc = 1;
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	struct nab_result res[NAB_NPROFILES];
 	struct registry *reg = NULL;
@@ -409,6 +423,13 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			kinds = optarg;
+			break;
+		case 'R':
+			if (strcmp(optarg, "rarity") && strcmp(optarg, "score")) {
+				free(dirs);
+				return usage("--rank takes 'score' or 'rarity'");
+			}
+			by_rarity = !strcmp(optarg, "rarity");
 			break;
 		case 'h':
 			free(dirs);
@@ -467,16 +488,16 @@ int main(int argc, char **argv)
 	if (!inst)
 		goto fail;
 	c = nab_corpus_load(data, labels, &err);
-	if (!c || run_corpus(inst, c, write ? results : NULL, name, &seconds, &points, &err) ||
+	if (!c || run_corpus(inst, c, by_rarity, write ? results : NULL, name, &seconds, &points, &err) ||
 	    nab_optimize_all(c, nab_profiles, res, &err))
 		goto fail;
 
-	title = xasprintf("detector %s on %zu files (%zu points, %.3f s in detect())", name, c->nfiles, points,
-	                  seconds);
+	title = xasprintf("detector %s on %zu files (%zu points, %.3f s in detect())%s", name, c->nfiles, points,
+	                  seconds, by_rarity ? ", ranked by rarity" : "");
 	print_scores(title, res);
 	free(title);
 	theta = res[0].threshold;
-	if ((fixed || train_data) && score_fixed(inst, c, fixed, train_data, train_labels, &theta, &err))
+	if ((fixed || train_data) && score_fixed(inst, by_rarity, c, fixed, train_data, train_labels, &theta, &err))
 		goto fail;
 	nab_report_false_alarms(stdout, c, theta);
 	if (per_file)

@@ -236,7 +236,7 @@ int nab_report_loco(FILE *fp, const struct nab_corpus *c, const struct nab_profi
 	return 0;
 }
 
-/* Per kind, in order of first appearance. */
+/* Per kind (printed by name). */
 struct kind_tally {
 	char *kind;
 	size_t planted;
@@ -289,6 +289,11 @@ static long row_at(const struct nab_file *f, int64_t ms)
 		if (f->ts_ms[r] == ms)
 			return (long)r;
 	return -1;
+}
+
+static int cmp_tally(const void *a, const void *b)
+{
+	return strcmp(((const struct kind_tally *)a)->kind, ((const struct kind_tally *)b)->kind);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -385,6 +390,7 @@ int nab_report_kinds(FILE *fp, const struct nab_corpus *c, double theta, const c
 			break;
 	}
 	if (!rc) {
+		qsort(ks.k, ks.n, sizeof(*ks.k), cmp_tally);
 		fprintf(fp, "detections by kind at threshold %.6g\n", theta);
 		fprintf(fp, "%-20s %8s %8s %8s %14s\n", "kind", "planted", "flagged", "onward", "median delay");
 		for (size_t i = 0; i < ks.n; i++) {

@@ -96,7 +96,17 @@ expect_exit 0 "--train-data" -- $NAB --data "$S/data" --labels "$S/labels/combin
 	--config '{"detector": "ewma"}' --train-data "$TMP/kpi/data" --train-labels "$TMP/kpi/labels/combined_windows.json"
 expect_grep "$TMP/out" "at the thresholds chosen on $TMP/kpi/data (5 files" "the training corpus is named"
 
+# --rank rarity: a detector that writes no rarity of its own ranks the same way (its score's -log10 tail)
+expect_exit 0 "--rank score" -- $NAB --data "$S/data" --labels "$S/labels/combined_windows.json" --no-write \
+	--config '{"detector": "ewma"}' --rank score
+grep '^standard [0-9]' "$TMP/out" >"$TMP/by-score"
+expect_exit 0 "--rank rarity" -- $NAB --data "$S/data" --labels "$S/labels/combined_windows.json" --no-write \
+	--config '{"detector": "ewma"}' --rank rarity
+expect_grep "$TMP/out" "ranked by rarity" "the ranking is named"
+expect_eq "$(grep '^standard [0-9]' "$TMP/out")" "$(cat "$TMP/by-score")" "the same scores either way"
+
 # errors
+expect_exit 2 "--rank something else" -- $NAB --rank loudness
 expect_exit 2 "an unknown category" -- $GEN --out "$TMP/x" --categories opsNope
 expect_grep "$TMP/err" "unknown category 'opsNope'" "the category is named"
 expect_exit 2 "a bad seed" -- $GEN --out "$TMP/x" --seed -3
