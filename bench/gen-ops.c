@@ -26,7 +26,8 @@
 
 #include <jansson.h>
 
-#include "civil.h"
+#include "nabscore.h"
+#include "paths.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -701,32 +702,6 @@ static double *generate(const struct series *s, uint64_t seed)
 
 /* --- writing ------------------------------------------------------------- */
 
-static void format_time(char *buf, size_t size, int64_t t)
-{
-	struct civil_time ct;
-
-	civil_from_seconds(t, &ct);
-	snprintf(buf, size, "%04lld-%02u-%02u %02u:%02u:%02u", (long long)ct.year, ct.mon, ct.mday, ct.hour,
-		 ct.min, ct.sec);
-}
-
-static int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1; *s && !rc; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		rc = mkdir(p, 0777) && errno != EEXIST;
-		*s = '/';
-	}
-	rc = rc || (mkdir(p, 0777) && errno != EEXIST);
-	free(p);
-	return rc ? -1 : 0;
-}
-
 static int cut(const struct series *s, size_t i)
 {
 	for (size_t g = 0; g < s->ngaps; g++)
@@ -743,13 +718,14 @@ static int write_series(const char *out, struct series *s, uint64_t seed, int64_
 	const char *fmt = s->metric == LATENCY || s->metric == PERCENT ? "%s,%.2f\n" :
 			  s->metric == SHIFT ? "%s,%.3f\n" : "%s,%.0f\n";
 	size_t rows = 0, len;
+	struct vigil_error err = VIGIL_ERROR_INIT;
 	FILE *fp;
 	int rc = -1;
 
 	*times = XNEWARRAY(int64_t, s->n);
 	*slash = '\0';
-	if (mkdir_p(path)) {
-		fprintf(stderr, "gen-ops: cannot create '%s': %s\n", path, strerror(errno));
+	if (paths_mkdir_p(path, 0777, &err)) {
+		fprintf(stderr, "gen-ops: %s\n", err.msg);
 		goto out;
 	}
 	*slash = '/';
@@ -768,7 +744,7 @@ static int write_series(const char *out, struct series *s, uint64_t seed, int64_
 			if (s->anom[a].onset == i)
 				s->anom[a].row = rows;
 		(*times)[rows] = s->start + (int64_t)i * s->step;
-		format_time(ts, sizeof(ts), (*times)[rows++]);
+		nab_format_timestamp(ts, sizeof(ts), 1000 * (*times)[rows++]);
 		fprintf(fp, fmt, ts, v[i]);
 	}
 	if (fclose(fp)) {
@@ -792,7 +768,7 @@ static json_t *time_json(int64_t t, int nab_suffix)
 {
 	char ts[40];
 
-	format_time(ts, sizeof(ts), t);
+	nab_format_timestamp(ts, sizeof(ts), 1000 * t);
 	if (nab_suffix)
 		return json_sprintf("%s.000000", ts);
 	return json_string(ts);
@@ -872,6 +848,7 @@ int main(int argc, char **argv)
 	size_t n, files = 0, anomalies = 0, points = 0;
 	struct series *all;
 	char *labels;
+	struct vigil_error err = VIGIL_ERROR_INIT;
 	int opt, rc = 1;
 
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -904,8 +881,8 @@ int main(int argc, char **argv)
 	if (optind != argc || check_categories(cats))
 		goto usage;
 	labels = xasprintf("%s/labels", out);
-	if (mkdir_p(labels)) {
-		fprintf(stderr, "gen-ops: cannot create '%s': %s\n", labels, strerror(errno));
+	if (paths_mkdir_p(labels, 0777, &err)) {
+		fprintf(stderr, "gen-ops: %s\n", err.msg);
 		free(labels);
 		goto out;
 	}

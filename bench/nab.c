@@ -17,10 +17,10 @@
 
 #include <jansson.h>
 
-#include "civil.h"
 #include "detect.h"
 #include "nabreport.h"
 #include "nabscore.h"
+#include "paths.h"
 #include "plugin.h"
 #include "series.h"
 #include "timefmt.h"
@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"usage: nab [--data DIR] [--labels FILE] [--results DIR] [--config DETECTOR-JSON]\n"
 	"           [--name NAME] [--plugin-dir DIR] [--per-file] [--no-write]\n"
 	"           [--threshold X | --train-data DIR --train-labels FILE]\n"
-	"           [--loco] [--quarters] [--kinds FILE] [--rank score|rarity]\n"
+	"           [--loco] [--quarters] [--kinds FILE] [--rank score|rarity|flags]\n"
 	"\n"
 	"  --data DIR        NAB data dir (default ../shared/nab/data)\n"
 	"  --labels FILE     combined_windows.json\n"
@@ -46,8 +46,9 @@ static const char usage_text[] =
 	"  --per-file        print each file's windows, detections and false positives\n"
 	"                    at the report threshold (below)\n"
 	"  --no-write        score only, write no result files\n"
-	"  --rank rarity     rank rows by the detector's rarity (-log10 tail probability,\n"
-	"                    written as r / (1 + r)) instead of its score, which saturates\n"
+	"  --rank HOW        score (default); rarity: rank rows by the detector's rarity\n"
+	"                    (-log10 tail probability, written as r / (1 + r)), which does not\n"
+	"                    saturate; flags: the detector's own flags as 0/1 scores\n"
 	"\n"
 	"Out-of-sample reports (at the standard profile's optimal threshold unless\n"
 	"--threshold or --train-data sets it):\n"
@@ -78,34 +79,6 @@ static void format_exact(char *buf, size_t size, double v)
 	snprintf(buf, size, "%.17g", v);
 }
 
-/* NAB's timestamp format, "YYYY-MM-DD HH:MM:SS" (UTC). */
-static void format_nab_time(char *buf, size_t size, int64_t ms)
-{
-	struct civil_time ct;
-
-	civil_from_seconds(floor_div64(ms, 1000), &ct);
-	snprintf(buf, size, "%04lld-%02u-%02u %02u:%02u:%02u", (long long)ct.year, ct.mon, ct.mday, ct.hour,
-	         ct.min, ct.sec);
-}
-
-static int mkdirs(const char *path)
-{
-	char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0777) && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	return mkdir(path, 0777) && errno != EEXIST ? -1 : 0;
-}
-
 static int in_window(const struct nab_file *f, size_t row)
 {
 	for (size_t k = 0; k < f->nwindows; k++)
@@ -124,10 +97,8 @@ static int write_results(const char *dir, const char *name, const struct nab_fil
 	FILE *fp = NULL;
 	int rc = -1;
 
-	if (mkdirs(cdir)) {
-		vigil_error_set(err, VIGIL_E_IO, "cannot create '%s': %s", cdir, strerror(errno));
+	if (paths_mkdir_p(cdir, 0777, err))
 		goto out;
-	}
 	fp = fopen(path, "w");
 	if (!fp) {
 		vigil_error_set(err, VIGIL_E_IO, "cannot write '%s': %s", path, strerror(errno));
@@ -137,7 +108,7 @@ static int write_results(const char *dir, const char *name, const struct nab_fil
 	for (size_t i = 0; i < f->nrows; i++) {
 		char ts[40], v[40], sc[40];
 
-		format_nab_time(ts, sizeof(ts), f->ts_ms[i]);
+		nab_format_timestamp(ts, sizeof(ts), f->ts_ms[i]);
 		format_exact(v, sizeof(v), f->values[i]);
 		format_exact(sc, sizeof(sc), scores[i]);
 		fprintf(fp, "%s,%s,%s,%d\n", ts, v, sc, in_window(f, i));
@@ -235,12 +206,15 @@ static void print_per_file(const struct nab_corpus *c, const struct nab_profile 
 	}
 }
 
+/* What bench/nab scores each row by (--rank). */
+enum rank { RANK_SCORE, RANK_RARITY, RANK_FLAGS };
+
 /*
- * Run the detector over every file of `c`, attach the scores (or, by_rarity,
- * r / (1 + r) of each row's rarity r: the same order, without the ties of a
- * saturated score), and write them unless results is NULL.
+ * Run the detector over every file of `c`, attach the scores (or r / (1 + r)
+ * of each row's rarity r: the same order, without the ties of a saturated
+ * score; or the flags as 0/1), and write them unless results is NULL.
  */
-static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, int by_rarity, const char *results,
+static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, enum rank rank, const char *results,
                       const char *name, double *seconds, size_t *points, struct vigil_error *err)
 {
 	for (size_t f = 0; f < c->nfiles; f++) {
@@ -260,12 +234,10 @@ static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, int 
 		}
 		*seconds += det.elapsed_s;
 		*points += nf->nrows;
-		if (by_rarity) {
-			for (size_t i = 0; i < det.r.n; i++) {
-				double r = detection_rarity(&det, i);
+		for (size_t i = 0; rank != RANK_SCORE && i < det.r.n; i++) {
+			double r = rank == RANK_RARITY ? detection_rarity(&det, i) : 0;
 
-				det.r.score[i] = r / (1 + r);
-			}
+			det.r.score[i] = rank == RANK_RARITY ? r / (1 + r) : det.r.anomaly[i] ? 1 : 0;
 		}
 		if (nab_corpus_set_scores(c, f, det.r.score, det.r.n, err) ||
 		    (results && write_results(results, name, nf, det.r.score, err))) {
@@ -296,8 +268,8 @@ static void print_scores(const char *title, const struct nab_result res[NAB_NPRO
  * Score `c` at fixed thresholds: --threshold for every profile, or each
  * profile's optimum on the training corpus.  Sets *theta to the standard one.
  */
-static int score_fixed(struct detector_instance *inst, int by_rarity, const struct nab_corpus *c, const char *fixed,
-                       const char *train_data, const char *train_labels, double *theta,
+static int score_fixed(struct detector_instance *inst, enum rank rank, const struct nab_corpus *c,
+                       const char *fixed, const char *train_data, const char *train_labels, double *theta,
                        struct vigil_error *err)
 {
 	struct nab_result chosen[NAB_NPROFILES], res[NAB_NPROFILES];
@@ -320,7 +292,7 @@ static int score_fixed(struct detector_instance *inst, int by_rarity, const stru
 		size_t points = 0;
 
 		train = nab_corpus_load(train_data, train_labels, err);
-		if (!train || run_corpus(inst, train, by_rarity, NULL, NULL, &seconds, &points, err) ||
+		if (!train || run_corpus(inst, train, rank, NULL, NULL, &seconds, &points, err) ||
 		    nab_optimize_all(train, nab_profiles, chosen, err)) {
 			vigil_error_prefix(err, "--train-data");
 			nab_corpus_free(train);
@@ -368,7 +340,8 @@ int main(int argc, char **argv)
 	const char *fixed = NULL, *train_data = NULL, *train_labels = NULL, *kinds = NULL;
 	const char **dirs = NULL;
 	size_t n_dirs = 0, points = 0;
-	int opt, per_file = 0, write = 1, loco = 0, quarters = 0, by_rarity = 0, rc = 1;
+	int opt, per_file = 0, write = 1, loco = 0, quarters = 0, rc = 1;
+	enum rank rank = RANK_SCORE;
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	struct nab_result res[NAB_NPROFILES];
 	struct registry *reg = NULL;
@@ -425,11 +398,12 @@ int main(int argc, char **argv)
 			kinds = optarg;
 			break;
 		case 'R':
-			if (strcmp(optarg, "rarity") && strcmp(optarg, "score")) {
+			rank = !strcmp(optarg, "score") ? RANK_SCORE : !strcmp(optarg, "rarity") ? RANK_RARITY :
+			       !strcmp(optarg, "flags") ? RANK_FLAGS : (enum rank)-1;
+			if (rank == (enum rank)-1) {
 				free(dirs);
-				return usage("--rank takes 'score' or 'rarity'");
+				return usage("--rank takes 'score', 'rarity' or 'flags'");
 			}
-			by_rarity = !strcmp(optarg, "rarity");
 			break;
 		case 'h':
 			free(dirs);
@@ -488,16 +462,16 @@ int main(int argc, char **argv)
 	if (!inst)
 		goto fail;
 	c = nab_corpus_load(data, labels, &err);
-	if (!c || run_corpus(inst, c, by_rarity, write ? results : NULL, name, &seconds, &points, &err) ||
+	if (!c || run_corpus(inst, c, rank, write ? results : NULL, name, &seconds, &points, &err) ||
 	    nab_optimize_all(c, nab_profiles, res, &err))
 		goto fail;
 
 	title = xasprintf("detector %s on %zu files (%zu points, %.3f s in detect())%s", name, c->nfiles, points,
-	                  seconds, by_rarity ? ", ranked by rarity" : "");
+	                  seconds, rank == RANK_RARITY ? ", ranked by rarity" : rank == RANK_FLAGS ? ", its flags" : "");
 	print_scores(title, res);
 	free(title);
 	theta = res[0].threshold;
-	if ((fixed || train_data) && score_fixed(inst, by_rarity, c, fixed, train_data, train_labels, &theta, &err))
+	if ((fixed || train_data) && score_fixed(inst, rank, c, fixed, train_data, train_labels, &theta, &err))
 		goto fail;
 	nab_report_false_alarms(stdout, c, theta);
 	if (per_file)

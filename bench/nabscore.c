@@ -191,6 +191,15 @@ int nab_parse_timestamp(const char *s, size_t len, int64_t *out)
 	return 0;
 }
 
+void nab_format_timestamp(char *buf, size_t size, int64_t ms)
+{
+	struct civil_time ct;
+
+	civil_from_seconds(floor_div64(ms, 1000), &ct);
+	snprintf(buf, size, "%04lld-%02u-%02u %02u:%02u:%02u", (long long)ct.year, ct.mon, ct.mday, ct.hour,
+		 ct.min, ct.sec);
+}
+
 /* §2: P_f = min(floor(0.15 N_f), 0.15 * 5000), computed as NAB does. */
 static size_t probation_length(size_t nrows)
 {

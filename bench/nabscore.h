@@ -102,6 +102,9 @@ struct nab_corpus *nab_corpus_load(const char *data_dir, const char *windows_jso
  */
 int nab_parse_timestamp(const char *s, size_t len, int64_t *out);
 
+/* Format ms since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC, seconds truncated); size >= 20. */
+void nab_format_timestamp(char *buf, size_t size, int64_t ms);
+
 /* Free a corpus and everything in it.  NULL-safe. */
 void nab_corpus_free(struct nab_corpus *c);
 

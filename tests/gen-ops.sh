@@ -113,6 +113,15 @@ expect_grep "$TMP/out" "-- generated ops corpus, seed 3" "validate.sh: the seed'
 expect_grep "$TMP/out" "flagged" "validate.sh: detections by kind"
 [ -f "$TMP/v/ops3/labels/kinds.json" ] && ok "validate.sh keeps the corpus" || not_ok "no $TMP/v/ops3"
 
+# --rank flags: the detector's own flags; at threshold 1 the false alarms are its flags outside every window
+expect_exit 0 "--rank flags" -- $NAB --data "$S/data" --labels "$S/labels/combined_windows.json" --results "$TMP/r" \
+	--config '{"detector": "ewma"}' --rank flags --threshold 1
+fa=$(sed -n 's/^false alarms: \([0-9]*\) points.*/\1/p' "$TMP/out")
+flags=$(cat "$TMP"/r/ewma/*/*.csv | awk -F, '$1 == "timestamp" { row = -1 } { row++ }
+	row > 750 && $3 == 1 && $4 == 0 { n++ } $3 != 0 && $3 != 1 && row > 0 { bad++ } END { print n + 0, bad + 0 }')
+expect_eq "$fa 0" "$flags" "the flags outside the windows are the false alarms, and scores are 0 or 1"
+[ "$fa" -gt 0 ] && ok "ewma flags something" || not_ok "ewma flags nothing"
+
 # errors
 expect_exit 2 "--rank something else" -- $NAB --rank loudness
 expect_exit 2 "an unknown category" -- $GEN --out "$TMP/x" --categories opsNope
