@@ -8,7 +8,8 @@
 # Usage: bench/validate.sh [CONFIG-JSON]   (default {"detector": "auto"})
 # Environment: BUILD (build tree, default build), NAB (a NAB-layout corpus,
 # default ../shared/nab), MGAB (default ../shared/mgab; skipped if missing),
-# SEEDS (gen-ops seeds, default "1 2"), OUT (default validate-out), NICE (default 10).
+# SEEDS (gen-ops seeds, default "1 2"), OUT (default validate-out), NICE (default 10),
+# NAB_ARGS (more options for every bench/nab run, e.g. "--rank flags").
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 config=${1:-'{"detector": "auto"}'}
@@ -16,9 +17,9 @@ build=${BUILD:-$top/build}
 nab_dir=${NAB:-$top/../shared/nab}
 mgab_dir=${MGAB:-$top/../shared/mgab}
 out=${OUT:-validate-out}
-run="nice -n ${NICE:-10} $build/bench/nab --no-write --config"
+run="nice -n ${NICE:-10} $build/bench/nab --no-write ${NAB_ARGS:-} --config"
 mkdir -p "$out"
-echo "== $config"
+echo "== $config ${NAB_ARGS:-}"
 
 echo "-- $nab_dir: in sample, and each category at the threshold chosen on the others"
 $run "$config" --data "$nab_dir/data" --labels "$nab_dir/labels/combined_windows.json" --loco >"$out/nab.txt"

@@ -106,10 +106,11 @@ expect_grep "$TMP/out" "ranked by rarity" "the ranking is named"
 expect_eq "$(grep '^standard [0-9]' "$TMP/out")" "$(cat "$TMP/by-score")" "the same scores either way"
 
 # bench/validate.sh runs the checks in one go (here without MGAB, on the two-category corpus as "NAB")
-expect_exit 0 "validate.sh" -- env BUILD="$top_builddir" NAB="$S" MGAB="$TMP/none" SEEDS=3 OUT="$TMP/v" NICE=0 \
+expect_exit 0 "validate.sh" -- env BUILD="$top_builddir" NAB="$S" MGAB="$TMP/none" SEEDS=3 OUT="$TMP/v" NICE=0 NAB_ARGS="--rank score" \
 	"$top_srcdir/bench/validate.sh" '{"detector": "ewma"}'
 expect_eq "$(grep -c '^pooled held-out score' "$TMP/out")" 2 "validate.sh: leave one category out on both corpora"
 expect_grep "$TMP/out" "-- generated ops corpus, seed 3" "validate.sh: the seed's corpus"
+expect_grep "$TMP/out" '== {"detector": "ewma"} --rank score' "validate.sh: the config and NAB_ARGS"
 expect_grep "$TMP/out" "flagged" "validate.sh: detections by kind"
 [ -f "$TMP/v/ops3/labels/kinds.json" ] && ok "validate.sh keeps the corpus" || not_ok "no $TMP/v/ops3"
 
