@@ -14,6 +14,7 @@
 
 #include "exec-detector.h"
 #include "exec-proto.h"
+#include "explain.h"
 #include "log.h"
 #include "params.h"
 #include "secret.h"
@@ -47,6 +48,7 @@ struct exec_program {
 	struct detector_entry **entries;
 	size_t n_entries;
 	char *error;                /* why describing it failed */
+	int explains;               /* its describe advertised the explain method */
 	struct job_pool *pools;
 	size_t n_pools;
 	pthread_mutex_t lock;
@@ -483,7 +485,7 @@ static int describe(struct exec_program *p, struct vigil_error *err)
 		goto out;
 	}
 	log_stderr(p, &call, "", "-");
-	dets = exec_proto_describe_response(call.out.buf, call.out.len, 0, err);
+	dets = exec_proto_describe_response(call.out.buf, call.out.len, 0, &p->explains, err);
 	if (!dets)
 		goto out;
 	json_array_foreach(dets, i, item) {
@@ -694,4 +696,44 @@ int exec_detect(const struct detector_instance *inst, const struct series *s, st
 	worker_call_release(&call);
 	strbuf_release(&req);
 	return rc;
+}
+
+/* --- explain ------------------------------------------------------------ */
+
+const struct exec_program *exec_spec_explain(const struct registry *reg, const json_t *exec, const char *spec_dir,
+                                             struct diag *d, const char *path)
+{
+	struct exec_program *p = program_get(reg, exec, spec_dir, d, path);
+
+	if (p && !p->explains) {
+		diag_add(d, path, "'%s' does not answer explain requests (its describe response has no "
+		         "\"explain\": true)", p->path);
+		return NULL;
+	}
+	return p;
+}
+
+json_t *exec_explain(const struct exec_program *cp, const struct explain_input *in, struct vigil_error *err)
+{
+	/* Programs are shared, logically const: only the pools and the id counter change. */
+	struct exec_program *p = (struct exec_program *)cp;
+	struct worker_pool *pool = pool_for(p, in->job, err);
+	struct worker_call call = WORKER_CALL_INIT;
+	struct strbuf req = STRBUF_INIT;
+	size_t out_max = p->limits.output_max ? p->limits.output_max : (size_t)1 << 20;
+	json_t *hints = NULL;
+	uint64_t id;
+
+	if (!pool)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	id = ++p->next_id;
+	pthread_mutex_unlock(&p->lock);
+	exec_proto_explain_request(&req, id, in);
+	if (worker_pool_call(pool, req.buf, req.len, p->limits.timeout_ms, out_max, &call, err) == 0)
+		hints = exec_proto_explain_response(call.out.buf, call.out.len, id, in, err);
+	log_stderr(p, &call, in->job, "-");
+	worker_call_release(&call);
+	strbuf_release(&req);
+	return hints;
 }

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec-detector.h"
 #include "explain.h"
+#include "log.h"
 #include "spec.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -228,9 +230,31 @@ json_t *explain_builtin(const struct explain_input *in)
 int explain_group(const struct job_spec *spec, const struct explain_input *in, json_t **hints,
                   struct vigil_error *err)
 {
-	(void)spec;
-	(void)err;
-	*hints = explain_builtin(in);
+	struct vigil_error e = VIGIL_ERROR_INIT;
+	size_t n_anom = 0;
+	json_t *h;
+
+	*hints = NULL;
+	if (!spec || !spec->explain_exec) {
+		*hints = explain_builtin(in);
+		return 0;
+	}
+	h = exec_explain(spec->explain_exec, in, &e);
+	if (!h) {
+		char esc[1100];
+
+		vigil_error_prefix(&e, "explain: '%s'", exec_program_path(spec->explain_exec));
+		log_warn("explain", "job '%s': %s; the incident goes without hints", in->job ? in->job : "",
+		         log_escape(esc, sizeof(esc), e.msg));
+		return vigil_error_set(err, e.code, "%s", e.msg);
+	}
+	for (size_t i = 0; i < in->n; i++)
+		n_anom += in->series[i].anomalous != 0;
+	json_object_set_new(h, "method", json_string("exec"));
+	json_object_set_new(h, "program", json_string(exec_program_path(spec->explain_exec)));
+	json_object_set_new(h, "anomalous", json_integer((json_int_t)n_anom));
+	json_object_set_new(h, "normal", json_integer((json_int_t)(in->n - n_anom)));
+	*hints = h;
 	return 0;
 }
 

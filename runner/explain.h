@@ -1,7 +1,7 @@
 /*
  * explain.h - root-cause hints for an incident group: which label values
  * the anomalous series of a run share and the normal ones don't, and which
- * series moved first (docs/notify.md#root-cause-hints).
+ * series moved first (docs/spec.md#explain).
  *
  * The built-in ranking tests every label key=value pair held by at least
  * two anomalous series with a one-sided Fisher exact test on the 2x2 table

@@ -22,7 +22,7 @@
 
 static const char *const top_keys[] = {
 	"version", "name", "description", "source", "window", "detectors", "alert", "notify",
-	"schedule", "labels", "annotations", NULL,
+	"schedule", "labels", "annotations", "explain", NULL,
 };
 static const char *const detector_keys[] = {
 	"detector", "id", "params", "mode", "exec", "isolation", "limits", NULL,
@@ -469,6 +469,22 @@ static void parse_string_map(const json_t *root, const char *key, size_t value_m
 	}
 }
 
+/* "explain": {"exec": {...}}: the job's own root-cause executable (docs/spec.md#explain). */
+static void parse_explain(struct job_spec *spec, const json_t *ex, const struct registry *reg, struct diag *d)
+{
+	static const char *const explain_keys[] = { "exec", NULL };
+
+	if (!ex)
+		return;
+	if (!json_is_object(ex) || !json_object_get(ex, "exec")) {
+		diag_add(d, "$.explain", "must be an object like {\"exec\": {\"path\": \"my-explainer.py\"}} "
+		         "(without it, the built-in ranking explains)");
+		return;
+	}
+	check_keys(ex, explain_keys, d, "$.explain", "explain");
+	spec->explain_exec = exec_spec_explain(reg, json_object_get(ex, "exec"), spec->dir, d, "$.explain.exec");
+}
+
 static struct job_spec *spec_from_json(json_t *root, const char *path, const char *dir,
                                        const struct registry *reg, struct diag *d)
 {
@@ -523,6 +539,7 @@ static struct job_spec *spec_from_json(json_t *root, const char *path, const cha
 	parse_schedule(spec, json_object_get(root, "schedule"), d);
 	parse_string_map(root, "labels", 256, &spec->labels, d);
 	parse_string_map(root, "annotations", 2048, &spec->annotations, d);
+	parse_explain(spec, json_object_get(root, "explain"), reg, d);
 
 	if (d->n != before) {
 		spec_free(spec);

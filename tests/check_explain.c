@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "explain.h"
+#include "spec.h"
 #include "testutil.h"
 #include "timefmt.h"
 
@@ -236,8 +237,138 @@ START_TEST(test_large_group)
 }
 END_TEST
 
+/* The example group, for the exec tests. */
+static void example_group(struct group *g)
+{
+	group_init(g, 48);
+	for (int i = 0; i < 7; i++)
+		add(g, "fra", NULL, NULL, 1, 1000 + i * 60000);
+	add(g, "ams", NULL, NULL, 1, 500);
+	for (int i = 0; i < 40; i++)
+		add(g, i % 2 ? "ams" : "lon", NULL, NULL, 0, EXPLAIN_NO_ONSET);
+}
+
+/* A spec whose "explain" is explain_json; NULL with the first error in err_out. */
+static struct job_spec *explain_spec(struct registry *reg, const char *explain_json, char *err_out, size_t len)
+{
+	char *text = xasprintf("{\"name\": \"cpu\", \"source\": {\"type\": \"csv\", \"path\": \"x.csv\"}, "
+	                       "\"detectors\": [{\"detector\": \"zscore\"}], \"explain\": %s}", explain_json);
+	struct diag d;
+	struct job_spec *spec;
+
+	diag_init(&d, "job.json");
+	spec = spec_parse(text, srcdir(), reg, &d);
+	snprintf(err_out, len, "%s", d.n ? d.msgs[0] : "");
+	diag_release(&d);
+	free(text);
+	return spec;
+}
+
+static char *explainer(const char *mode)
+{
+	return xasprintf("{\"exec\": {\"path\": \"%s/tests/exec/explain.py\", \"args\": [\"%s\"]}}", srcdir(), mode);
+}
+
+/* A job's own explain executable ranks instead of the built-in one. */
+START_TEST(test_exec_explain)
+{
+	struct registry *reg = test_registry();
+	char msg[1024], *ex = explainer("good");
+	struct job_spec *spec = explain_spec(reg, ex, msg, sizeof(msg));
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct explain_input in;
+	struct group g;
+	json_t *hints = NULL, *c;
+
+	ck_assert_msg(spec != NULL, "%s", msg);
+	ck_assert_ptr_nonnull(spec->explain_exec);
+	example_group(&g);
+	in = (struct explain_input){ .job = "cpu", .run_id = 9, .series = g.s, .n = g.n };
+	ck_assert_msg(explain_group(spec, &in, &hints, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(str(hints, "method"), "exec");
+	ck_assert_ptr_nonnull(strstr(str(hints, "program"), "tests/exec/explain.py"));
+	ck_assert_str_eq(str(hints, "statistic"), "count");
+	ck_assert_int_eq((int)num(hints, "anomalous"), 8);
+	ck_assert_int_eq((int)num(hints, "normal"), 40);
+	c = contributor(hints, 0);
+	ck_assert_str_eq(str(c, "label"), "dc");
+	ck_assert_str_eq(str(c, "value"), "fra");
+	ck_assert_int_eq((int)num(c, "score"), 7);
+	ck_assert_int_eq((int)num(c, "anomalous"), 7);
+	ck_assert_ptr_null(json_object_get(c, "normal"));
+	ck_assert_str_eq(str(c, "text"), "most common: dc=fra");
+	ck_assert_str_eq(str(json_array_get(json_object_get(hints, "first_moved"), 0), "series"), "cpu{host=\"h7\"}");
+	ck_assert_int_eq((int)num(json_array_get(json_object_get(hints, "first_moved"), 0), "onset"), 500);
+	json_decref(hints);
+	spec_free(spec);
+	free(ex);
+	group_release(&g);
+	registry_free(reg);
+}
+END_TEST
+
+/* An executable that answers garbage fails the explanation with the reason; the caller goes on without hints. */
+START_TEST(test_exec_explain_bad_answers)
+{
+	static const struct { const char *mode, *want; } cases[] = {
+		{ "garbage", "malformed explain response: '[' or '{' expected near 'this'" },
+		{ "bad-score", "malformed explain response: contributors[0] needs a finite \"score\" (larger is stronger)" },
+		{ "stranger", "malformed explain response: first_moved[0] is not the name of an anomalous series of "
+		              "the request" },
+		{ "error", "no model for job cpu" },
+	};
+	struct registry *reg = test_registry();
+	struct group g;
+
+	example_group(&g);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char msg[1024], *ex = explainer(cases[i].mode);
+		struct job_spec *spec = explain_spec(reg, ex, msg, sizeof(msg));
+		struct vigil_error err = VIGIL_ERROR_INIT;
+		struct explain_input in = { .job = "cpu", .series = g.s, .n = g.n };
+		json_t *hints = json_object();
+
+		ck_assert_msg(spec != NULL, "%s", msg);
+		ck_assert_int_eq(explain_group(spec, &in, &hints, &err), -1);
+		ck_assert_ptr_null(hints);
+		ck_assert_msg(!strncmp(err.msg, "explain: '", 10) && strstr(err.msg, "tests/exec/explain.py': "),
+		              "%s: %s", cases[i].mode, err.msg);
+		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "%s: '%s' has no '%s'", cases[i].mode, err.msg,
+		              cases[i].want);
+		spec_free(spec);
+		free(ex);
+	}
+	group_release(&g);
+	registry_free(reg);
+}
+END_TEST
+
+/* The spec's explain object is validated; a version-1 executable (no explain in describe) is refused. */
+START_TEST(test_explain_spec_errors)
+{
+	struct registry *reg = test_registry();
+	char msg[1024], *ex;
+
+	ck_assert_ptr_null(explain_spec(reg, "5", msg, sizeof(msg)));
+	ck_assert_msg(strstr(msg, "job.json: $.explain: must be an object like {\"exec\""), "%s", msg);
+	ck_assert_ptr_null(explain_spec(reg, "{\"exec\": {\"path\": \"tests/exec/explain.py\"}, \"exce\": 1}", msg,
+	                                sizeof(msg)));
+	ck_assert_msg(strstr(msg, "$.explain.exce: unknown key in explain (did you mean 'exec'?)"), "%s", msg);
+	ck_assert_ptr_null(explain_spec(reg, "{\"exec\": {\"path\": \"tests/exec/nope.py\"}}", msg, sizeof(msg)));
+	ck_assert_msg(strstr(msg, "$.explain.exec.path: "), "%s", msg);
+	ex = xasprintf("{\"exec\": {\"path\": \"%s/tests/exec/good.sh\"}}", srcdir());
+	ck_assert_ptr_null(explain_spec(reg, ex, msg, sizeof(msg)));
+	ck_assert_msg(strstr(msg, "$.explain.exec: '") && strstr(msg, "good.sh' does not answer explain requests"),
+	              "%s", msg);
+	free(ex);
+	registry_free(reg);
+}
+END_TEST
+
 int main(void)
 {
+	if (geteuid() == 0)
+		setenv("VIGIL_EXEC_ALLOW_ROOT", "1", 1);
 	Suite *s = suite_create("explain");
 	TCase *tc = tcase_create("builtin");
 	SRunner *sr;
@@ -247,6 +378,12 @@ int main(void)
 	tcase_add_test(tc, test_ranking_order);
 	tcase_add_test(tc, test_no_contributors);
 	tcase_add_test(tc, test_large_group);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("exec");
+	tcase_add_test(tc, test_exec_explain);
+	tcase_add_test(tc, test_exec_explain_bad_answers);
+	tcase_add_test(tc, test_explain_spec_errors);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
