@@ -4,8 +4,9 @@
  * protocol itself is specified in docs/exec-protocol.md.
  *
  * The detect exchange is on the hot path (a 1000-point series is ~20 kB
- * each way), so it has its own encoder and a small pull parser with an
- * exact fast path for short decimals; everything else goes through jansson.
+ * each way), so it has its own encoder (with an exact fast path for short
+ * decimals) and decodes with the pull scanner of jsonscan.h, the one the
+ * HTTP sources use; describe and explain go through jansson.
  */
 #ifndef VIGIL_EXEC_PROTO_H
 #define VIGIL_EXEC_PROTO_H

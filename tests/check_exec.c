@@ -196,7 +196,9 @@ START_TEST(test_garbage) { check_mode("garbage", FAST, "persistent", "malformed 
 /* One-shot: a garbage answer is the reason, at once; the process is not awaited until the timeout. */
 START_TEST(test_garbage_oneshot)
 {
-	check_mode("garbage", FAST, "oneshot", "malformed response: not a JSON object");
+	/* 5 s: a process per series, and Python starts slowly on a loaded machine. */
+	check_mode("garbage", "{\"timeout\": \"5s\", \"grace\": \"300ms\"}", "oneshot",
+	           "malformed response: not a JSON object");
 	check_mode("garbage-stay", "{\"timeout\": \"5s\", \"grace\": \"300ms\"}", "oneshot",
 	           "malformed response: not a JSON object");
 }
@@ -761,6 +763,12 @@ START_TEST(test_proto_responses)
 	BAD("{\"id\": 5, \"error\": {\"message\": \"bad\\nthing\", \"code\": 7}}", 3, "bad\\x0athing");
 	BAD("[]", 3, "not a JSON object");
 	BAD("{\"id\": 5, \"warmup\": -1}", 3, "\"warmup\" must be an integer >= 0");
+	/* The numbers of an array, then a string that is not a number, then broken JSON: each names its place. */
+	BAD("{\"id\": 5, \"scores\": [1, \"inf\", \"many\"]}", 3, "'scores'[2]: malformed response: a number was expected");
+	BAD("{\"id\": 5, \"scores\": [1, 2 3]}", 3, "'scores'[2]: malformed response: invalid JSON at byte 26: '3' where "
+	    "',' or ']' was expected");
+	BAD("{\"id\": 5, \"scores\": [1, 2, 3], \"x\": [1e}", 3,
+	    "malformed response: invalid JSON at byte 39: '}' where a digit was expected");
 #undef BAD
 }
 END_TEST
