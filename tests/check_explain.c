@@ -326,11 +326,12 @@ START_TEST(test_exec_explain_bad_answers)
 		struct job_spec *spec = explain_spec(reg, ex, msg, sizeof(msg));
 		struct vigil_error err = VIGIL_ERROR_INIT;
 		struct explain_input in = { .job = "cpu", .series = g.s, .n = g.n };
-		json_t *hints = json_object();
+		json_t *sentinel = json_object(), *hints = sentinel;   /* explain_group must set it to NULL */
 
 		ck_assert_msg(spec != NULL, "%s", msg);
 		ck_assert_int_eq(explain_group(spec, &in, &hints, &err), -1);
 		ck_assert_ptr_null(hints);
+		json_decref(sentinel);
 		ck_assert_msg(!strncmp(err.msg, "explain: '", 10) && strstr(err.msg, "tests/exec/explain.py': "),
 		              "%s: %s", cases[i].mode, err.msg);
 		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "%s: '%s' has no '%s'", cases[i].mode, err.msg,

@@ -463,9 +463,10 @@ START_TEST(test_job_labels)
 	cfg = slack_cfg(NULL);
 	payload = render("slack", cfg, &msg);
 	ck_assert_ptr_null(strstr(payload, "Runbook"));
+	p = check_slack_payload(payload, &w);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(json_array_get(
-	                 json_object_get(check_slack_payload(payload, &w), "attachments"), 0), "blocks"), 0), "type")),
-	                 "section");
+	                 json_object_get(p, "attachments"), 0), "blocks"), 0), "type")), "section");
+	json_decref(p);
 	strbuf_release(&w.all);
 	free(payload);
 	json_decref(cfg);
