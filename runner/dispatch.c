@@ -294,7 +294,7 @@ static void plan_target(const struct job_spec *spec, const struct spec_notify *t
 		struct notify_message msg = {
 			.job = spec->name, .run_id = rep->run_id, .scheduled_ms = sched,
 			.firing = l->firing, .n_firing = l->n_firing, .resolved = l->resolved, .n_resolved = l->n_resolved,
-			.n_ongoing = pass ? 0 : n_ongoing,
+			.n_ongoing = pass ? 0 : n_ongoing, .labels = spec->labels, .annotations = spec->annotations,
 		};
 
 		if (!l->n_firing && !l->n_resolved)

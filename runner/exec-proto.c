@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "exec-proto.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -246,347 +247,101 @@ void exec_proto_describe_request(struct strbuf *sb, uint64_t id)
 	strbuf_addstr(sb, "}\n");
 }
 
-/* --- decoding: a pull parser over one line -------------------------------- */
+/* --- decoding the detect response: jsonscan over one line ------------------ */
 
-struct cur {
-	const char *p, *end;
-	struct vigil_error *err;
-};
-
-static int bad(struct cur *c, const char *fmt, const char *what)
+/* A jsonscan failure as the reason ("malformed response: invalid JSON at byte 12: ..."). */
+static int scan_failed(struct jscan *js, struct vigil_error *err)
 {
-	return vigil_error_set(c->err, VIGIL_E_PLUGIN, fmt, what);
+	return vigil_error_set(err, VIGIL_E_PLUGIN, "malformed response: %s",
+	                       js->failed ? js->msg : "invalid JSON");
 }
 
-static void ws(struct cur *c)
+static int bad(struct vigil_error *err, const char *what)
 {
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-		c->p++;
+	return vigil_error_set(err, VIGIL_E_PLUGIN, "malformed response: %s", what);
 }
 
-static int peek(struct cur *c)
+/* A JSON number as a double (the type checked first, for a clear reason). */
+static int number(struct jscan *js, double *out, struct vigil_error *err)
 {
-	ws(c);
-	return c->p < c->end ? (unsigned char)*c->p : -1;
+	enum jtype t = jscan_peek(js);
+
+	if (t == JT_ERROR)
+		return scan_failed(js, err);
+	if (t != JT_NUMBER)
+		return bad(err, "a number was expected");
+	return jscan_double(js, out) ? scan_failed(js, err) : 0;
 }
 
-static int eat(struct cur *c, char ch)
+/* A value that is a number, null (NaN) or one of the strings "inf", "-inf", "nan" (and spellings). */
+static int num_or_null(struct jscan *js, double *out, struct vigil_error *err)
 {
-	if (peek(c) != ch)
-		return 0;
-	c->p++;
-	return 1;
-}
+	const char *t;
+	size_t len;
 
-static int lit(struct cur *c, const char *word)
-{
-	size_t n = strlen(word);
-
-	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n))
-		return -1;
-	c->p += n;
-	return 0;
-}
-
-static int hex4(const char *p, uint32_t *out)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		int ch = p[i], d;
-
-		if (ch >= '0' && ch <= '9')
-			d = ch - '0';
-		else if (ch >= 'a' && ch <= 'f')
-			d = ch - 'a' + 10;
-		else if (ch >= 'A' && ch <= 'F')
-			d = ch - 'A' + 10;
-		else
-			return -1;
-		v = v << 4 | (uint32_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-static void put_utf8(struct strbuf *sb, uint32_t cp)
-{
-	char b[4];
-
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		strbuf_add(sb, b, 1);
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xc0 | cp >> 6);
-		b[1] = (char)(0x80 | (cp & 0x3f));
-		strbuf_add(sb, b, 2);
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xe0 | cp >> 12);
-		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (cp & 0x3f));
-		strbuf_add(sb, b, 3);
-	} else {
-		b[0] = (char)(0xf0 | cp >> 18);
-		b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (char)(0x80 | (cp & 0x3f));
-		strbuf_add(sb, b, 4);
-	}
-}
-
-/* A string into out (may be NULL to skip it). */
-static int str(struct cur *c, struct strbuf *out)
-{
-	if (!eat(c, '"'))
-		return bad(c, "malformed response: %s", "a string was expected");
-	while (c->p < c->end) {
-		const char *run = c->p;
-
-		while (c->p < c->end && *c->p != '"' && *c->p != '\\' && (unsigned char)*c->p >= 0x20)
-			c->p++;
-		if (out && c->p > run)
-			strbuf_add(out, run, (size_t)(c->p - run));
-		if (c->p >= c->end)
-			break;
-		if (*c->p == '"') {
-			c->p++;
-			return 0;
-		}
-		if ((unsigned char)*c->p < 0x20)
-			return bad(c, "malformed response: %s", "control character in a string");
-		c->p++;
-		if (c->p >= c->end)
-			break;
-		switch (*c->p++) {
-		case '"': if (out) strbuf_addch(out, '"'); break;
-		case '\\': if (out) strbuf_addch(out, '\\'); break;
-		case '/': if (out) strbuf_addch(out, '/'); break;
-		case 'b': if (out) strbuf_addch(out, '\b'); break;
-		case 'f': if (out) strbuf_addch(out, '\f'); break;
-		case 'n': if (out) strbuf_addch(out, '\n'); break;
-		case 'r': if (out) strbuf_addch(out, '\r'); break;
-		case 't': if (out) strbuf_addch(out, '\t'); break;
-		case 'u': {
-			uint32_t cp, lo;
-
-			if (c->end - c->p < 4 || hex4(c->p, &cp))
-				return bad(c, "malformed response: %s", "bad \\u escape");
-			c->p += 4;
-			if (cp >= 0xd800 && cp <= 0xdbff && c->end - c->p >= 6 && c->p[0] == '\\' && c->p[1] == 'u'
-			    && !hex4(c->p + 2, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				c->p += 6;
-			} else if (cp >= 0xd800 && cp <= 0xdfff) {
-				cp = 0xfffd;
-			}
-			if (out)
-				put_utf8(out, cp);
-			break;
-		}
-		default:
-			return bad(c, "malformed response: %s", "bad escape in a string");
-		}
-	}
-	return bad(c, "malformed response: %s", "unterminated string");
-}
-
-/*
- * A JSON number.  Up to 19 significant digits accumulate exactly; with a
- * mantissa below 2^53 and a power of ten up to 22 one multiplication or
- * division is exact (Clinger's fast path); the rest goes to strtod.
- */
-static int num(struct cur *c, double *out)
-{
-	const char *s, *q;
-	uint64_t m = 0;
-	int digits = 0, exp10 = 0, neg = 0, any = 0;
-
-	ws(c);
-	s = q = c->p;
-
-	if (q < c->end && *q == '-') {
-		neg = 1;
-		q++;
-	}
-	if (q < c->end && *q == '0') {
-		q++;
-		any = 1;
-	} else {
-		while (q < c->end && *q >= '0' && *q <= '9') {
-			if (digits < 19) {
-				m = m * 10 + (uint64_t)(*q - '0');
-				digits += m != 0;
-			} else {
-				exp10++;
-			}
-			q++;
-			any = 1;
-		}
-	}
-	if (!any)
-		return bad(c, "malformed response: %s", "a number was expected");
-	if (q < c->end && *q == '.') {
-		q++;
-		if (q >= c->end || *q < '0' || *q > '9')
-			return bad(c, "malformed response: %s", "bad number");
-		while (q < c->end && *q >= '0' && *q <= '9') {
-			if (digits < 19) {
-				m = m * 10 + (uint64_t)(*q - '0');
-				digits += m != 0;
-				exp10--;
-			}
-			q++;
-		}
-	}
-	if (q < c->end && (*q == 'e' || *q == 'E')) {
-		int eneg = 0, e = 0;
-
-		q++;
-		if (q < c->end && (*q == '+' || *q == '-'))
-			eneg = *q++ == '-';
-		if (q >= c->end || *q < '0' || *q > '9')
-			return bad(c, "malformed response: %s", "bad number");
-		while (q < c->end && *q >= '0' && *q <= '9') {
-			if (e < 100000)
-				e = e * 10 + (*q - '0');
-			q++;
-		}
-		exp10 += eneg ? -e : e;
-	}
-	c->p = q;
-	if (digits < 19 && m <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
-		double d = (double)m;
-
-		d = exp10 < 0 ? d / p10[-exp10] : d * p10[exp10];
-		*out = neg ? -d : d;
-		return 0;
-	}
-	{
-		char tmp[64], *end;
-		size_t len = (size_t)(q - s);
-
-		if (len >= sizeof(tmp)) {
-			char *big = xstrndup(s, len);
-
-			*out = strtod(big, NULL);
-			free(big);
-			return 0;
-		}
-		memcpy(tmp, s, len);
-		tmp[len] = '\0';
-		*out = strtod(tmp, &end);
-	}
-	return 0;
-}
-
-static int skip(struct cur *c, int depth);
-
-/* A value that is a number, null (NaN) or one of the strings "inf", "-inf", "nan". */
-static int num_or_null(struct cur *c, double *out)
-{
-	int ch = peek(c);
-
-	if (ch == 'n') {
+	switch (jscan_peek(js)) {
+	case JT_NUMBER:
+		return jscan_double(js, out) ? scan_failed(js, err) : 0;
+	case JT_NULL:
 		*out = NAN;
-		return lit(c, "null") ? bad(c, "malformed response: %s", "bad literal") : 0;
-	}
-	if (ch == '"') {
-		struct strbuf sb = STRBUF_INIT;
-		int rc = str(c, &sb);
-		const char *t = strbuf_str(&sb);
-
-		if (!rc) {
-			if (!strcmp(t, "inf") || !strcmp(t, "+inf") || !strcmp(t, "Infinity"))
-				*out = INFINITY;
-			else if (!strcmp(t, "-inf") || !strcmp(t, "-Infinity"))
-				*out = -INFINITY;
-			else if (!strcmp(t, "nan") || !strcmp(t, "NaN"))
-				*out = NAN;
-			else
-				rc = bad(c, "malformed response: %s", "a number was expected");
-		}
-		strbuf_release(&sb);
-		return rc;
-	}
-	return num(c, out);
-}
-
-static int skip(struct cur *c, int depth)
-{
-	int ch = peek(c);
-	double d;
-
-	if (depth > 64)
-		return bad(c, "malformed response: %s", "nested too deeply");
-	switch (ch) {
-	case '"':
-		return str(c, NULL);
-	case '{':
-		c->p++;
-		if (eat(c, '}'))
-			return 0;
-		do {
-			if (str(c, NULL) || !eat(c, ':') || skip(c, depth + 1))
-				return bad(c, "malformed response: %s", "bad object");
-		} while (eat(c, ','));
-		return eat(c, '}') ? 0 : bad(c, "malformed response: %s", "'}' expected");
-	case '[':
-		c->p++;
-		if (eat(c, ']'))
-			return 0;
-		do {
-			if (skip(c, depth + 1))
-				return -1;
-		} while (eat(c, ','));
-		return eat(c, ']') ? 0 : bad(c, "malformed response: %s", "']' expected");
-	case 't':
-		return lit(c, "true") ? bad(c, "malformed response: %s", "bad literal") : 0;
-	case 'f':
-		return lit(c, "false") ? bad(c, "malformed response: %s", "bad literal") : 0;
-	case 'n':
-		return lit(c, "null") ? bad(c, "malformed response: %s", "bad literal") : 0;
+		return jscan_null(js) ? scan_failed(js, err) : 0;
+	case JT_STRING:
+		if (jscan_string(js, &t, &len))
+			return scan_failed(js, err);
+		if (jscan_key_is(t, len, "inf") || jscan_key_is(t, len, "+inf") || jscan_key_is(t, len, "Infinity"))
+			*out = INFINITY;
+		else if (jscan_key_is(t, len, "-inf") || jscan_key_is(t, len, "-Infinity"))
+			*out = -INFINITY;
+		else if (jscan_key_is(t, len, "nan") || jscan_key_is(t, len, "NaN"))
+			*out = NAN;
+		else
+			return bad(err, "a number was expected");
+		return 0;
+	case JT_ERROR:
+		return scan_failed(js, err);
 	default:
-		if (ch == '-' || (ch >= '0' && ch <= '9'))
-			return num(c, &d);
-		return bad(c, "malformed response: %s", ch < 0 ? "unexpected end of line" : "unexpected character");
+		return bad(err, "a number was expected");
 	}
 }
 
-/* An array of exactly n numbers/nulls into out (NULL: parse and drop). */
-static int num_array(struct cur *c, const char *key, double *out, size_t n)
+/* An array of exactly n numbers/nulls into out (or null: nothing). */
+static int num_array(struct jscan *js, const char *key, double *out, size_t n, struct vigil_error *err)
 {
+	enum jtype t = jscan_peek(js);
 	size_t k = 0;
-	double d;
+	int r;
 
-	if (peek(c) == 'n')
-		return lit(c, "null") ? bad(c, "malformed response: %s", "bad literal") : 0;
-	if (!eat(c, '['))
-		return vigil_error_set(c->err, VIGIL_E_PLUGIN, "malformed response: '%s' must be an array", key);
-	if (!eat(c, ']')) {
-		do {
-			if (num_or_null(c, &d))
-				return vigil_error_prefix(c->err, "'%s'[%zu]", key, k);
-			if (k < n && out)
-				out[k] = d;
-			k++;
-		} while (eat(c, ','));
-		if (!eat(c, ']'))
-			return vigil_error_set(c->err, VIGIL_E_PLUGIN, "malformed response: '%s': ']' expected", key);
+	if (t == JT_NULL)
+		return jscan_null(js) ? scan_failed(js, err) : 0;
+	if (t != JT_ARRAY)
+		return vigil_error_set(err, VIGIL_E_PLUGIN, "malformed response: '%s' must be an array", key);
+	jscan_array(js);
+	/* Numbers and nulls in one loop; anything else (the strings "inf", ...) one by one. */
+	while ((r = jscan_doubles(js, out, n, &k)) > 0) {
+		double d;
+
+		if (num_or_null(js, &d, err))
+			return vigil_error_prefix(err, "'%s'[%zu]", key, k);
+		if (k < n)
+			out[k] = d;
+		k++;
 	}
+	if (r < 0)
+		return scan_failed(js, err), vigil_error_prefix(err, "'%s'[%zu]", key, k);
 	if (k != n)
-		return vigil_error_set(c->err, VIGIL_E_PLUGIN,
+		return vigil_error_set(err, VIGIL_E_PLUGIN,
 		                       "malformed response: '%s' has %zu values for a series of %zu points", key, k, n);
 	return 0;
 }
 
-static int index_of(struct cur *c, size_t n, size_t *out)
+static int index_of(struct jscan *js, size_t n, size_t *out, struct vigil_error *err)
 {
 	double d;
 
-	if (num(c, &d))
+	if (number(js, &d, err))
 		return -1;
 	if (!(d >= 0) || d != floor(d) || d >= (double)n)
-		return vigil_error_set(c->err, VIGIL_E_PLUGIN,
+		return vigil_error_set(err, VIGIL_E_PLUGIN,
 		                       "malformed response: anomaly index %g is not a point of the series (0..%zu)",
 		                       d, n ? n - 1 : 0);
 	*out = (size_t)d;
@@ -594,57 +349,58 @@ static int index_of(struct cur *c, size_t n, size_t *out)
 }
 
 /* One member of "anomalies": an index, or {"index": i, "reason": ..., "expected": ..., ...}. */
-static int anomaly(struct cur *c, size_t n, struct detection *det)
+static int anomaly(struct jscan *js, size_t n, struct detection *det, struct vigil_error *err)
 {
-	struct strbuf key = STRBUF_INIT, reason = STRBUF_INIT;
+	struct strbuf reason = STRBUF_INIT;
 	size_t i = 0;
-	int have_i = 0, have_reason = 0, rc = -1;
+	int have_i = 0, have_reason = 0, rc = -1, r;
 	double exp_v = NAN, lo = NAN, hi = NAN, score = NAN;
+	const char *k;
+	size_t klen;
 
-	if (peek(c) != '{') {
-		if (index_of(c, n, &i))
+	if (jscan_peek(js) != JT_OBJECT) {
+		if (index_of(js, n, &i, err))
 			return -1;
 		det->r.anomaly[i] = 1;
 		return 0;
 	}
-	c->p++;
-	if (!eat(c, '}')) {
-		do {
-			strbuf_reset(&key);
-			if (str(c, &key) || !eat(c, ':'))
+	jscan_object(js);
+	while ((r = jscan_key(js, &k, &klen)) > 0) {
+		if (jscan_key_is(k, klen, "index")) {
+			if (index_of(js, n, &i, err))
 				goto out;
-			if (!strcmp(key.buf, "index")) {
-				if (index_of(c, n, &i))
-					goto out;
-				have_i = 1;
-			} else if (!strcmp(key.buf, "reason") && peek(c) == '"') {
-				strbuf_reset(&reason);
-				if (str(c, &reason))
-					goto out;
-				have_reason = 1;
-			} else if (!strcmp(key.buf, "expected")) {
-				if (num_or_null(c, &exp_v))
-					goto out;
-			} else if (!strcmp(key.buf, "lower")) {
-				if (num_or_null(c, &lo))
-					goto out;
-			} else if (!strcmp(key.buf, "upper")) {
-				if (num_or_null(c, &hi))
-					goto out;
-			} else if (!strcmp(key.buf, "score")) {
-				if (num_or_null(c, &score))
-					goto out;
-			} else if (skip(c, 1)) {
+			have_i = 1;
+		} else if (jscan_key_is(k, klen, "reason") && jscan_peek(js) == JT_STRING) {
+			const char *t;
+			size_t len;
+
+			if (jscan_string(js, &t, &len))
+				break;
+			strbuf_reset(&reason);
+			strbuf_add(&reason, t, len);
+			have_reason = 1;
+		} else if (jscan_key_is(k, klen, "expected")) {
+			if (num_or_null(js, &exp_v, err))
 				goto out;
-			}
-		} while (eat(c, ','));
-		if (!eat(c, '}')) {
-			bad(c, "malformed response: %s", "'}' expected in an anomaly");
-			goto out;
+		} else if (jscan_key_is(k, klen, "lower")) {
+			if (num_or_null(js, &lo, err))
+				goto out;
+		} else if (jscan_key_is(k, klen, "upper")) {
+			if (num_or_null(js, &hi, err))
+				goto out;
+		} else if (jscan_key_is(k, klen, "score")) {
+			if (num_or_null(js, &score, err))
+				goto out;
+		} else if (jscan_skip(js)) {
+			break;
 		}
 	}
+	if (js->failed) {
+		scan_failed(js, err);
+		goto out;
+	}
 	if (!have_i) {
-		bad(c, "malformed response: %s", "an anomaly has no \"index\"");
+		bad(err, "an anomaly has no \"index\"");
 		goto out;
 	}
 	det->r.anomaly[i] = 1;
@@ -663,136 +419,125 @@ static int anomaly(struct cur *c, size_t n, struct detection *det)
 	}
 	rc = 0;
 out:
-	strbuf_release(&key);
 	strbuf_release(&reason);
 	return rc;
 }
 
 /* "error": {"message": "..."} (or a bare string) into msg. */
-static int error_object(struct cur *c, struct strbuf *msg)
+static int error_object(struct jscan *js, struct strbuf *msg, struct vigil_error *err)
 {
-	struct strbuf key = STRBUF_INIT;
-	int rc = -1;
+	const char *k, *t;
+	size_t klen, len;
+	int r;
 
-	if (peek(c) == '"') {
-		rc = str(c, msg);
-		goto out;
+	if (jscan_peek(js) == JT_STRING) {
+		if (jscan_string(js, &t, &len))
+			return scan_failed(js, err);
+		strbuf_add(msg, t, len);
+		return 0;
 	}
-	if (!eat(c, '{')) {
-		bad(c, "malformed response: %s", "\"error\" must be an object with a \"message\"");
-		goto out;
-	}
-	if (!eat(c, '}')) {
-		do {
-			strbuf_reset(&key);
-			if (str(c, &key) || !eat(c, ':'))
-				goto out;
-			if (!strcmp(key.buf, "message") && peek(c) == '"') {
-				strbuf_reset(msg);
-				if (str(c, msg))
-					goto out;
-			} else if (skip(c, 1)) {
-				goto out;
-			}
-		} while (eat(c, ','));
-		if (!eat(c, '}')) {
-			bad(c, "malformed response: %s", "'}' expected in \"error\"");
-			goto out;
+	if (jscan_peek(js) == JT_ERROR)
+		return scan_failed(js, err);
+	if (jscan_peek(js) != JT_OBJECT)
+		return bad(err, "\"error\" must be an object with a \"message\"");
+	jscan_object(js);
+	while ((r = jscan_key(js, &k, &klen)) > 0) {
+		if (jscan_key_is(k, klen, "message") && jscan_peek(js) == JT_STRING) {
+			if (jscan_string(js, &t, &len))
+				break;
+			strbuf_reset(msg);
+			strbuf_add(msg, t, len);
+		} else if (jscan_skip(js)) {
+			break;
 		}
 	}
-	rc = 0;
-out:
-	strbuf_release(&key);
-	return rc;
+	return js->failed ? scan_failed(js, err) : 0;
+}
+
+/* The members of the response object into det; -1 with err set. */
+static int detect_members(struct jscan *js, size_t n, struct detection *det, double *id, int *have_id,
+                          double *warmup, int *have_warmup, struct strbuf *emsg, int *have_err,
+                          struct vigil_error *err)
+{
+	const char *k;
+	size_t klen;
+	int r;
+
+	while ((r = jscan_key(js, &k, &klen)) > 0) {
+		if (jscan_key_is(k, klen, "id")) {
+			if (number(js, id, err))
+				return -1;
+			*have_id = 1;
+		} else if (jscan_key_is(k, klen, "scores")) {
+			if (num_array(js, "scores", det->r.score, n, err))
+				return -1;
+		} else if (jscan_key_is(k, klen, "expected")) {
+			if (num_array(js, "expected", det->r.expected, n, err))
+				return -1;
+		} else if (jscan_key_is(k, klen, "lower")) {
+			if (num_array(js, "lower", det->r.lower, n, err))
+				return -1;
+		} else if (jscan_key_is(k, klen, "upper")) {
+			if (num_array(js, "upper", det->r.upper, n, err))
+				return -1;
+		} else if (jscan_key_is(k, klen, "warmup")) {
+			if (number(js, warmup, err))
+				return -1;
+			if (!(*warmup >= 0) || *warmup != floor(*warmup))
+				return bad(err, "\"warmup\" must be an integer >= 0");
+			*have_warmup = 1;
+		} else if (jscan_key_is(k, klen, "anomalies")) {
+			enum jtype t = jscan_peek(js);
+
+			if (t == JT_NULL) {
+				jscan_null(js);
+				continue;
+			}
+			if (t != JT_ARRAY)
+				return t == JT_ERROR ? scan_failed(js, err) : bad(err, "\"anomalies\" must be an array");
+			jscan_array(js);
+			while ((r = jscan_next(js)) > 0)
+				if (anomaly(js, n, det, err))
+					return -1;
+			if (r < 0)
+				return scan_failed(js, err);
+		} else if (jscan_key_is(k, klen, "error")) {
+			if (jscan_peek(js) == JT_NULL) {
+				jscan_null(js);
+				continue;
+			}
+			if (error_object(js, emsg, err))
+				return -1;
+			*have_err = 1;
+		} else if (jscan_skip(js)) {
+			return scan_failed(js, err);
+		}
+	}
+	return r < 0 ? scan_failed(js, err) : 0;
 }
 
 int exec_proto_detect_response(const char *line, size_t len, uint64_t want_id, size_t n,
                                size_t min_history, struct detection *det, struct vigil_error *err)
 {
-	struct cur c = { .p = line, .end = line + len, .err = err };
-	struct strbuf key = STRBUF_INIT, emsg = STRBUF_INIT;
+	struct jscan js;
+	struct strbuf emsg = STRBUF_INIT;
 	int have_id = 0, have_err = 0, have_warmup = 0, rc = -1;
 	double id = -1, warmup = 0;
 
-	if (!eat(&c, '{')) {
-		bad(&c, "malformed response: %s", "not a JSON object");
+	jscan_init(&js, line, len);
+	if (jscan_peek(&js) != JT_OBJECT) {
+		bad(err, "not a JSON object");
 		goto out;
 	}
-	if (!eat(&c, '}')) {
-		do {
-			strbuf_reset(&key);
-			if (str(&c, &key) || !eat(&c, ':')) {
-				bad(&c, "malformed response: %s", "bad object");
-				goto out;
-			}
-			if (!strcmp(key.buf, "id")) {
-				if (num(&c, &id))
-					goto out;
-				have_id = 1;
-			} else if (!strcmp(key.buf, "scores")) {
-				if (num_array(&c, "scores", det->r.score, n))
-					goto out;
-			} else if (!strcmp(key.buf, "expected")) {
-				if (num_array(&c, "expected", det->r.expected, n))
-					goto out;
-			} else if (!strcmp(key.buf, "lower")) {
-				if (num_array(&c, "lower", det->r.lower, n))
-					goto out;
-			} else if (!strcmp(key.buf, "upper")) {
-				if (num_array(&c, "upper", det->r.upper, n))
-					goto out;
-			} else if (!strcmp(key.buf, "warmup")) {
-				if (num(&c, &warmup))
-					goto out;
-				if (!(warmup >= 0) || warmup != floor(warmup)) {
-					bad(&c, "malformed response: %s", "\"warmup\" must be an integer >= 0");
-					goto out;
-				}
-				have_warmup = 1;
-			} else if (!strcmp(key.buf, "anomalies")) {
-				if (peek(&c) == 'n') {
-					if (skip(&c, 0))
-						goto out;
-					continue;
-				}
-				if (!eat(&c, '[')) {
-					bad(&c, "malformed response: %s", "\"anomalies\" must be an array");
-					goto out;
-				}
-				if (!eat(&c, ']')) {
-					do {
-						if (anomaly(&c, n, det))
-							goto out;
-					} while (eat(&c, ','));
-					if (!eat(&c, ']')) {
-						bad(&c, "malformed response: %s", "']' expected after the anomalies");
-						goto out;
-					}
-				}
-			} else if (!strcmp(key.buf, "error")) {
-				if (peek(&c) == 'n') {
-					if (skip(&c, 0))
-						goto out;
-					continue;
-				}
-				if (error_object(&c, &emsg))
-					goto out;
-				have_err = 1;
-			} else if (skip(&c, 0)) {
-				goto out;
-			}
-		} while (eat(&c, ','));
-		if (!eat(&c, '}')) {
-			bad(&c, "malformed response: %s", "'}' or ',' expected");
-			goto out;
-		}
-	}
-	if (peek(&c) != -1) {
-		bad(&c, "malformed response: %s", "text after the JSON object");
+	jscan_object(&js);
+	if (detect_members(&js, n, det, &id, &have_id, &warmup, &have_warmup, &emsg, &have_err, err))
+		goto out;
+	if (jscan_peek(&js) != JT_END) {
+		bad(err, "text after the JSON object");
 		goto out;
 	}
 	if (!have_id) {
-		bad(&c, "malformed response: %s", "no \"id\"");
+		bad(err, "no \"id\"");
 		goto out;
 	}
 	if (id != (double)want_id) {
@@ -810,12 +555,12 @@ int exec_proto_detect_response(const char *line, size_t len, uint64_t want_id, s
 	det->r.warmup = have_warmup ? (size_t)fmin(warmup, (double)n) : min_history < n ? min_history : n;
 	rc = 0;
 out:
-	strbuf_release(&key);
+	jscan_release(&js);
 	strbuf_release(&emsg);
 	return rc;
 }
 
-json_t *exec_proto_describe_response(const char *line, size_t len, uint64_t want_id,
+json_t *exec_proto_describe_response(const char *line, size_t len, uint64_t want_id, int *explains,
                                      struct vigil_error *err)
 {
 	json_error_t jerr;
@@ -843,8 +588,11 @@ json_t *exec_proto_describe_response(const char *line, size_t len, uint64_t want
 		                : "(no message)");
 		goto fail;
 	}
+	*explains = json_is_true(json_object_get(root, "explain"));
 	dets = json_object_get(root, "detectors");
-	if (!json_is_array(dets) || !json_array_size(dets)) {
+	if (*explains && !dets)
+		dets = json_object_set_new(root, "detectors", json_array()) ? NULL : json_object_get(root, "detectors");
+	if (!json_is_array(dets) || (!json_array_size(dets) && !*explains)) {
 		vigil_error_set(err, VIGIL_E_PLUGIN, "malformed describe response: \"detectors\" must be a "
 		                "non-empty array");
 		goto fail;

@@ -391,16 +391,119 @@ int jscan_number_text(struct jscan *s, const char **text, size_t *len)
 	return 0;
 }
 
-int jscan_double(struct jscan *s, double *v)
-{
-	const char *t;
-	size_t len;
+static const double pow10_exact[23];
 
-	if (jscan_number_text(s, &t, &len))
+/*
+ * The grammar of jscan_number_text() and the value in one pass: up to 19
+ * significant digits accumulate exactly, and a mantissa below 2^53 with a
+ * power of ten up to 22 is one exact operation (Clinger's fast path); any
+ * other number goes to json_parse_double().  Numbers are most of a detector's
+ * response (docs/exec-protocol.md#performance), so this is the hot loop.
+ */
+static inline int scan_double(struct jscan *s, double *v)
+{
+	const char *p, *b;
+	uint64_t m = 0;
+	int digits = 0, exp10 = 0, neg = 0, exact = 1;
+
+	if (s->failed)
 		return -1;
-	if (json_parse_double(t, len, v))
+	skip_ws(s);
+	p = b = s->p;
+	if (p < s->end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p < s->end && *p == '0') {
+		p++;
+	} else if (p < s->end && *p >= '1' && *p <= '9') {
+		for (; p < s->end && *p >= '0' && *p <= '9'; p++) {
+			if (digits < 19) {
+				m = m * 10 + (uint64_t)(*p - '0');
+				digits++;
+			} else {
+				exact = 0;
+			}
+		}
+	} else {
+		return fail_unexpected(s, "a number");
+	}
+	if (p < s->end && *p == '.') {
+		const char *d = ++p;
+
+		for (; p < s->end && *p >= '0' && *p <= '9'; p++) {
+			if (digits < 19) {
+				m = m * 10 + (uint64_t)(*p - '0');
+				digits += m != 0;
+				exp10--;
+			} else {
+				exact = 0;
+			}
+		}
+		if (p == d) {
+			s->p = p;
+			return fail_unexpected(s, "a digit");
+		}
+	}
+	if (p < s->end && (*p == 'e' || *p == 'E')) {
+		const char *d;
+		int eneg = 0, e = 0;
+
+		p++;
+		if (p < s->end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		for (d = p; p < s->end && *p >= '0' && *p <= '9'; p++)
+			if (e < 100000)
+				e = e * 10 + (*p - '0');
+		if (p == d) {
+			s->p = p;
+			return fail_unexpected(s, "a digit");
+		}
+		exp10 += eneg ? -e : e;
+	}
+	s->p = p;
+	s->last = '0';
+	if (exact && m <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+		double d = (double)m;
+
+		d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
+		*v = neg ? -d : d;
+		return 0;
+	}
+	if (json_parse_double(b, (size_t)(p - b), v))
 		return jscan_fail(s, "bad number");
 	return 0;
+}
+
+int jscan_double(struct jscan *s, double *v)
+{
+	return scan_double(s, v);
+}
+
+static int literal(struct jscan *s, const char *word);
+
+int jscan_doubles(struct jscan *s, double *out, size_t cap, size_t *count)
+{
+	for (;;) {
+		int r = next_member(s, ']');
+		double v;
+
+		if (r <= 0)
+			return r;
+		if (s->p < s->end && (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))) {
+			if (scan_double(s, &v))
+				return -1;
+		} else if (s->p < s->end && *s->p == 'n') {
+			if (literal(s, "null"))
+				return -1;
+			v = NAN;
+		} else {
+			return 1;
+		}
+		if (*count < cap)
+			out[*count] = v;
+		(*count)++;
+	}
 }
 
 static int literal(struct jscan *s, const char *word)
@@ -512,7 +615,7 @@ int jscan_finish(struct jscan *s)
 
 /* --- numbers ---------------------------------------------------------- */
 
-static const double pow10_exact[] = {
+static const double pow10_exact[23] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };

@@ -69,6 +69,14 @@ int jscan_string(struct jscan *s, const char **str, size_t *len);
 int jscan_number_text(struct jscan *s, const char **text, size_t *len);
 /* A number value as a double. */
 int jscan_double(struct jscan *s, double *v);
+/*
+ * The elements of an array (after jscan_array()) that are numbers or null
+ * (NaN), in one tight loop: element i goes to out[*count] while *count <
+ * cap, and *count counts them all.  Returns 0 after the closing ']', -1 on
+ * error, or 1 when the next element is something else: the caller reads that
+ * one value (and counts it), then calls again.
+ */
+int jscan_doubles(struct jscan *s, double *out, size_t cap, size_t *count);
 /* null: returns 0 and consumes it; any other value is an error. */
 int jscan_null(struct jscan *s);
 /* Skip one value of any type. */
