@@ -1,8 +1,8 @@
 /*
  * store.h - where runs and anomalies are kept.
  *
- * One interface, several backends: SQLite (the embedded default, WAL mode)
- * now, PostgreSQL (shared by several nodes, see docs/design.md) later.  The
+ * One interface, two backends: SQLite (the embedded default, WAL mode) and
+ * PostgreSQL (shared by several nodes, docs/scale-out.md).  The
  * SQL the backends share stays portable: integer milliseconds for time,
  * TEXT for JSON, no vendor functions in queries.  Writes of one run's
  * results happen in one transaction, so a crash leaves either nothing or
@@ -87,6 +87,10 @@ struct outbox_throttle {
 	double burst;              /* bucket size */
 };
 
+/* Tokens in a destination's bucket at now (have_row 0: a full bucket); shared by the backends. */
+double outbox_bucket_tokens(const struct outbox_throttle *th, int have_row, double tokens, int64_t tokens_at,
+                            int64_t now);
+
 enum outbox_outcome {
 	OUTBOX_SENT,               /* delivered: never sent again */
 	OUTBOX_RETRY,              /* back to pending until next_attempt */
@@ -147,6 +151,28 @@ struct store_notify_ops {
 	int (*mute_remove)(struct store *st, int64_t id, int *found, struct vigil_error *err);
 	/* Mutes whose end is after `after` (0: all), soonest end first. */
 	int (*mutes)(struct store *st, int64_t after, json_t **out, struct vigil_error *err);
+};
+
+/*
+ * Several `vigil serve` nodes on one store (docs/scale-out.md): each node
+ * records that it is alive and which version (a SHA-256 of the spec text)
+ * of each job it runs, so that disagreement is seen.  Times are the store's.
+ */
+struct store_cluster_ops {
+	/* Record that node is alive now (version: vigil's; pid: the daemon's). */
+	int (*node_beat)(struct store *st, const char *node, const char *version, long pid, struct vigil_error *err);
+	/* Record the version hash of job that node runs; hash NULL: node no longer runs job. */
+	int (*spec_seen)(struct store *st, const char *node, const char *job, const char *hash,
+	                 struct vigil_error *err);
+	/* Forget node's spec versions (a node starting afresh). */
+	int (*specs_reset)(struct store *st, const char *node, struct vigil_error *err);
+	/*
+	 * The cluster as JSON: {"now", "nodes": [{node, started_at, last_seen, version, runs_held, alive}],
+	 * "spec_conflicts": [{job, versions: [{hash, nodes: [...]}]}], "recent": [runs with locked_by],
+	 * "pending": n, "oldest_pending": ms or null}.  A node is alive when seen within alive_ms;
+	 * only alive nodes count for conflicts.
+	 */
+	int (*status)(struct store *st, int64_t alive_ms, size_t recent, json_t **out, struct vigil_error *err);
 };
 
 /* How a run ended. */
@@ -287,6 +313,9 @@ struct store_backend {
 
 	/* --- notifications (appended; NULL in backends without an outbox) --- */
 	const struct store_notify_ops *notify;
+
+	/* --- several nodes on one store (appended; NULL in single-node backends) --- */
+	const struct store_cluster_ops *cluster;
 };
 
 struct store {
@@ -302,8 +331,19 @@ struct store {
 
 extern const struct store_backend store_sqlite;
 extern const struct store_notify_ops store_sqlite_notify;
+extern const struct store_backend store_pg;
+extern const struct store_notify_ops store_pg_notify;
+extern const struct store_cluster_ops store_pg_cluster;
 
-/* Open the store at target (a path to an SQLite file), migrating its schema. */
+/* 1 if target names a PostgreSQL store (postgresql:// or postgres://, after resolving references). */
+int store_target_is_pg(const char *target);
+
+/*
+ * Open the store at target, migrating its schema: a path to an SQLite file,
+ * or a PostgreSQL URI (postgresql://...).  target may be a ${env:NAME} or
+ * ${file:PATH} reference (a connection string holds a password): errors then
+ * name the server, never the string.
+ */
 struct store *store_open(const char *target, struct vigil_error *err);
 void store_close(struct store *st);
 

@@ -1,8 +1,8 @@
 /*
- * check_store.c - the SQLite store (migrations, runs, anomalies, refusing a
- * newer schema) and whole job runs recorded in it, including failed ones.
+ * check_store.c - the store (migrations, runs, anomalies, refusing a newer
+ * schema) and whole job runs recorded in it, including failed ones; on
+ * SQLite, and on PostgreSQL when tests/store-pg.sh runs it (dbutil.h).
  */
-#include <sqlite3.h>
 
 #include "job.h"
 #include "spec.h"
@@ -24,11 +24,14 @@ START_TEST(test_migrations)
 	ck_assert_int_eq(version, STORE_SCHEMA_VERSION);
 	store_close(st);
 	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM schema_version"), 1);
-	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
-	                              "('jobs', 'runs', 'anomalies', 'run_failures')"), 4);
-	{
+	if (test_pg()) {
+		ck_assert_int_eq(scalar(path, "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
+		                              "('jobs', 'runs', 'anomalies', 'run_failures', 'outbox', 'nodes')"), 6);
+	} else {
 		char *mode = text(path, "PRAGMA journal_mode");
 
+		ck_assert_int_eq(scalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+		                              "('jobs', 'runs', 'anomalies', 'run_failures')"), 4);
 		ck_assert_str_eq(mode, "wal");
 		free(mode);
 	}
@@ -39,13 +42,7 @@ START_TEST(test_migrations)
 	ck_assert_int_eq(scalar(path, "SELECT version FROM schema_version"), STORE_SCHEMA_VERSION);
 
 	/* A store from a newer vigil is refused, untouched. */
-	{
-		sqlite3 *db;
-
-		sqlite3_open(path, &db);
-		sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL);
-		sqlite3_close(db);
-	}
+	db_exec(path, "UPDATE schema_version SET version = 99");
 	ck_assert_ptr_null(store_open(path, &err));
 	ck_assert_msg(strstr(err.msg, "schema version 99, newer than this vigil understands"), "got %s", err.msg);
 	ck_assert_int_eq(scalar(path, "SELECT version FROM schema_version"), 99);
@@ -149,7 +146,7 @@ START_TEST(test_series_failure_contained)
 	struct job_options opt = { .scheduled_ms = 1000, .store = st };
 	struct run_report rep;
 
-	ck_assert_int_eq(job_run(spec, &opt, &rep, &err), 0);
+	ck_assert_msg(job_run(spec, &opt, &rep, &err) == 0, "%s", err.msg);
 	ck_assert(!rep.failed);
 	ck_assert_int_eq(rep.n_series, 2);
 	ck_assert_int_eq(rep.n_failures, 2);
@@ -194,7 +191,7 @@ START_TEST(test_alert_rules)
 		struct job_options opt = { .scheduled_ms = 1000 };
 		struct run_report rep;
 
-		ck_assert_int_eq(job_run(spec, &opt, &rep, &err), 0);
+		ck_assert_msg(job_run(spec, &opt, &rep, &err) == 0, "%s", err.msg);
 		ck_assert_msg(rep.n_alerts == cases[i].alerts, "case %zu: %zu alerts, expected %zu", i,
 		              rep.n_alerts, cases[i].alerts);
 		run_report_release(&rep);
@@ -217,7 +214,7 @@ START_TEST(test_no_data)
 	struct run_report rep;
 	json_t *j;
 
-	ck_assert_int_eq(job_run(spec, &opt, &rep, &err), 0);
+	ck_assert_msg(job_run(spec, &opt, &rep, &err) == 0, "%s", err.msg);
 	ck_assert(rep.no_data && !rep.failed && rep.n_alerts == 0);
 	j = run_report_json(&rep);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "outcome")), "no_data");
