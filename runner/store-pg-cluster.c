@@ -26,19 +26,19 @@ static int cluster_node_beat(struct store *st, const char *node, const char *ver
 	               "ELSE nodes.started_at END, pid = excluded.pid", &p, "recording a node", err);
 }
 
-static int cluster_spec_seen(struct store *st, const char *node, const char *job, const char *hash,
+static int cluster_spec_seen(struct store *st, const char *node, const char *job, const char *text,
                              struct vigil_error *err)
 {
 	struct pgp p = { 0 };
 
 	pgp_str(&p, job);
 	pgp_str(&p, node);
-	if (!hash)
+	if (!text)
 		return pg_exec(pg_of(st), "DELETE FROM spec_versions WHERE job = $1 AND node = $2", &p,
 		               "recording a spec version", err);
-	pgp_str(&p, hash);
-	return pg_exec(pg_of(st), "INSERT INTO spec_versions (job, node, hash, seen_at) VALUES ($1, $2, $3, "
-	               PG_NOW_MS ") ON CONFLICT (job, node) DO UPDATE SET hash = excluded.hash, "
+	pgp_str(&p, text);
+	return pg_exec(pg_of(st), "INSERT INTO spec_versions (job, node, hash, seen_at) VALUES ($1, $2, "
+	               "encode(sha256(convert_to($3, 'UTF8')), 'hex'), " PG_NOW_MS ") ON CONFLICT (job, node) DO UPDATE SET hash = excluded.hash, "
 	               "seen_at = excluded.seen_at", &p, "recording a spec version", err);
 }
 

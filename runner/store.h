@@ -161,8 +161,8 @@ struct store_notify_ops {
 struct store_cluster_ops {
 	/* Record that node is alive now (version: vigil's; pid: the daemon's). */
 	int (*node_beat)(struct store *st, const char *node, const char *version, long pid, struct vigil_error *err);
-	/* Record the version hash of job that node runs; hash NULL: node no longer runs job. */
-	int (*spec_seen)(struct store *st, const char *node, const char *job, const char *hash,
+	/* Record the version of job that node runs (the store keeps the SHA-256 of text); text NULL: no longer runs it. */
+	int (*spec_seen)(struct store *st, const char *node, const char *job, const char *text,
 	                 struct vigil_error *err);
 	/* Forget node's spec versions (a node starting afresh). */
 	int (*specs_reset)(struct store *st, const char *node, struct vigil_error *err);
