@@ -167,6 +167,49 @@ static const char *const migrations[] = {
 	"  reason TEXT,"
 	"  created_at BIGINT NOT NULL"
 	");",
+	/* 4: incidents (one event of a series or of a job's runs) and job health (store-pg-incidents.c) */
+	"CREATE TABLE incidents ("
+	"  id BIGSERIAL PRIMARY KEY,"
+	"  job TEXT NOT NULL,"
+	"  series TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  labels TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  start_ts BIGINT NOT NULL,"
+	"  end_ts BIGINT NOT NULL DEFAULT 0,"
+	"  last_seen BIGINT NOT NULL DEFAULT 0,"
+	"  last_alert_ts BIGINT NOT NULL DEFAULT 0,"
+	"  back_since BIGINT NOT NULL DEFAULT 0,"
+	"  back_points BIGINT NOT NULL DEFAULT 0,"
+	"  n_alerts BIGINT NOT NULL DEFAULT 0,"
+	"  flaps BIGINT NOT NULL DEFAULT 0,"
+	"  peak_ts BIGINT NOT NULL DEFAULT 0,"
+	"  peak_value DOUBLE PRECISION,"
+	"  peak_expected DOUBLE PRECISION,"
+	"  peak_score DOUBLE PRECISION,"
+	"  peak_rarity DOUBLE PRECISION,"
+	"  onset_expected DOUBLE PRECISION,"
+	"  onset_lower DOUBLE PRECISION,"
+	"  onset_upper DOUBLE PRECISION,"
+	"  accepted_lower DOUBLE PRECISION,"
+	"  accepted_upper DOUBLE PRECISION,"
+	"  detectors TEXT,"
+	"  evidence TEXT,"
+	"  last_notified BIGINT NOT NULL DEFAULT 0,"
+	"  opened_run BIGINT NOT NULL DEFAULT 0,"
+	"  updated_run BIGINT NOT NULL DEFAULT 0,"
+	"  UNIQUE (job, series, kind, start_ts)"
+	");"
+	"CREATE INDEX incidents_job_state ON incidents (job, state, series);"
+	"CREATE INDEX incidents_start ON incidents (start_ts);"
+	"CREATE TABLE job_health ("
+	"  job TEXT PRIMARY KEY,"
+	"  failed_runs BIGINT NOT NULL DEFAULT 0,"
+	"  empty_runs BIGINT NOT NULL DEFAULT 0,"
+	"  last_success BIGINT NOT NULL DEFAULT 0,"
+	"  updated_run BIGINT NOT NULL DEFAULT 0,"
+	"  last_error TEXT"
+	");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -614,7 +657,8 @@ static int pg_run_finish(struct store *st, int64_t run_id, int64_t finished_ms, 
 		goto fail;
 	}
 	PQclear(res);
-	if (pg_notify_write(pg, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err))
+	if (pg_notify_write(pg, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err) ||
+	    pg_incidents_write(pg, o->incidents, o->n_incidents, o->health, err))
 		goto fail;
 	return pg_commit(pg, err);
 fail:
@@ -981,5 +1025,6 @@ const struct store_backend store_pg = {
 	.series_get = pg_series_get,
 	.series_list = pg_series_list,
 	.notify = &store_pg_notify,
+	.incidents = &store_pg_incidents,
 	.cluster = &store_pg_cluster,
 };

@@ -23,7 +23,7 @@ static inline struct pgstore *pg_of(struct store *st)
 	return st->impl;
 }
 
-#define PGP_MAX 24
+#define PGP_MAX 32
 
 /* Parameters of one statement, as text (or binary for blobs); NULL values are SQL NULL. */
 struct pgp {
@@ -73,5 +73,9 @@ int pg_query_json(struct pgstore *pg, const char *sql, const struct pgp *p, json
 /* Insert outbox rows and upsert alert-state rows inside the caller's transaction. */
 int pg_notify_write(struct pgstore *pg, const struct outbox_row *rows, size_t n_rows,
                     const struct alert_state_row *states, size_t n_states, struct vigil_error *err);
+
+/* Upsert incidents and (if h) a job's health inside the caller's transaction (as sqlite_incidents_write). */
+int pg_incidents_write(struct pgstore *pg, const struct incident *incs, size_t n, const struct job_health *h,
+                       struct vigil_error *err);
 
 #endif
