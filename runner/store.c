@@ -12,21 +12,6 @@ static int is_pg_uri(const char *s)
 	return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
 }
 
-int store_target_is_pg(const char *target)
-{
-	char *resolved;
-	int pg;
-
-	if (!secret_has_ref(target))
-		return is_pg_uri(target);
-	resolved = secret_resolve(target, NULL, NULL);
-	pg = resolved && is_pg_uri(resolved);
-	if (resolved)
-		explicit_bzero(resolved, strlen(resolved));
-	free(resolved);
-	return pg;
-}
-
 struct store *store_open(const char *target, struct vigil_error *err)
 {
 	struct store *st = XNEW(struct store);

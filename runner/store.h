@@ -436,9 +436,6 @@ extern const struct store_notify_ops store_pg_notify;
 extern const struct store_cluster_ops store_pg_cluster;
 extern const struct store_incident_ops store_pg_incidents;
 
-/* 1 if target names a PostgreSQL store (postgresql:// or postgres://, after resolving references). */
-int store_target_is_pg(const char *target);
-
 /*
  * Open the store at target, migrating its schema: a path to an SQLite file,
  * or a PostgreSQL URI (postgresql://...).  target may be a ${env:NAME} or

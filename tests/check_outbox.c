@@ -330,10 +330,11 @@ START_TEST(test_recover_dead_sender)
 	char host[100] = "", dead[160], alive[160];
 	pid_t child;
 	int status;
-	int64_t now = time_now_ms(), due;
+	int64_t now, due;
 	char *url;
 
 	fx_init(&f);
+	now = time_now_ms();   /* after creating the store: the sender's time budget below starts here */
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	for (char *p = host; *p; p++)
