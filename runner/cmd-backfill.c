@@ -242,7 +242,7 @@ const struct cmd_entry cmd_backfill_entry = {
 	        "  -t, --to TIME          last run time, inclusive\n"
 	        "  -e, --step DURATION    run every DURATION from --from instead of at the schedule's fire times\n"
 	        "  -s, --state DIR        state directory (default: $XDG_STATE_HOME/vigil)\n"
-	        "      --store FILE       the SQLite store file (default: DIR/vigil.db)\n"
+	        "      --store STORE      an SQLite file or a postgresql:// URI (default: $VIGIL_STORE, else DIR/vigil.db)\n"
 	        "  -n, --notify           also send the notifications (off by default)\n"
 	        "  -j, --json             print every run's result as JSON\n"
 	        "  -q, --quiet            no progress bar, no summary\n"

@@ -183,6 +183,6 @@ const struct cmd_entry cmd_mute_entry = {
 	        "  remove ID             end a mute now\n"
 	        "  -j, --json            machine-readable output\n"
 	        "  -s, --state DIR       state directory (default: $XDG_STATE_HOME/vigil)\n"
-	        "      --store FILE      the SQLite store file (default: DIR/vigil.db)\n",
+	        "      --store STORE     an SQLite file or a postgresql:// URI (default: $VIGIL_STORE, else DIR/vigil.db)\n",
 	.exec = cmd_mute,
 };

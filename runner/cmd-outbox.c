@@ -295,6 +295,6 @@ const struct cmd_entry cmd_outbox_entry = {
 	        "  send                  deliver pending messages (throttled, with retries)\n"
 	        "  -w, --wait DURATION   how long send keeps trying (default 1m)\n"
 	        "  -s, --state DIR       state directory (default: $XDG_STATE_HOME/vigil)\n"
-	        "      --store FILE      the SQLite store file (default: DIR/vigil.db)\n",
+	        "      --store STORE     an SQLite file or a postgresql:// URI (default: $VIGIL_STORE, else DIR/vigil.db)\n",
 	.exec = cmd_outbox,
 };

@@ -170,7 +170,7 @@ const struct cmd_entry cmd_run_entry = {
 	.help = "  -n, --dry-run         print the notifications (Slack/webhook payloads too) instead of sending\n"
 	        "  -j, --json            print the results as JSON on stdout (summaries go to stderr)\n"
 	        "  -s, --state DIR       state directory (default: $XDG_STATE_HOME/vigil)\n"
-	        "      --store FILE      the SQLite store file (default: DIR/vigil.db)\n"
+	        "      --store STORE     an SQLite file or a postgresql:// URI (default: $VIGIL_STORE, else DIR/vigil.db)\n"
 	        "      --no-store        do not record the run\n"
 	        "      --at TIME         run as if scheduled at TIME (ISO-8601 or unix seconds)\n"
 	        "      --send-wait DURATION  how long to keep delivering Slack/webhook messages after the runs\n"

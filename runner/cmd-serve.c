@@ -169,6 +169,8 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		free(token);
 		return EXIT_ENV;
 	}
+	if (!store && getenv("VIGIL_STORE") && *getenv("VIGIL_STORE"))
+		store = getenv("VIGIL_STORE");
 	store_path = store ? xstrdup(store) : xasprintf("%s/vigil.db", state_dir);
 	if (!so.node) {
 		if (gethostname(host, sizeof(host)) || !host[0])
@@ -198,7 +200,9 @@ const struct cmd_entry cmd_serve_entry = {
 	.summary = "run every job of a spec directory on its schedule, with an HTTP API",
 	.help = "  -d, --specs DIR        the directory of job specs (*.json), watched for changes\n"
 	        "  -s, --state DIR        state directory (default: $XDG_STATE_HOME/vigil)\n"
-	        "      --store FILE       the SQLite store file (default: DIR/vigil.db)\n"
+	        "      --store STORE      the SQLite store file (default: $VIGIL_STORE, else DIR/vigil.db), or a\n"
+	        "                         PostgreSQL URI shared by several nodes (postgresql://..., best as a\n"
+	        "                         ${env:NAME} or ${file:PATH} reference: it holds a password)\n"
 	        "  -l, --listen HOST:PORT the API address (default 127.0.0.1:7460; port 0 picks one)\n"
 	        "      --token-file FILE  bearer token for mutating API calls (else $VIGIL_API_TOKEN)\n"
 	        "  -c, --concurrency N    runs at the same time (default: the number of cores)\n"

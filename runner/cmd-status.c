@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "paths.h"
+#include "store.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -82,10 +83,88 @@ static void print_jobs(const json_t *jobs)
 			time_format_iso(json_integer_value(json_object_get(last, "finished_at")), when, sizeof(when));
 		else
 			snprintf(when, sizeof(when), "-");
-		printf("%-28s %-20s %-22s %-10s %-10s %s%s\n", str(j, "name", "?"), str(j, "schedule", "-"),
+		printf("%-28s %-20s %-22s %-10s %-10s %s%s%s\n", str(j, "name", "?"), str(j, "schedule", "-"),
 		       str(j, "next_run", "-"), json_is_true(json_object_get(j, "running")) ? "yes" : "no", state, when,
-		       json_is_string(json_object_get(j, "error")) ? "  (spec file invalid: see the log)" : "");
+		       json_is_string(json_object_get(j, "error")) ? "  (spec file invalid: see the log)" : "",
+		       json_is_true(json_object_get(j, "spec_conflict")) ?
+		       "  (other nodes run another version of this spec: vigil status --cluster)" : "");
 	}
+}
+
+/* `vigil status --cluster`: the nodes sharing the store, straight from it. */
+static int status_cluster(const char *state, const char *store_path, int json, int64_t alive_ms)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct store *st = cli_open_store(state, store_path);
+	json_t *o = NULL, *v;
+	size_t i;
+	int64_t now;
+
+	if (!st)
+		return EXIT_ENV;
+	if (!st->backend->cluster) {
+		fprintf(stderr, "vigil status: --cluster: the store is %s, which one node uses alone; several nodes "
+		        "share a PostgreSQL store (--store postgresql://...)\n", st->backend->name);
+		store_close(st);
+		return EXIT_USAGE;
+	}
+	if (st->backend->cluster->status(st, alive_ms, 20, &o, &err)) {
+		fprintf(stderr, "vigil status: %s\n", err.msg);
+		store_close(st);
+		return EXIT_ENV;
+	}
+	store_close(st);
+	if (json) {
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		fputc('\n', stdout);
+		json_decref(o);
+		return EXIT_OK;
+	}
+	now = json_integer_value(json_object_get(o, "now"));
+	printf("%-24s %-6s %-14s %-10s %s\n", "NODE", "ALIVE", "LAST SEEN", "RUNS HELD", "VERSION");
+	json_array_foreach(json_object_get(o, "nodes"), i, v) {
+		char ago[32];
+
+		snprintf(ago, sizeof(ago), "%.1fs ago",
+		         (double)(now - json_integer_value(json_object_get(v, "last_seen"))) / 1000.0);
+		printf("%-24s %-6s %-14s %-10lld %s\n", str(v, "node", "?"),
+		       json_integer_value(json_object_get(v, "alive")) ? "yes" : "no", ago,
+		       (long long)json_integer_value(json_object_get(v, "runs_held")), str(v, "version", "-"));
+	}
+	printf("runs waiting for a node: %lld", (long long)json_integer_value(json_object_get(o, "pending")));
+	if (json_is_integer(json_object_get(o, "oldest_waiting")))
+		printf(" (lag: %.1fs behind the oldest)",
+		       (double)(now - json_integer_value(json_object_get(o, "oldest_waiting"))) / 1000.0);
+	printf("\n");
+	json_array_foreach(json_object_get(o, "spec_conflicts"), i, v) {
+		size_t k;
+		json_t *ver;
+
+		printf("warning: job '%s' runs in different spec versions:", str(v, "job", "?"));
+		json_array_foreach(json_object_get(v, "versions"), k, ver) {
+			char *nodes = json_dumps(json_object_get(ver, "nodes"), JSON_COMPACT);
+
+			printf(" %.12s on %s%s", str(ver, "hash", "?"), nodes, k + 1 < json_array_size(
+			       json_object_get(v, "versions")) ? ";" : "");
+			free(nodes);
+		}
+		printf("\n");
+	}
+	printf("\n%-8s %-24s %-22s %-10s %-10s %-20s %s\n", "RUN", "JOB", "SCHEDULED FOR", "TRIGGER", "STATE", "NODE",
+	       "LAG");
+	json_array_foreach(json_object_get(o, "recent"), i, v) {
+		char when[40];
+
+		time_format_iso(json_integer_value(json_object_get(v, "scheduled_for")), when, sizeof(when));
+		printf("%-8lld %-24s %-22s %-10s %-10s %-20s ", (long long)json_integer_value(json_object_get(v, "id")),
+		       str(v, "job", "?"), when, str(v, "trigger", "-"), str(v, "state", "?"), str(v, "locked_by", "-"));
+		if (json_is_integer(json_object_get(v, "lag_ms")))
+			printf("%.1fs\n", (double)json_integer_value(json_object_get(v, "lag_ms")) / 1000.0);
+		else
+			printf("-\n");
+	}
+	json_decref(o);
+	return EXIT_OK;
 }
 
 static int cmd_status(const struct cmd_entry *self, int argc, char **argv)
@@ -94,11 +173,16 @@ static int cmd_status(const struct cmd_entry *self, int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "state", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "cluster", no_argument, NULL, 'c' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "alive", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vigil_error err = VIGIL_ERROR_INIT;
-	const char *state = NULL, *url_opt = NULL;
+	const char *state = NULL, *url_opt = NULL, *store_path = NULL;
+	int cluster = 0;
+	int64_t alive_ms = 120000;
 	struct strbuf body = STRBUF_INIT;
 	char *url = NULL, *dir = NULL, *info_path = NULL, *get;
 	json_t *info = NULL, *answer = NULL;
@@ -110,6 +194,12 @@ static int cmd_status(const struct cmd_entry *self, int argc, char **argv)
 		case 'u': url_opt = optarg; break;
 		case 's': state = optarg; break;
 		case 'j': json = 1; break;
+		case 'c': cluster = 1; break;
+		case 'S': store_path = optarg; break;
+		case 'a':
+			if (duration_parse(optarg, &alive_ms) || alive_ms <= 0)
+				return cmd_usage_error(self, "--alive: '%s' is not a duration (e.g. 2m)", optarg);
+			break;
 		case 'h':
 			cmd_usage(self, stdout);
 			return EXIT_OK;
@@ -119,6 +209,10 @@ static int cmd_status(const struct cmd_entry *self, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	if (cluster)
+		return status_cluster(state, store_path, json, alive_ms);
+	if (store_path)
+		return cmd_usage_error(self, "--store goes with --cluster");
 	if (url_opt) {
 		url = xstrdup(url_opt);
 	} else {
@@ -175,10 +269,14 @@ out:
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
-	.usage = "[--state DIR | --url URL] [--json]",
-	.summary = "show the jobs of a running 'vigil serve': schedule, next run, last result",
+	.usage = "[--state DIR | --url URL] [--json] | --cluster [--store STORE] [--alive DURATION] [--json]",
+	.summary = "show the jobs of a running 'vigil serve', or the nodes of a cluster",
 	.help = "  -s, --state DIR        the daemon's state directory (its address is in DIR/serve.json)\n"
 	        "  -u, --url URL          the daemon's API, e.g. http://127.0.0.1:7460\n"
-	        "  -j, --json             print the answer of GET /api/jobs\n",
+	        "  -j, --json             print the answer as JSON\n"
+	        "      --cluster          the nodes sharing a PostgreSQL store (last heartbeat, runs held), runs\n"
+	        "                         waiting (lag), spec versions that differ, and which node ran what\n"
+	        "      --store STORE      with --cluster: the store (default: $VIGIL_STORE)\n"
+	        "      --alive DURATION   with --cluster: a node seen within this is alive (default 2m)\n",
 	.exec = cmd_status,
 };

@@ -106,6 +106,8 @@ struct store *cli_open_store(const char *state, const char *store_path)
 	struct store *st;
 	char *path;
 
+	if (!store_path && getenv("VIGIL_STORE") && *getenv("VIGIL_STORE"))
+		store_path = getenv("VIGIL_STORE");
 	if (store_path) {
 		path = xstrdup(store_path);
 	} else {

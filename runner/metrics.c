@@ -53,6 +53,8 @@ struct metrics {
 	uint64_t series, points, sent, failed, pending, skipped, coalesced;
 	uint64_t reloads_ok, reloads_failed;
 	size_t jobs, running, waiting, invalid_specs;
+	int cluster;               /* set once the store is shared (PostgreSQL) */
+	size_t nodes_alive, spec_conflicts;
 };
 
 struct metrics *metrics_new(void)
@@ -201,6 +203,15 @@ void metrics_set_pending(struct metrics *m, uint64_t pending)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void metrics_set_cluster(struct metrics *m, size_t nodes_alive, size_t spec_conflicts)
+{
+	pthread_mutex_lock(&m->lock);
+	m->cluster = 1;
+	m->nodes_alive = nodes_alive;
+	m->spec_conflicts = spec_conflicts;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void metrics_sched_lag(struct metrics *m, double seconds)
 {
 	pthread_mutex_lock(&m->lock);
@@ -327,6 +338,13 @@ void metrics_render(struct metrics *m, struct strbuf *out)
 	strbuf_addf(out, "vigil_notifications_failed_total %llu\n", (unsigned long long)m->failed);
 	header(out, "vigil_notifications_pending", "gauge", "Notifications waiting to be delivered.");
 	strbuf_addf(out, "vigil_notifications_pending %llu\n", (unsigned long long)m->pending);
+	if (m->cluster) {
+		header(out, "vigil_cluster_nodes", "gauge", "Nodes of the cluster seen alive in the shared store.");
+		strbuf_addf(out, "vigil_cluster_nodes %zu\n", m->nodes_alive);
+		header(out, "vigil_cluster_spec_conflicts", "gauge", "Jobs that alive nodes run in different spec "
+		       "versions.");
+		strbuf_addf(out, "vigil_cluster_spec_conflicts %zu\n", m->spec_conflicts);
+	}
 	header(out, "vigil_scheduler_lag_seconds", "histogram", "How late scheduled runs started after their "
 	       "fire time.");
 	histogram(out, "vigil_scheduler_lag_seconds", &m->lag);

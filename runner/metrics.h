@@ -27,6 +27,8 @@ void metrics_notifications(struct metrics *m, uint64_t sent, uint64_t failed);
 /* Notifications waiting in the outbox (the outbox sets it; 0 without one). */
 void metrics_set_pending(struct metrics *m, uint64_t pending);
 /* How late a scheduled run started. */
+/* Several nodes on one store: how many are alive, how many jobs they run in different versions. */
+void metrics_set_cluster(struct metrics *m, size_t nodes_alive, size_t spec_conflicts);
 void metrics_sched_lag(struct metrics *m, double seconds);
 /* Fire times the scheduler dropped or merged (monotonic totals from struct sched_stats). */
 void metrics_set_sched(struct metrics *m, uint64_t skipped, uint64_t coalesced);

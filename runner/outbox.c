@@ -30,7 +30,27 @@ struct outbox_sender {
 	CURL *curl;                /* reused, so connections are kept alive */
 	uint64_t rng;
 	struct outbox_stats stats;
+	int64_t clock_offset;      /* the store's clock minus ours */
+	int64_t clock_checked;     /* monotonic ns; 0: never */
 };
+
+#define CLOCK_CHECK_NS (60 * 1000000000LL)
+
+/*
+ * The store's time: several nodes share one token bucket per destination,
+ * so they must agree on the clock; ours is corrected to the store's now and then.
+ */
+static int64_t store_now(struct outbox_sender *s)
+{
+	int64_t db, mono = time_mono_ns();
+
+	if ((!s->clock_checked || mono - s->clock_checked >= CLOCK_CHECK_NS) && s->st->backend->now) {
+		s->clock_checked = mono;
+		if (s->st->backend->now(s->st, &db, NULL) == 0)
+			s->clock_offset = db - time_now_ms();
+	}
+	return time_now_ms() + s->clock_offset;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static int curl_ok;
@@ -352,7 +372,7 @@ static int deliver(struct outbox_sender *s, struct outbox_msg *m, struct vigil_e
 	}
 	wipe_headers(headers);
 
-	res.now = time_now_ms();
+	res.now = store_now(s);
 	res.status = (int)status;
 	res.error = v.error;
 	switch (v.kind) {
@@ -446,7 +466,7 @@ static int recover(struct outbox_sender *s, struct vigil_error *err)
 {
 	json_t *rows = NULL, *r;
 	size_t i;
-	int64_t now = time_now_ms();
+	int64_t now = store_now(s);
 
 	if (s->st->backend->notify->in_flight(s->st, &rows, err))
 		return -1;
@@ -489,7 +509,7 @@ int outbox_send_due(struct outbox_sender *s, int64_t deadline_ms, int64_t *next_
 		return -1;
 	while (first || time_now_ms() <= deadline_ms) {
 		struct outbox_msg m;
-		int64_t now = time_now_ms();
+		int64_t now = store_now(s);
 		int rc = ops->claim(s->st, s->node, now, LEASE_MARGIN_MS, &throttle, &m, &due, err);
 
 		first = 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +71,11 @@ static void child_exec(const char *exe, char *const argv[], int in_fd, int resul
 	int err;
 
 	setpgid(0, 0);
+	/*
+	 * A worker whose daemon died (kill -9) stops too: nothing renews its
+	 * claim any more, and another node re-runs the run after the lease.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	setrlimit(RLIMIT_CORE, &no_core);
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;

@@ -471,6 +471,32 @@ int sched_job_set(struct sched *s, const struct sched_job_cfg *cfg, int64_t now_
 	return 0;
 }
 
+void sched_job_seen(struct sched *s, const char *name, int64_t fire_ms)
+{
+	struct sjob *j = find(s, name);
+	size_t kept = 0;
+
+	if (!j || j->removed || !j->cfg.cron || fire_ms == INT64_MIN || fire_ms <= j->last_fire)
+		return;
+	j->last_fire = fire_ms;
+	if (j->next_fire <= fire_ms) {
+		j->next_fire = fire_after(j, fire_ms);
+		if (j->next_fire == INT64_MAX)
+			heap_remove(&s->fire, j);
+		else
+			heap_update(&s->fire, j);
+	}
+	for (size_t i = 0; i < j->n_queued; i++) {
+		const struct sched_run *r = &j->queue[i];
+
+		if ((r->trigger == TRIGGER_SCHEDULE || r->trigger == TRIGGER_CATCHUP) && r->scheduled_ms <= fire_ms)
+			continue;
+		j->queue[kept++] = *r;
+	}
+	j->n_queued = kept;
+	fix_ready(s, j);
+}
+
 void sched_job_remove(struct sched *s, const char *name)
 {
 	struct sjob *j = find(s, name);

@@ -97,6 +97,13 @@ void sched_free(struct sched *s);
 int sched_job_set(struct sched *s, const struct sched_job_cfg *cfg, int64_t now_ms, int64_t last_fire_ms,
                   struct vigil_error *err);
 
+/*
+ * Another node handled job's fire time fire_ms (read from the store):
+ * fire times up to it are not due here any more, and scheduled runs
+ * waiting for them are dropped.  INT64_MIN or an older time: nothing changes.
+ */
+void sched_job_seen(struct sched *s, const char *name, int64_t fire_ms);
+
 /* Forget a job.  Its queued runs are dropped; a running one still needs sched_finished(). */
 void sched_job_remove(struct sched *s, const char *name);
 

@@ -53,6 +53,10 @@
 /* Debounce of inotify events (editors write files in steps). */
 #define INOTIFY_DELAY_MS 100
 #define MAX_WAIT_MS 1000
+/* While the store is unreachable, how often the loop asks again (the connection backs off on its own). */
+#define STORE_RETRY_MS 1000
+/* How often spec versions are compared across the nodes. */
+#define CONFLICT_CHECK_MS 10000
 
 struct slot {
 	char *path;
@@ -111,6 +115,13 @@ struct serve {
 	pthread_mutex_t notify_lock;
 	pthread_cond_t notify_cond;
 	int notify_stop, notify_kick;
+	/* The store went away (PostgreSQL restarting): the schedule waits, then catches up. */
+	int store_down;
+	int64_t store_retry_at;
+	/* Several nodes on one store (docs/scale-out.md) */
+	int64_t next_cluster;      /* node heartbeat and rescue of runs whose lease ran out */
+	int64_t next_conflicts;    /* spec versions compared */
+	json_t *conflicts;         /* {job: true} run in different versions by alive nodes */
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -260,6 +271,16 @@ static void report_invalid(struct slot *s, const struct diag *d, const char *ext
 		log_warn("serve", "job '%s': keeps running the previous valid version of '%s'", s->spec->name, s->path);
 }
 
+/* Tell the other nodes which version of job this node runs (text NULL: none any more). */
+static void spec_version_seen(struct serve *sv, const char *job, const char *text)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	const struct store_cluster_ops *c = sv->st->backend->cluster;
+
+	if (c && c->spec_seen(sv->st, sv->opt->node, job, text, &err))
+		log_warn("serve", "job '%s': cannot record its spec version: %s", job, err.msg);
+}
+
 /* (Re)load one spec file; the caller holds the lock. */
 static void load_slot(struct serve *sv, struct slot *s)
 {
@@ -299,6 +320,7 @@ static void load_slot(struct serve *sv, struct slot *s)
 	if (s->spec && is_new_name) {
 		log_info("serve", "job '%s' renamed to '%s' in '%s'", s->spec->name, spec->name, s->path);
 		sched_job_remove(sv->sched, s->spec->name);
+		spec_version_seen(sv, s->spec->name, NULL);
 	}
 	spec_free(s->spec);
 	tz_free(s->tz);
@@ -308,6 +330,7 @@ static void load_slot(struct serve *sv, struct slot *s)
 	s->spec = spec;
 	s->tz = tz;
 	s->text = text;
+	spec_version_seen(sv, spec->name, text);
 	sched_cfg_of(s, &cfg, sid, sizeof(sid));
 	if (sched_job_set(sv->sched, &cfg, clock_now(sv), is_new_name ? last_fire(sv, spec->name) : INT64_MIN,
 	                  &err))
@@ -392,6 +415,7 @@ static void rescan(struct serve *sv)
 		if (s->spec) {
 			log_info("serve", "job '%s' removed ('%s' is gone)", s->spec->name, s->path);
 			sched_job_remove(sv->sched, s->spec->name);
+			spec_version_seen(sv, s->spec->name, NULL);
 			removed = 1;
 		}
 		slot_free(s);
@@ -439,6 +463,14 @@ static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
 	if (sv->st->backend->run_claim(sv->st, r->job, r->scheduled_ms, window_from, sched_trigger_name(r->trigger),
 	                               sv->opt->node, sv->opt->lease_ms, &rr->claim, &claimed, &err)) {
 		log_error("serve", "job '%s': run for %s: %s", r->job, when, err.msg);
+		/*
+		 * The store is unreachable: pause the schedule until it answers;
+		 * the fire times missed meanwhile follow the misfire policy.
+		 */
+		if (!sv->store_down)
+			log_warn("serve", "the store is unavailable: no runs start until it answers again");
+		sv->store_down = 1;
+		sv->store_retry_at = now + STORE_RETRY_MS;
 		goto not_started;
 	}
 	if (!claimed) {
@@ -564,6 +596,22 @@ static void reap(struct serve *sv)
 	sv->n_running = kept;
 }
 
+/* The run's claim is gone because its worker completed it (not because another node took it). */
+static int finished_here(struct serve *sv, const struct running *rr)
+{
+	json_t *run = NULL;
+	const char *state, *by;
+	int mine;
+
+	if (sv->st->backend->run_get(sv->st, rr->claim.id, &run, NULL) || !run)
+		return 0;
+	state = json_string_value(json_object_get(run, "state"));
+	by = json_string_value(json_object_get(run, "locked_by"));
+	mine = state && by && strcmp(state, "running") && !strcmp(by, sv->opt->node);
+	json_decref(run);
+	return mine;
+}
+
 static void heartbeats(struct serve *sv, int64_t now)
 {
 	for (size_t i = 0; i < sv->n_running; i++) {
@@ -579,6 +627,8 @@ static void heartbeats(struct serve *sv, int64_t now)
 			         err.msg);
 			continue;
 		}
+		if (!held && finished_here(sv, rr))
+			continue;   /* the worker recorded its result already: the daemon reaps it soon */
 		if (!held) {
 			log_error("serve", "job '%s': run %lld lost its claim (lease expired and taken over); stopping it",
 			          rr->run.job, (long long)rr->claim.id);
@@ -713,34 +763,114 @@ static void stop_notifier(struct serve *sv)
 	sv->notifier_started = 0;
 }
 
-static void recover(struct serve *sv)
+/*
+ * Queue the runs that need re-running: at start (node set: this node's
+ * runs are marked interrupted first), and periodically (node NULL) for runs
+ * whose node died, so that another node takes them over after the lease.
+ */
+static void recover(struct serve *sv, const char *node)
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	json_t *runs = NULL, *r;
 	size_t i;
 
-	if (sv->st->backend->runs_recover(sv->st, sv->opt->node, &runs, &err)) {
+	if (sv->st->backend->runs_recover(sv->st, node, &runs, &err)) {
 		log_error("serve", "recovering interrupted runs: %s", err.msg);
 		return;
 	}
 	json_array_foreach(runs, i, r) {
 		const char *job = json_string_value(json_object_get(r, "job"));
+		const char *state = json_string_value(json_object_get(r, "state"));
 		int64_t t = json_integer_value(json_object_get(r, "scheduled_for"));
 		char when[40];
 
 		time_format_iso(t, when, sizeof(when));
 		if (!job || !slot_by_name(sv, job)) {
-			log_warn("serve", "run %lld of job '%s' for %s was interrupted, but no spec defines the job now",
-			         (long long)json_integer_value(json_object_get(r, "id")), job ? job : "?", when);
+			if (node)
+				log_warn("serve", "run %lld of job '%s' for %s was interrupted, but no spec defines the job "
+				         "now", (long long)json_integer_value(json_object_get(r, "id")), job ? job : "?", when);
 			continue;
 		}
 		vigil_error_clear(&err);
-		if (sched_enqueue(sv->sched, job, t, t, TRIGGER_RECOVERY, &err))
-			log_warn("serve", "job '%s': cannot re-run %s: %s", job, when, err.msg);
-		else
+		if (sched_enqueue(sv->sched, job, t, t, TRIGGER_RECOVERY, &err)) {
+			if (node)
+				log_warn("serve", "job '%s': cannot re-run %s: %s", job, when, err.msg);
+		} else if (node || !state || strcmp(state, "running")) {
 			log_info("serve", "job '%s': re-running the interrupted run for %s", job, when);
+		} else {
+			log_warn("serve", "job '%s': the run for %s lost its node (lease expired); re-running it", job, when);
+		}
 	}
 	json_decref(runs);
+}
+
+/*
+ * Several nodes: say this node is alive, take over runs whose node died,
+ * and now and then compare the spec versions the alive nodes run.  The
+ * caller holds the lock.
+ */
+static void cluster_tick(struct serve *sv, int64_t now)
+{
+	const struct store_cluster_ops *c = sv->st->backend->cluster;
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	json_t *status = NULL, *v, *conflicts;
+	size_t i, alive = 0;
+
+	if (now < sv->next_cluster || sv->store_down)
+		return;
+	sv->next_cluster = now + sv->opt->lease_ms / 3;
+	if (c && c->node_beat(sv->st, sv->opt->node, PACKAGE_VERSION, (long)getpid(), &err))
+		log_warn("serve", "cannot record this node's heartbeat: %s", err.msg);
+	recover(sv, NULL);
+	if (!c || now < sv->next_conflicts)
+		return;
+	sv->next_conflicts = now + CONFLICT_CHECK_MS;
+	vigil_error_clear(&err);
+	if (c->status(sv->st, 2 * sv->opt->lease_ms, 0, &status, &err)) {
+		log_warn("serve", "cannot read the cluster's state: %s", err.msg);
+		return;
+	}
+	json_array_foreach(json_object_get(status, "nodes"), i, v)
+		alive += json_integer_value(json_object_get(v, "alive")) != 0;
+	conflicts = json_object();
+	json_array_foreach(json_object_get(status, "spec_conflicts"), i, v) {
+		const char *job = json_string_value(json_object_get(v, "job"));
+
+		if (!json_object_get(sv->conflicts, job)) {
+			char *desc = json_dumps(json_object_get(v, "versions"), JSON_COMPACT);
+
+			log_warn("serve", "job '%s' runs in different spec versions across the nodes: %s; deploy the "
+			         "same spec directory to every node", job, desc);
+			free(desc);
+		}
+		json_object_set_new(conflicts, job, json_true());
+	}
+	json_decref(sv->conflicts);
+	sv->conflicts = conflicts;
+	metrics_set_cluster(sv->metrics, alive, json_object_size(conflicts));
+	json_decref(status);
+}
+
+/* The store failed: ask it again now and then; the schedule resumes (and catches up) when it answers. */
+static void store_probe(struct serve *sv, int64_t now)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	int64_t t;
+
+	if (!sv->store_down || now < sv->store_retry_at)
+		return;
+	if (sv->st->backend->now(sv->st, &t, &err)) {
+		sv->store_retry_at = now + STORE_RETRY_MS;
+		return;
+	}
+	sv->store_down = 0;
+	sv->clock_checked = 0;
+	/* another node may have caught up already: start from the latest fire time the store knows */
+	for (size_t i = 0; i < sv->n_slots; i++)
+		if (sv->slots[i]->spec)
+			sched_job_seen(sv->sched, sv->slots[i]->spec->name, last_fire(sv, sv->slots[i]->spec->name));
+	log_info("serve", "the store answers again: resuming the schedule (missed fire times follow each job's "
+	         "misfire policy)");
 }
 
 /* ---- for the API ---------------------------------------------------------------- */
@@ -781,6 +911,8 @@ static json_t *job_summary(struct serve *sv, const struct slot *s)
 		json_object_set_new(o, "queued", json_integer((json_int_t)info.queued));
 	}
 	json_object_set_new(o, "error", s->error ? json_string(s->error) : json_null());
+	if (sv->conflicts)
+		json_object_set_new(o, "spec_conflict", json_boolean(json_object_get(sv->conflicts, s->spec->name)));
 	return o;
 }
 
@@ -947,8 +1079,10 @@ static void loop(struct serve *sv)
 			rescan(sv);
 		}
 		timeouts(sv, now);
-		while ((n = sched_tick(sv->sched, now, batch, 64)) > 0) {
-			for (size_t i = 0; i < n; i++)
+		store_probe(sv, now);
+		cluster_tick(sv, now);
+		while (!sv->store_down && (n = sched_tick(sv->sched, now, batch, 64)) > 0) {
+			for (size_t i = 0; i < n && !sv->store_down; i++)
 				start_run(sv, &batch[i], now);
 			if (n < 64)
 				break;
@@ -959,7 +1093,9 @@ static void loop(struct serve *sv)
 		pthread_mutex_lock(&sv->lock);
 		reap(sv);
 		update_gauges(sv);
-		next = sched_next_wakeup(sv->sched, now);
+		next = sv->store_down ? sv->store_retry_at : sched_next_wakeup(sv->sched, now);
+		if (sv->next_cluster < next)
+			next = sv->next_cluster;
 		pthread_mutex_unlock(&sv->lock);
 		if (sv->stopping && sv->n_running == 0)
 			break;
@@ -1072,9 +1208,13 @@ int serve_run(const struct serve_options *opt)
 	                                            IN_MOVED_FROM | IN_DELETE | IN_ATTRIB) < 0)
 		log_warn("serve", "inotify unavailable (%s): spec changes are seen by the periodic rescan only",
 		         strerror(errno));
+	if (sv->st->backend->cluster && sv->st->backend->cluster->specs_reset(sv->st, opt->node, &err)) {
+		log_error("serve", "%s", err.msg);
+		goto out;
+	}
 	pthread_mutex_lock(&sv->lock);
 	rescan(sv);
-	recover(sv);
+	recover(sv, opt->node);
 	pthread_mutex_unlock(&sv->lock);
 	sv->next_periodic = clock_now(sv) + opt->rescan_ms;
 	sv->api = api_start(&acfg, sv, &err);
@@ -1127,6 +1267,7 @@ out:
 	free(lock_path);
 	free(sv->specs_dir);
 	free(sv->info_path);
+	json_decref(sv->conflicts);
 	pthread_mutex_destroy(&sv->lock);
 	pthread_mutex_destroy(&sv->notify_lock);
 	pthread_cond_destroy(&sv->notify_cond);

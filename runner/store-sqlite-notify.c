@@ -199,18 +199,6 @@ static char *column_dup(sqlite3_stmt *stmt, int col)
 	return s ? xstrdup((const char *)s) : NULL;
 }
 
-/* Tokens in a bucket at `now`, and when the next one will be there. */
-static double bucket_tokens(const struct outbox_throttle *th, int have_row, double tokens, int64_t tokens_at,
-                            int64_t now)
-{
-	double t;
-
-	if (!have_row)
-		return th->burst;
-	t = tokens + (double)(now - tokens_at) * th->rate / 1000.0;
-	return t > th->burst ? th->burst : t;
-}
-
 static int notify_claim(struct store *st, const char *node, int64_t now, int64_t lease_ms,
                         const struct outbox_throttle *th, struct outbox_msg *msg, int64_t *next_due,
                         struct vigil_error *err)
@@ -257,7 +245,7 @@ static int notify_claim(struct store *st, const char *node, int64_t now, int64_t
 				due = now + 500;   /* in flight elsewhere: look again soon */
 			continue;
 		}
-		tokens = bucket_tokens(th, sqlite3_column_int(stmt, 3), sqlite3_column_double(stmt, 4),
+		tokens = outbox_bucket_tokens(th, sqlite3_column_int(stmt, 3), sqlite3_column_double(stmt, 4),
 		                       sqlite3_column_int64(stmt, 5), now);
 		if (blocked > ready)
 			ready = blocked;

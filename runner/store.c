@@ -2,21 +2,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secret.h"
 #include "store.h"
 #include "xmalloc.h"
 #include "banned.h"
 
+static int is_pg_uri(const char *s)
+{
+	return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
+}
+
 struct store *store_open(const char *target, struct vigil_error *err)
 {
 	struct store *st = XNEW(struct store);
+	char *resolved = NULL;
+	int rc;
 
-	if (!strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11)) {
-		vigil_error_set(err, VIGIL_E_STORE, "the PostgreSQL store is not built into this vigil yet");
-		free(st);
-		return NULL;
+	if (secret_has_ref(target)) {
+		/* a connection string with a password: resolved here, never shown */
+		resolved = secret_resolve(target, NULL, err);
+		if (!resolved) {
+			vigil_error_prefix(err, "store");
+			free(st);
+			return NULL;
+		}
+		target = resolved;
 	}
-	st->backend = &store_sqlite;
-	if (st->backend->open(st, target, err)) {
+	st->backend = is_pg_uri(target) ? &store_pg : &store_sqlite;
+	rc = st->backend->open(st, target, err);
+	if (resolved) {
+		explicit_bzero(resolved, strlen(resolved));
+		free(resolved);
+	}
+	if (rc) {
 		free(st);
 		return NULL;
 	}
@@ -29,6 +47,17 @@ void store_close(struct store *st)
 		return;
 	st->backend->close(st);
 	free(st);
+}
+
+double outbox_bucket_tokens(const struct outbox_throttle *th, int have_row, double tokens, int64_t tokens_at,
+                            int64_t now)
+{
+	double t;
+
+	if (!have_row)
+		return th->burst;
+	t = tokens + (double)(now - tokens_at) * th->rate / 1000.0;
+	return t > th->burst ? th->burst : t;
 }
 
 /* ---- stored series: the blob behind GET /api/series ----------------------- */
@@ -189,4 +218,36 @@ int stored_series_decode(struct stored_series *s, const void *blob, size_t len, 
 	return 0;
 corrupt:
 	return vigil_error_set(err, VIGIL_E_STORE, "stored series: corrupt blob");
+}
+
+/* ---- incidents: what the backends fill ------------------------------------ */
+
+void incident_release(struct incident *inc)
+{
+	if (!inc)
+		return;
+	free(inc->job);
+	free(inc->series);
+	free(inc->kind);
+	free(inc->labels_json);
+	free(inc->state);
+	free(inc->detectors);
+	free(inc->evidence);
+	memset(inc, 0, sizeof(*inc));
+}
+
+void incidents_free(struct incident *incs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		incident_release(&incs[i]);
+	free(incs);
+}
+
+void job_health_release(struct job_health *h)
+{
+	if (!h)
+		return;
+	free(h->job);
+	free(h->last_error);
+	memset(h, 0, sizeof(*h));
 }

@@ -282,7 +282,7 @@ START_TEST(test_stored_series)
 
 	fill_series(&in[0], "cpu", 1000, 100000);
 	fill_series(&in[1], "mem", 0, 0);
-	ck_assert_int_eq(st->backend->series_put(st, "j", 7, 5000, in, 2, &err), 0);
+	ck_assert_msg(st->backend->series_put(st, "j", 7, 5000, in, 2, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(st->backend->series_get(st, "j", "cpu", 110000, 119500, &out, &found, &err), 0);
 	ck_assert_int_eq(found, 1);
 	ck_assert_int_eq(out.run_id, 7);

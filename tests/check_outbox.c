@@ -1,11 +1,11 @@
 /*
- * check_outbox.c - the outbox state machine in the SQLite store, driven with
+ * check_outbox.c - the outbox state machine in the store (SQLite, and
+ * PostgreSQL under tests/store-pg.sh), driven with
  * an explicit clock: claims in order, one in flight per destination, the
  * token bucket, retries and Retry-After, failures, broken destinations and
  * `retry`, deadlines, fencing, and the sender's recovery of messages left in
  * 'sending' by a process that died.
  */
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -13,6 +13,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "testutil.h"
+#include "dbutil.h"
 #include "timefmt.h"
 
 #define T 1795212000000LL
@@ -20,7 +21,7 @@
 static const struct outbox_throttle th = { OUTBOX_RATE, OUTBOX_BURST };
 
 struct fx {
-	char *dir, *db;
+	char *db;
 	struct store *st;
 	const struct store_notify_ops *ops;
 	int n;
@@ -31,9 +32,7 @@ static void fx_init(struct fx *f)
 	struct vigil_error err = VIGIL_ERROR_INIT;
 
 	memset(f, 0, sizeof(*f));
-	f->dir = xasprintf("%s/vigil-outbox-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(f->dir));
-	f->db = xasprintf("%s/vigil.db", f->dir);
+	f->db = tmp_db();
 	f->st = store_open(f->db, &err);
 	ck_assert_msg(f->st != NULL, "%s", err.msg);
 	f->ops = f->st->backend->notify;
@@ -43,9 +42,7 @@ static void fx_init(struct fx *f)
 static void fx_free(struct fx *f)
 {
 	store_close(f->st);
-	unlink(f->db);
 	free(f->db);
-	free(f->dir);
 }
 
 /* Queue a message for dest ("a", "b"...) created at `at`, deadline an hour later. */
@@ -96,19 +93,9 @@ static int complete(struct fx *f, int64_t id, const char *node, enum outbox_outc
 	return applied;
 }
 
-static long long scalar(struct fx *f, const char *sql)
+static long long fx_scalar(struct fx *f, const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	ck_assert_int_eq(sqlite3_open(f->db, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return scalar(f->db, sql);
 }
 
 static char *state_of(struct fx *f, int64_t id)
@@ -116,7 +103,7 @@ static char *state_of(struct fx *f, int64_t id)
 	char *sql = xasprintf("SELECT CASE state WHEN 'pending' THEN 1 WHEN 'sending' THEN 2 WHEN 'sent' THEN 3 "
 	                      "WHEN 'failed' THEN 4 WHEN 'muted' THEN 5 ELSE 0 END FROM outbox WHERE id = %lld",
 	                      (long long)id);
-	long long v = scalar(f, sql);
+	long long v = fx_scalar(f, sql);
 	static const char *const names[] = { "?", "pending", "sending", "sent", "failed", "muted" };
 
 	free(sql);
@@ -135,11 +122,11 @@ START_TEST(test_claim_send)
 	id = claim(&f, "n1", T, NULL);
 	ck_assert_int_eq(id, 1);
 	ck_assert_str_eq(state_of(&f, id), "sending");
-	ck_assert_int_eq(scalar(&f, "SELECT attempts FROM outbox"), 1);
-	ck_assert_int_eq(scalar(&f, "SELECT lease_until FROM outbox"), T + 5000 + 1000);
+	ck_assert_int_eq(fx_scalar(&f, "SELECT attempts FROM outbox"), 1);
+	ck_assert_int_eq(fx_scalar(&f, "SELECT lease_until FROM outbox"), T + 5000 + 1000);
 	ck_assert_int_eq(complete(&f, id, "n1", OUTBOX_SENT, T + 10, 0, 0, NULL), 1);
 	ck_assert_str_eq(state_of(&f, id), "sent");
-	ck_assert_int_eq(scalar(&f, "SELECT sent_at FROM outbox"), T + 10);
+	ck_assert_int_eq(fx_scalar(&f, "SELECT sent_at FROM outbox"), T + 10);
 	/* sent is final: nothing to claim, and retry refuses it */
 	ck_assert_int_eq(claim(&f, "n1", T + 20, &due), 0);
 	ck_assert(due == INT64_MAX);
@@ -221,7 +208,7 @@ START_TEST(test_in_flight_order)
 	ck_assert_int_eq(claim(&f, "n1", T + 1500, &due), 0);
 	ck_assert_int_eq(due, T + 2000);
 	ck_assert_int_eq(claim(&f, "n1", T + 2000, NULL), 1);
-	ck_assert_int_ge(scalar(&f, "SELECT attempts FROM outbox WHERE id = 1"), 2);
+	ck_assert_int_ge(fx_scalar(&f, "SELECT attempts FROM outbox WHERE id = 1"), 2);
 	fx_free(&f);
 }
 END_TEST
@@ -238,7 +225,7 @@ START_TEST(test_retry_after_blocks_destination)
 	add(&f, "b", T);
 	id = claim(&f, "n1", T, NULL);
 	ck_assert_int_eq(complete(&f, id, "n1", OUTBOX_RETRY, T, T + 30000, T + 30000, "HTTP 429"), 1);
-	ck_assert_int_eq(scalar(&f, "SELECT blocked_until FROM notify_dests WHERE dest = 'slack:${env:a}'"), T + 30000);
+	ck_assert_int_eq(fx_scalar(&f, "SELECT blocked_until FROM notify_dests WHERE dest = 'slack:${env:a}'"), T + 30000);
 	ck_assert_int_eq(claim(&f, "n1", T + 100, NULL), 3);   /* b is not blocked */
 	ck_assert_int_eq(claim(&f, "n1", T + 29999, &due), 0);
 	ck_assert_int_eq(due, T + 30000);
@@ -287,9 +274,9 @@ START_TEST(test_failed_and_broken)
 	/* someone fixed the channel: retry message 2; the destination is open again, in order */
 	ck_assert_int_eq(f.ops->retry(f.st, 2, T + 70000, T + 80000, &found, &err), 0);
 	ck_assert_int_eq(found, 1);
-	ck_assert_int_eq(scalar(&f, "SELECT attempts FROM outbox WHERE id = 2"), 0);
+	ck_assert_int_eq(fx_scalar(&f, "SELECT attempts FROM outbox WHERE id = 2"), 0);
 	ck_assert_int_eq(claim(&f, "n1", T + 70000, NULL), 2);
-	ck_assert_int_eq(scalar(&f, "SELECT count(*) FROM notify_dests WHERE broken_at IS NOT NULL"), 0);
+	ck_assert_int_eq(fx_scalar(&f, "SELECT count(*) FROM notify_dests WHERE broken_at IS NOT NULL"), 0);
 	fx_free(&f);
 }
 END_TEST
@@ -309,7 +296,7 @@ START_TEST(test_deadline_and_fencing)
 	/* an hour later it has not been delivered: failed, with the last error */
 	ck_assert_int_eq(claim(&f, "n1", T + 3600001, &due), 0);
 	ck_assert_str_eq(state_of(&f, id), "failed");
-	ck_assert_int_eq(scalar(&f, "SELECT count(*) FROM outbox WHERE last_error = "
+	ck_assert_int_eq(fx_scalar(&f, "SELECT count(*) FROM outbox WHERE last_error = "
 	                            "'not delivered before its deadline (last error: timeout)'"), 1);
 	fx_free(&f);
 }
@@ -343,10 +330,11 @@ START_TEST(test_recover_dead_sender)
 	char host[100] = "", dead[160], alive[160];
 	pid_t child;
 	int status;
-	int64_t now = time_now_ms(), due;
+	int64_t now, due;
 	char *url;
 
 	fx_init(&f);
+	now = time_now_ms();   /* after creating the store: the sender's time budget below starts here */
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	for (char *p = host; *p; p++)
@@ -374,14 +362,14 @@ START_TEST(test_recover_dead_sender)
 	ck_assert_int_eq(outbox_sender_stats(s)->recovered, 2);
 	ck_assert_str_eq(state_of(&f, 2), "sending");
 	/* 1 and 3 were sent again (one attempt each here: nothing listens, so they wait for a retry) */
-	ck_assert_int_ge(scalar(&f, "SELECT attempts FROM outbox WHERE id = 1"), 2);
+	ck_assert_int_ge(fx_scalar(&f, "SELECT attempts FROM outbox WHERE id = 1"), 2);
 	ck_assert_str_eq(state_of(&f, 1), "pending");
-	ck_assert_int_eq(scalar(&f, "SELECT count(*) FROM outbox WHERE id IN (1, 3) AND last_status IS NULL AND "
+	ck_assert_int_eq(fx_scalar(&f, "SELECT count(*) FROM outbox WHERE id IN (1, 3) AND last_status IS NULL AND "
 	                            "last_error LIKE '%onnect%'"), 2);
 	ck_assert_int_ge(outbox_sender_stats(s)->retried, 2);
 	ck_assert(due > now && due < time_now_ms() + 2000);   /* backoff of about a second */
 	/* the error never carries the URL */
-	ck_assert_int_eq(scalar(&f, "SELECT count(*) FROM outbox WHERE last_error LIKE '%secret%' OR "
+	ck_assert_int_eq(fx_scalar(&f, "SELECT count(*) FROM outbox WHERE last_error LIKE '%secret%' OR "
 	                            "last_error LIKE '%services%'"), 0);
 	outbox_sender_free(s);
 	unsetenv("a");
@@ -406,7 +394,7 @@ START_TEST(test_unresolved_destination)
 	s = outbox_sender_new(f.st);
 	ck_assert_int_eq(outbox_send_due(s, now, NULL, &err), 0);
 	ck_assert_str_eq(state_of(&f, 1), "pending");
-	ck_assert_int_eq(scalar(&f, "SELECT count(*) FROM outbox WHERE last_error = 'cannot resolve the destination: "
+	ck_assert_int_eq(fx_scalar(&f, "SELECT count(*) FROM outbox WHERE last_error = 'cannot resolve the destination: "
 	                            "environment variable ''a'' is not set'"), 1);
 	outbox_sender_free(s);
 	fx_free(&f);

@@ -222,6 +222,43 @@ START_TEST(test_misfire_run_once)
 }
 END_TEST
 
+/*
+ * Another node caught up already (the store went away and came back): the
+ * schedule moves to the fire time it recorded, and does not catch up again.
+ */
+START_TEST(test_job_seen)
+{
+	struct sched *s = sched_new(4);
+	struct sched_job_cfg c = job("j", "*/5 * * * *", NULL);
+	struct sched_run r[4];
+	struct sched_job_info info;
+	int64_t now = T0 + 62 * MIN + 30 * S;
+
+	set(s, &c, T0 + 10 * S, T0);
+	ck_assert_int_eq(sched_enqueue(s, "j", T0 + 5 * MIN, T0 + 5 * MIN, TRIGGER_SCHEDULE, NULL), 0);
+	ck_assert_int_eq(sched_enqueue(s, "j", T0 + 7 * MIN, T0 + 7 * MIN, TRIGGER_MANUAL, NULL), 0);
+	sched_job_seen(s, "j", T0 + 60 * MIN);
+	ck_assert_int_eq(sched_job_info(s, "j", &info), 0);
+	ck_assert_int_eq(info.last_fire_ms, T0 + 60 * MIN);
+	ck_assert_int_eq(info.next_fire_ms, T0 + 65 * MIN);
+	ck_assert_uint_eq(info.queued, 1);   /* the scheduled run is dropped, the manual one stays */
+	ck_assert_uint_eq(sched_tick(s, now, r, 4), 1);
+	ck_assert_int_eq(r[0].trigger, TRIGGER_MANUAL);
+	sched_finished(s, "j");
+	ck_assert_uint_eq(sched_tick(s, now, r, 4), 0);
+	/* an older time, or none, changes nothing */
+	sched_job_seen(s, "j", T0 + 30 * MIN);
+	sched_job_seen(s, "j", INT64_MIN);
+	sched_job_seen(s, "nope", T0);
+	ck_assert_int_eq(sched_job_info(s, "j", &info), 0);
+	ck_assert_int_eq(info.next_fire_ms, T0 + 65 * MIN);
+	ck_assert_uint_eq(sched_tick(s, T0 + 65 * MIN, r, 4), 1);
+	ck_assert_int_eq(r[0].scheduled_ms, T0 + 65 * MIN);
+	ck_assert_int_eq(r[0].trigger, TRIGGER_SCHEDULE);
+	sched_free(s);
+}
+END_TEST
+
 /* Missed fire times older than max_catchup_age are dropped. */
 START_TEST(test_misfire_max_catchup)
 {
@@ -548,6 +585,7 @@ int main(void)
 	tcase_add_test(tc, test_coalescing_skip);
 	tcase_add_test(tc, test_concurrency_limit);
 	tcase_add_test(tc, test_misfire_run_once);
+	tcase_add_test(tc, test_job_seen);
 	tcase_add_test(tc, test_misfire_max_catchup);
 	tcase_add_test(tc, test_misfire_skip);
 	tcase_add_test(tc, test_single_late_fire);
