@@ -56,7 +56,7 @@
 
 static const struct vigil_host *host;
 
-enum { VIEW_LEVEL, VIEW_SEASONAL, VIEW_WEEKLY, VIEW_PATTERN, N_VIEWS };
+enum { VIEW_LEVEL, VIEW_SEASONAL, VIEW_WEEKLY, VIEW_SHIFT, VIEW_PATTERN, N_VIEWS };
 
 struct autod {
 	size_t window, history, pattern, pattern_history, refractory, min_history;
@@ -73,6 +73,8 @@ struct autod {
  * multiplied by t / AUTO_LEARN at the t-th scored point.
  */
 #define AUTO_LEARN 2000.0
+/* The shift view: the mean deviation of the last AUTO_SHIFT points from their expected values. */
+#define AUTO_SHIFT 16
 
 static int auto_check(const struct vigil_params *p, struct vigil_diag *d)
 {
@@ -147,6 +149,10 @@ struct auto_run {
 	size_t period, week, next_check, scored;
 	int64_t step;        /* the median sampling step at the last period check (ms) */
 	double cur;          /* the value being explained */
+	double shift[AUTO_SHIFT];   /* the last deviations from the expected value (a ring) */
+	double shift_sum;
+	size_t shift_n, shift_w;
+	int shift_basis;     /* the view whose expected value the shift view follows */
 };
 
 static void run_release(struct auto_run *ar)
@@ -231,6 +237,18 @@ static void set_reason(const struct autod *a, const struct auto_run *ar, struct 
 	if (best == VIEW_LEVEL) {
 		host->set_reason(r, i, "%.6g is %.3g robust deviations from the median %.6g of the last %zu "
 		                 "points (p = %.2g)", ar->cur, stat[best], med, ar->level.n, pmin);
+	} else if (best == VIEW_SHIFT) {
+		const char *side = ar->shift_sum > 0 ? "above" : "below";
+
+		if (ar->shift_basis == VIEW_SEASONAL) {
+			format_period(per, sizeof(per), ar->period, ar->step);
+			host->set_reason(r, i, "the last %zu points are %.3g robust deviations %s the same time of the "
+			                 "last cycles (period %s) on average (p = %.2g)", ar->shift_w, stat[best], side, per,
+			                 pmin);
+		} else {
+			host->set_reason(r, i, "the last %zu points are %.3g robust deviations %s the median on average "
+			                 "(p = %.2g)", ar->shift_w, stat[best], side, pmin);
+		}
 	} else if (best == VIEW_SEASONAL || best == VIEW_WEEKLY) {
 		format_period(per, sizeof(per), best == VIEW_WEEKLY ? ar->week : ar->period, ar->step);
 		host->set_reason(r, i, "%.6g against %.6g at the same time of the last cycles (period %s): "
@@ -249,10 +267,12 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 	const double *x = s->values;
 	size_t n = s->n, warm = n, ring = a->refractory + 1;
 	struct auto_run ar;
+	size_t sw = AUTO_SHIFT;
 	int exp2 = 0, has_rarity = r->struct_size >= VIGIL_RESULT_HAS_RARITY && r->rarity;
 
 	if (run_init(a, &ar, n))
 		return host->error(d, "out of memory");
+	ar.shift_w = sw;
 	if (ar.clean)
 		exp2 = leftmp_clean(x, n, ar.clean);
 	for (size_t i = 0; i < n; i++) {
@@ -286,6 +306,39 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 
 			if (!isnan(dist) && !isnan(scale) && a->dir == DIR_BOTH)
 				stat[VIEW_PATTERN] = kit_ratio(ldexp(dist, exp2), scale, med);
+		}
+		{
+			/* the mean signed deviation from the expected value over the last sw finite points */
+			int k = !isnan(stat[VIEW_SEASONAL]) ? VIEW_SEASONAL : VIEW_LEVEL;
+			double e = isnan(stat[k]) ? NAN : kit_ratio(v - refs[k], scale, refs[k]);
+
+			if (k != ar.shift_basis) {
+				/* deviations from another expectation: start the view afresh */
+				ar.shift_basis = k;
+				ar.shift_n = 0;
+				ar.shift_sum = 0;
+				tailprob_release(&ar.tp[VIEW_SHIFT]);
+				if (tailprob_init(&ar.tp[VIEW_SHIFT], a->history, AUTO_TAIL)) {
+					run_release(&ar);
+					return host->error(d, "out of memory");
+				}
+			}
+
+			if (isfinite(e)) {
+				if (ar.shift_n >= sw)
+					ar.shift_sum -= ar.shift[ar.shift_n % sw];
+				ar.shift[ar.shift_n % sw] = e;
+				ar.shift_sum += e;
+				ar.shift_n++;
+				if (ar.shift_n % sw == 0) {
+					/* exactly, now and then: no rounding drift over millions of points */
+					ar.shift_sum = 0;
+					for (size_t j = 0; j < sw; j++)
+						ar.shift_sum += ar.shift[j];
+				}
+				if (ar.shift_n >= sw)
+					stat[VIEW_SHIFT] = directed(ar.shift_sum / (double)sw, a->dir);
+			}
 		}
 		for (int k = 0; k < N_VIEWS; k++)
 			views += !isnan(stat[k]);
