@@ -152,7 +152,7 @@ struct auto_run {
 	double shift[AUTO_SHIFT];   /* the last deviations from the expected value (a ring) */
 	double shift_sum;
 	size_t shift_n, shift_w;
-	int shift_basis;     /* the view whose expected value the shift view follows */
+	size_t shift_period; /* the period whose seasonal reference the shift view follows (0: the median) */
 };
 
 static void run_release(struct auto_run *ar)
@@ -240,7 +240,7 @@ static void set_reason(const struct autod *a, const struct auto_run *ar, struct 
 	} else if (best == VIEW_SHIFT) {
 		const char *side = ar->shift_sum > 0 ? "above" : "below";
 
-		if (ar->shift_basis == VIEW_SEASONAL) {
+		if (ar->shift_period) {
 			format_period(per, sizeof(per), ar->period, ar->step);
 			host->set_reason(r, i, "the last %zu points are %.3g robust deviations %s the same time of the "
 			                 "last cycles (period %s) on average (p = %.2g)", ar->shift_w, stat[best], side, per,
@@ -308,13 +308,18 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 				stat[VIEW_PATTERN] = kit_ratio(ldexp(dist, exp2), scale, med);
 		}
 		{
-			/* the mean signed deviation from the expected value over the last sw finite points */
-			int k = !isnan(stat[VIEW_SEASONAL]) ? VIEW_SEASONAL : VIEW_LEVEL;
+			/*
+			 * the mean signed deviation from the expected value over the
+			 * last sw points that have one: the seasonal reference once a
+			 * period is in effect (a point whose earlier cycles are all
+			 * missing is skipped, not compared with the median)
+			 */
+			int k = ar.period && i >= ar.period ? VIEW_SEASONAL : VIEW_LEVEL;
 			double e = isnan(stat[k]) ? NAN : kit_ratio(v - refs[k], scale, refs[k]);
 
-			if (k != ar.shift_basis) {
+			if ((k == VIEW_SEASONAL ? ar.period : 0) != ar.shift_period && !isnan(med)) {
 				/* deviations from another expectation: start the view afresh */
-				ar.shift_basis = k;
+				ar.shift_period = k == VIEW_SEASONAL ? ar.period : 0;
 				ar.shift_n = 0;
 				ar.shift_sum = 0;
 				tailprob_release(&ar.tp[VIEW_SHIFT]);

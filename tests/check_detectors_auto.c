@@ -112,12 +112,15 @@ START_TEST(test_daily_period_is_a_day)
 }
 END_TEST
 
-/* A +5 sigma shift, a -5 sigma shift and a 30-minute -6 sigma dip on day 5, 5 h in. */
-enum planted { SHIFT_UP, SHIFT_DOWN, DIP, N_PLANTED };
+/*
+ * A +5 sigma shift, a -5 sigma shift and a 30-minute -6 sigma dip on day 5,
+ * 5 h in; and the +5 sigma shift again with a fifth of the points missing.
+ */
+enum planted { SHIFT_UP, SHIFT_DOWN, DIP, SHIFT_UP_GAPS, N_PLANTED };
 
 START_TEST(test_shift_and_dip_minutes)
 {
-	static const char *const what[] = { "+5 sigma shift", "-5 sigma shift", "dip" };
+	static const char *const what[] = { "+5 sigma shift", "-5 sigma shift", "dip", "+5 sigma shift, gaps" };
 	size_t n = 6 * DAY, at = 5 * DAY + 300, hit;
 	double *v = malloc(n * sizeof(*v));
 	struct detection d;
@@ -126,13 +129,17 @@ START_TEST(test_shift_and_dip_minutes)
 	rng_seed(11 + (uint64_t)_i);
 	daily(v, n);
 	for (size_t i = at; i < n; i++) {
-		if (_i == SHIFT_UP)
+		if (_i == SHIFT_UP || _i == SHIFT_UP_GAPS)
 			v[i] += 5;
 		else if (_i == SHIFT_DOWN)
 			v[i] -= 5;
 		else if (i < at + 30)
 			v[i] -= 6;
 	}
+	if (_i == SHIFT_UP_GAPS)
+		for (size_t i = 0; i < n; i++)
+			if (urand() < 0.2)
+				v[i] = NAN;
 	d = run("auto", NULL, v, n);
 	hit = first_flag(&d, at, at + 16);
 	ck_assert_msg(hit != SIZE_MAX, "%s at %zu not flagged within 15 min", what[_i], at);
