@@ -6,30 +6,41 @@
  *   level     |x - median| / scale over the last `window` finite points
  *             (robust z-score: spikes, dips, level shifts);
  *   seasonal  |x - the median of x one, two and three periods earlier| /
- *             scale, the period detected from the data (period.c) or given
+ *             scale, the period detected from the data (period.c, snapped
+ *             to 1 h / 1 d / 1 w when the step divides them) or given
  *             (seasonal breaks: a missing or changed daily pattern whose
  *             values are not unusual as such; the median keeps one odd cycle
  *             from echoing a period later);
+ *   weekly    the same against the same time one, two and three weeks
+ *             earlier, when the sampling step divides a week and a week
+ *             has been seen (changes of the weekly pattern);
  *   pattern   the distance from the last `pattern` points to their nearest
  *             neighbour among the previous `pattern_history` subsequences,
  *             / scale (the left matrix profile, leftmp.c: shapes never seen).
  * Each statistic is calibrated into a tail probability p_v against its own
  * last `history` values (tailprob.c: conformal p-values with a
  * peaks-over-threshold tail), so that the views are comparable on any
- * series; the point's p is min(1, V min p_v) for V views (Bonferroni), and
- * its score is 1 - p.  An alarm is reported once: for `refractory` points
+ * series; the point's p is min(1, V min p_v g) for V views (Bonferroni)
+ * and g = max(1, t / AUTO_LEARN) for the t-th scored point (multiple
+ * testing over the points looked at: the false-alarm rate per point falls
+ * as 1/t once a series is learned, instead of staying at the calibrated
+ * rate for ever), and its score is 1 - p; its rarity is -log10 p, which does
+ * not saturate.  An alarm is reported once: for `refractory` points
  * after a score, a point scores 0 unless its evidence is stronger than every
  * score in that span (NAB's HTM and KNN-CAD detectors suppress repeats in
  * the same spirit).  A point is flagged when p <= alpha.
  *
  * Causal; O(window + history + pattern_history) per point (memmoves of the
- * sorted windows and the matrix-profile loop), O(window + history +
- * pattern_history) memory, plus O(m log m) for each period re-detection
- * (at points 256, 320, 400, ...: every quarter more of the series).
+ * sorted windows and the matrix-profile loop), O(window + 4 history +
+ * pattern_history + refractory) memory plus one double per point for the
+ * matrix profile's cleaned values, plus O(m log m) for each period
+ * re-detection (at points 256, 320, 400, ...: every quarter more of the
+ * series, from 16 384 points on every doubling).
  */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/detector.h>
@@ -37,6 +48,7 @@
 #include "common.h"
 #include "kit.h"
 #include "leftmp.h"
+#include "duration.h"
 #include "period.h"
 #include "sortwin.h"
 #include "tailprob.h"
@@ -44,7 +56,7 @@
 
 static const struct vigil_host *host;
 
-enum { VIEW_LEVEL, VIEW_SEASONAL, VIEW_PATTERN, N_VIEWS };
+enum { VIEW_LEVEL, VIEW_SEASONAL, VIEW_WEEKLY, VIEW_SHIFT, VIEW_PATTERN, N_VIEWS };
 
 struct autod {
 	size_t window, history, pattern, pattern_history, refractory, min_history;
@@ -56,6 +68,13 @@ struct autod {
 #define AUTO_TAIL 0.1
 /* Earlier cycles the seasonal view takes the median of: one odd cycle (a spike) does not echo. */
 #define AUTO_CYCLES 3
+/*
+ * Points after which each further point looked at raises the bar: p is
+ * multiplied by t / AUTO_LEARN at the t-th scored point.
+ */
+#define AUTO_LEARN 2000.0
+/* The shift view: the mean deviation of the last AUTO_SHIFT points from their expected values. */
+#define AUTO_SHIFT 16
 
 static int auto_check(const struct vigil_params *p, struct vigil_diag *d)
 {
@@ -126,8 +145,14 @@ struct auto_run {
 	struct tailprob tp[N_VIEWS];
 	struct leftmp mp;
 	double *clean;       /* values for the matrix profile */
-	double *raw;         /* 1 - p per point, before the refractory rule */
-	size_t period, next_check;
+	double *raw;         /* 1 - p of the last refractory + 1 points (a ring), before the refractory rule */
+	size_t period, week, next_check, scored;
+	int64_t step;        /* the median sampling step at the last period check (ms) */
+	double cur;          /* the value being explained */
+	double shift[AUTO_SHIFT];   /* the last deviations from the expected value (a ring) */
+	double shift_sum;
+	size_t shift_n, shift_w;
+	size_t shift_period; /* the period whose seasonal reference the shift view follows (0: the median) */
 };
 
 static void run_release(struct auto_run *ar)
@@ -153,7 +178,7 @@ static int run_init(const struct autod *a, struct auto_run *ar, size_t n)
 		ar->clean = malloc((n ? n : 1) * sizeof(double));
 		rc |= !ar->clean;
 	}
-	ar->raw = calloc(n ? n : 1, sizeof(double));
+	ar->raw = calloc(a->refractory + 1, sizeof(double));
 	rc |= !ar->raw;
 	ar->next_check = period_first_check(&a->period);
 	if (rc)
@@ -161,60 +186,164 @@ static int run_init(const struct autod *a, struct auto_run *ar, size_t n)
 	return rc ? -1 : 0;
 }
 
+/* |v - the median of the same phase in up to AUTO_CYCLES earlier cycles of `per` points| / scale */
+static double cycle_dev(const double *x, size_t i, size_t per, double v, double scale, double *ref)
+{
+	double c[AUTO_CYCLES];
+	size_t nc = 0;
+
+	for (size_t k = 1; k <= AUTO_CYCLES && k * per <= i; k++)
+		if (isfinite(x[i - k * per]))
+			c[nc++] = x[i - k * per];
+	if (!nc)
+		return NAN;
+	*ref = kit_median(c, nc);
+	return kit_ratio(v - *ref, scale, *ref);
+}
+
+/* A period of `points` as a duration ("1d") when the step is known, else as points. */
+static void format_period(char *buf, size_t len, size_t points, int64_t step)
+{
+	if (step > 0 && (double)points * (double)step < 1e15)
+		duration_format((int64_t)points * step, buf, len);
+	else
+		snprintf(buf, len, "%zu points", points);
+}
+
+/*
+ * Re-resolve the period from the points before i, and the week: a weekly
+ * view runs beside a daily period when the step divides a week.
+ */
+static int check_period(const struct autod *a, struct auto_run *ar, const struct vigil_series *s, size_t i)
+{
+	size_t per = 0;
+
+	if (period_resolve(&a->period, s->values, s->ts_ms, i, 0, &per))
+		return -1;
+	ar->period = per;
+	ar->step = period_median_step(s->ts_ms, i);
+	ar->week = 0;
+	if (per && ar->step > 0 && (int64_t)per * ar->step == PERIOD_DAY_MS && PERIOD_WEEK_MS % ar->step == 0)
+		ar->week = (size_t)(PERIOD_WEEK_MS / ar->step);
+	ar->next_check = period_next_check(&a->period, i);
+	return 0;
+}
+
+static void set_reason(const struct autod *a, const struct auto_run *ar, struct vigil_result *r, size_t i,
+                       int best, const double *stat, double med, double ref, double pmin)
+{
+	char per[48];
+
+	if (best == VIEW_LEVEL) {
+		host->set_reason(r, i, "%.6g is %.3g robust deviations from the median %.6g of the last %zu "
+		                 "points (p = %.2g)", ar->cur, stat[best], med, ar->level.n, pmin);
+	} else if (best == VIEW_SHIFT) {
+		const char *side = ar->shift_sum > 0 ? "above" : "below";
+
+		if (ar->shift_period) {
+			format_period(per, sizeof(per), ar->period, ar->step);
+			host->set_reason(r, i, "the last %zu points are %.3g robust deviations %s the same time of the "
+			                 "last cycles (period %s) on average (p = %.2g)", ar->shift_w, stat[best], side, per,
+			                 pmin);
+		} else {
+			host->set_reason(r, i, "the last %zu points are %.3g robust deviations %s the median on average "
+			                 "(p = %.2g)", ar->shift_w, stat[best], side, pmin);
+		}
+	} else if (best == VIEW_SEASONAL || best == VIEW_WEEKLY) {
+		format_period(per, sizeof(per), best == VIEW_WEEKLY ? ar->week : ar->period, ar->step);
+		host->set_reason(r, i, "%.6g against %.6g at the same time of the last cycles (period %s): "
+		                 "%.3g times the series' robust spread (p = %.2g)", ar->cur, ref, per,
+		                 stat[best], pmin);
+	} else {
+		host->set_reason(r, i, "the last %zu points match nothing in the previous %zu (p = %.2g)",
+		                 a->pattern, a->pattern_history, pmin);
+	}
+}
+
 static int auto_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
                        struct vigil_diag *d)
 {
 	const struct autod *a = state;
 	const double *x = s->values;
-	size_t n = s->n, warm = n;
+	size_t n = s->n, warm = n, ring = a->refractory + 1;
 	struct auto_run ar;
-	int exp2 = 0;
+	size_t sw = AUTO_SHIFT;
+	int exp2 = 0, has_rarity = r->struct_size >= VIGIL_RESULT_HAS_RARITY && r->rarity;
 
 	if (run_init(a, &ar, n))
 		return host->error(d, "out of memory");
+	ar.shift_w = sw;
 	if (ar.clean)
 		exp2 = leftmp_clean(x, n, ar.clean);
 	for (size_t i = 0; i < n; i++) {
-		double v = x[i], p[N_VIEWS] = { 1, 1, 1 }, stat[N_VIEWS] = { NAN, NAN, NAN };
+		double v = x[i], p[N_VIEWS], stat[N_VIEWS], refs[N_VIEWS];
 		double med = NAN, scale = NAN, ref = NAN, pmin = 1, score;
 		int views = 0, best = -1;
 
-		/* the period: fixed, or (re)detected from the points before i */
-		if (i == ar.next_check) {
-			size_t per = 0;
-
-			if (period_resolve(&a->period, x, s->ts_ms, i, 0, &per)) {
-				run_release(&ar);
-				return host->error(d, "out of memory");
-			}
-			ar.period = per;
-			ar.next_check = period_next_check(&a->period, i);
+		ar.raw[i % ring] = 0;
+		for (int k = 0; k < N_VIEWS; k++) {
+			p[k] = 1;
+			stat[k] = refs[k] = NAN;
+		}
+		if (i == ar.next_check && check_period(a, &ar, s, i)) {
+			run_release(&ar);
+			return host->error(d, "out of memory");
 		}
 		if (ar.level.n >= 3)
 			sortwin_stats(&ar.level, &med, &scale);
 
 		if (!isnan(med) && !isnan(v)) {
 			stat[VIEW_LEVEL] = directed(kit_ratio(v - med, scale, med), a->dir);
-			ref = med;
-			if (ar.period && i >= ar.period) {
-				/* the median of the same phase in up to AUTO_CYCLES earlier cycles */
-				double c[AUTO_CYCLES];
-				size_t nc = 0;
-
-				for (size_t k = 1; k <= AUTO_CYCLES && k * ar.period <= i; k++)
-					if (isfinite(x[i - k * ar.period]))
-						c[nc++] = x[i - k * ar.period];
-				if (nc) {
-					ref = kit_median(c, nc);
-					stat[VIEW_SEASONAL] = directed(kit_ratio(v - ref, scale, ref), a->dir);
-				}
-			}
+			refs[VIEW_LEVEL] = med;
+			if (ar.period && i >= ar.period)
+				stat[VIEW_SEASONAL] = directed(cycle_dev(x, i, ar.period, v, scale, &refs[VIEW_SEASONAL]),
+				                               a->dir);
+			if (ar.week && i >= ar.week)
+				stat[VIEW_WEEKLY] = directed(cycle_dev(x, i, ar.week, v, scale, &refs[VIEW_WEEKLY]), a->dir);
 		}
 		if (a->pattern) {
 			double dist = leftmp_step(&ar.mp, x, ar.clean, i);
 
 			if (!isnan(dist) && !isnan(scale) && a->dir == DIR_BOTH)
 				stat[VIEW_PATTERN] = kit_ratio(ldexp(dist, exp2), scale, med);
+		}
+		{
+			/*
+			 * the mean signed deviation from the expected value over the
+			 * last sw points that have one: the seasonal reference once a
+			 * period is in effect (a point whose earlier cycles are all
+			 * missing is skipped, not compared with the median)
+			 */
+			int k = ar.period && i >= ar.period ? VIEW_SEASONAL : VIEW_LEVEL;
+			double e = isnan(stat[k]) ? NAN : kit_ratio(v - refs[k], scale, refs[k]);
+
+			if ((k == VIEW_SEASONAL ? ar.period : 0) != ar.shift_period && !isnan(med)) {
+				/* deviations from another expectation: start the view afresh */
+				ar.shift_period = k == VIEW_SEASONAL ? ar.period : 0;
+				ar.shift_n = 0;
+				ar.shift_sum = 0;
+				tailprob_release(&ar.tp[VIEW_SHIFT]);
+				if (tailprob_init(&ar.tp[VIEW_SHIFT], a->history, AUTO_TAIL)) {
+					run_release(&ar);
+					return host->error(d, "out of memory");
+				}
+			}
+
+			if (isfinite(e)) {
+				if (ar.shift_n >= sw)
+					ar.shift_sum -= ar.shift[ar.shift_n % sw];
+				ar.shift[ar.shift_n % sw] = e;
+				ar.shift_sum += e;
+				ar.shift_n++;
+				if (ar.shift_n % sw == 0) {
+					/* exactly, now and then: no rounding drift over millions of points */
+					ar.shift_sum = 0;
+					for (size_t j = 0; j < sw; j++)
+						ar.shift_sum += ar.shift[j];
+				}
+				if (ar.shift_n >= sw)
+					stat[VIEW_SHIFT] = directed(ar.shift_sum / (double)sw, a->dir);
+			}
 		}
 		for (int k = 0; k < N_VIEWS; k++)
 			views += !isnan(stat[k]);
@@ -227,6 +356,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			double q = tailprob_inverse(&ar.tp[k], a->alpha / (double)(views ? views : 1));
 			double w = isfinite(q) && isfinite(scale) ? q * scale : INFINITY;
 
+			ref = refs[k];
 			r->expected[i] = ref;
 			r->lower[i] = a->dir == DIR_UP ? -INFINITY : ref - w;
 			r->upper[i] = a->dir == DIR_DOWN ? INFINITY : ref + w;
@@ -247,31 +377,30 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			continue;
 		if (warm == n)
 			warm = i;
-		pmin = fmin(1, (double)views * pmin);
+		ar.scored++;
+		/* Bonferroni over the views, and over the points looked at once the series is learned */
+		pmin *= (double)views;
+		if ((double)ar.scored > AUTO_LEARN)
+			pmin *= (double)ar.scored / AUTO_LEARN;
+		if (has_rarity)
+			r->rarity[i] = pmin >= 1 ? 0 : -log10(pmin);
+		pmin = fmin(1, pmin);
 		score = 1 - pmin;
-		ar.raw[i] = score;
+		ar.raw[i % ring] = score;
 		/*
 		 * report an alarm once: within the refractory span, only stronger
 		 * evidence scores (an infinite value, a broken source, always does)
 		 */
 		for (size_t j = i > a->refractory ? i - a->refractory : 0; j < i && !isinf(v); j++)
-			if (ar.raw[j] >= score) {
+			if (ar.raw[j % ring] >= score) {
 				score = 0;
 				break;
 			}
 		r->score[i] = score;
 		if (score > 0 && pmin <= a->alpha) {
 			r->anomaly[i] = 1;
-			if (best == VIEW_LEVEL)
-				host->set_reason(r, i, "%.6g is %.3g robust deviations from the median %.6g of the last %zu "
-				                 "points (p = %.2g)", v, stat[best], med, ar.level.n, pmin);
-			else if (best == VIEW_SEASONAL)
-				host->set_reason(r, i, "%.6g against %.6g at the same time of the last cycles (period %zu): "
-				                 "%.3g times the series' robust spread (p = %.2g)", v, ref, ar.period,
-				                 stat[best], pmin);
-			else
-				host->set_reason(r, i, "the last %zu points match nothing in the previous %zu (p = %.2g)",
-				                 a->pattern, a->pattern_history, pmin);
+			ar.cur = v;
+			set_reason(a, &ar, r, i, best, stat, med, refs[best], pmin);
 		}
 	}
 	r->warmup = warm;
@@ -283,7 +412,7 @@ static const struct vigil_detector auto_detector = {
 	VIGIL_DETECTOR_HEADER,
 	.name = "auto",
 	.version = "1.0.0",
-	.summary = "recommended default: level, seasonal and pattern views, calibrated and combined",
+	.summary = "recommended default: level, seasonal, weekly and pattern views, calibrated and combined",
 	.params_schema = "{"
 		"\"window\": {\"type\": \"integer\", \"default\": 2000, \"min\": 10, \"max\": 1000000,"
 		" \"doc\": \"points of history for the median and scale of the level view\"},"

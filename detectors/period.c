@@ -2,7 +2,6 @@
  * period.c - seasonal period detection (gap-aware autocorrelation through
  * GSL's FFT) and the `period` param of the seasonal detectors.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,54 +11,9 @@
 #include <gsl/gsl_fft_real.h>
 
 #include "period.h"
+#include "duration.h"
 #include "kit.h"
 #include "banned.h"
-
-/* Parse a duration: <number><unit> groups, units ms, s, m, h, d, w. */
-static int parse_duration(const char *s, int64_t *ms)
-{
-	double total = 0;
-
-	if (!*s)
-		return -1;
-	while (*s) {
-		char *end;
-		double v, unit;
-
-		if (!isdigit((unsigned char)*s) && *s != '.')
-			return -1;
-		v = strtod(s, &end);
-		if (end == s || !(v >= 0))
-			return -1;
-		s = end;
-		if (!strncmp(s, "ms", 2)) {
-			unit = 1;
-			s += 2;
-		} else if (*s == 's') {
-			unit = 1e3;
-			s++;
-		} else if (*s == 'm') {
-			unit = 60e3;
-			s++;
-		} else if (*s == 'h') {
-			unit = 3600e3;
-			s++;
-		} else if (*s == 'd') {
-			unit = 86400e3;
-			s++;
-		} else if (*s == 'w') {
-			unit = 7 * 86400e3;
-			s++;
-		} else {
-			return -1;
-		}
-		total += v * unit;
-	}
-	if (!(total >= 1) || total > 1e15)
-		return -1;
-	*ms = (int64_t)total;
-	return 0;
-}
 
 int period_spec_parse(struct period_spec *ps, const char *text, double number, char *msg, size_t msglen)
 {
@@ -81,11 +35,12 @@ int period_spec_parse(struct period_spec *ps, const char *text, double number, c
 		ps->kind = PERIOD_NONE;
 		return 0;
 	}
-	if (parse_duration(text, &ps->ms) == 0) {
+	if (duration_parse(text, &ps->ms) == 0 && ps->ms <= (int64_t)1e15) {
 		ps->kind = PERIOD_DURATION;
 		return 0;
 	}
-	snprintf(msg, msglen, "'%s' is not \"auto\", \"none\" or a duration like \"1d\", \"12h\", \"30m\"", text);
+	snprintf(msg, msglen, "'%s' is not \"auto\", \"none\" or a duration like \"1d\", \"12h\", \"1h30m\" "
+		 "(whole numbers of units)", text);
 	return -1;
 }
 
@@ -416,12 +371,34 @@ int period_resolve(const struct period_spec *ps, const double *x, const int64_t 
 		if (period_detect(x, at, PERIOD_MIN, max_period, KIT_PERIOD_MIN_ACF, &info))
 			return -1;
 		p = info.period;
+		period_snap_calendar(&p, period_median_step(ts, at));
 		break;
 	}
 	}
 	if (max_period && p > max_period)
 		p = 0;
 	*out = p;
+	return 0;
+}
+
+int64_t period_snap_calendar(size_t *period, int64_t step_ms)
+{
+	static const int64_t calendar[] = { PERIOD_HOUR_MS, PERIOD_DAY_MS, PERIOD_WEEK_MS };
+
+	if (!*period || step_ms <= 0)
+		return 0;
+	for (size_t k = 0; k < sizeof(calendar) / sizeof(calendar[0]); k++) {
+		double pts, off;
+
+		if (calendar[k] % step_ms)
+			continue;
+		pts = (double)(calendar[k] / step_ms);
+		off = fabs((double)*period - pts);
+		if (pts >= PERIOD_MIN && off <= PERIOD_SNAP * pts) {
+			*period = (size_t)pts;
+			return calendar[k];
+		}
+	}
 	return 0;
 }
 

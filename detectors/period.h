@@ -8,8 +8,11 @@
  *   an integer >= 2     that many points;
  *   0 or "none"         no seasonality;
  *   "auto"              detected from the data (period_detect());
- *   a duration ("1d", "12h", "1w", "90m")
- *                       converted to points with the median sampling interval.
+ *   a duration ("1d", "12h", "1w", "1h30m": duration.h's grammar, whole
+ *                       numbers of units) converted to points with the
+ *                       median sampling interval.
+ * A detected period near a calendar period (1 h, 1 d, 1 w) whose length is a
+ * whole number of sampling steps snaps to it (period_snap_calendar()).
  * Detection and conversion are causal: period_resolve() looks only at the
  * points before the index it is asked about.
  */
@@ -74,13 +77,27 @@ int period_spec_parse(struct period_spec *ps, const char *text, double number, c
 int period_detect(const double *x, size_t n, size_t min_period, size_t max_period, double min_acf,
                   struct period_info *info);
 
+/*
+ * Calendar periods.  When the sampling step divides one of them and the
+ * detected period is within PERIOD_SNAP (relative) of its number of points,
+ * the period becomes exactly that number: a dozen noisy minute-step days
+ * cannot tell 1437 points from 1440 by autocorrelation, but the clock can.
+ * Returns the calendar period in ms that *period snapped to, or 0.
+ */
+#define PERIOD_HOUR_MS ((int64_t)3600 * 1000)
+#define PERIOD_DAY_MS (24 * PERIOD_HOUR_MS)
+#define PERIOD_WEEK_MS (7 * PERIOD_DAY_MS)
+#define PERIOD_SNAP 0.03
+int64_t period_snap_calendar(size_t *period, int64_t step_ms);
+
 /* The median positive interval of ts[0..n), or 0 if there is none. */
 int64_t period_median_step(const int64_t *ts, size_t n);
 
 /*
  * The period to use for point `at` of a series, from points 0..at-1 only:
  * the fixed value, the duration over the median step of ts[0..at), or the
- * detected period of x[0..at) (0 if none or too short).  max_period caps the
+ * detected period of x[0..at) (0 if none or too short), snapped to a
+ * calendar period by the median step of ts[0..at).  max_period caps the
  * result (0: no cap).  Returns 0 or -1 when out of memory.
  */
 int period_resolve(const struct period_spec *ps, const double *x, const int64_t *ts, size_t at,

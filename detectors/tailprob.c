@@ -83,9 +83,19 @@ static size_t count_above(const struct tailprob *t, double v, int strict)
 
 		c = b->size - (strict ? kit_upper_bound(b->v, b->size, v) : kit_lower_bound(b->v, b->size, v));
 	}
-	for (size_t j = k + 1; j < t->nblocks; j++)
-		c += blk(t, j)->size;
-	return c;
+	/* the blocks on the shorter side: above k, or below it (n less them and block k) */
+	if (2 * k >= t->nblocks) {
+		for (size_t j = k + 1; j < t->nblocks; j++)
+			c += blk(t, j)->size;
+		return c;
+	}
+	{
+		size_t below = blk(t, k)->size - c;
+
+		for (size_t j = 0; j < k; j++)
+			below += blk(t, j)->size;
+		return t->n - below;
+	}
 }
 
 /* The value of rank r (0-based, ascending). */

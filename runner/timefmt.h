@@ -31,13 +31,7 @@ int64_t time_now_ms(void);
 /* Monotonic clock in ns, for measuring durations. */
 int64_t time_mono_ns(void);
 
-/*
- * Parse a duration: one or more <number><unit> groups, units ms, s, m, h, d,
- * w ("90s", "1h30m", "7d").  A bare number is not a duration.  Returns 0 and
- * sets *ms (> 0), or -1.
- */
-int duration_parse(const char *s, int64_t *ms);
-/* Format a duration compactly ("1h30m", "7d", "250ms"). */
-void duration_format(int64_t ms, char *buf, size_t len);
+/* Durations: duration_parse() and duration_format(). */
+#include "duration.h"
 
 #endif

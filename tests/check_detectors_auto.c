@@ -1,0 +1,225 @@
+/*
+ * check_detectors_auto.c - the default detector `auto` on minute-step data:
+ * calendar periods (a daily cycle of 1440 points, not 1437), level shifts up
+ * and down and dips found within minutes, periods reported as durations, a
+ * rarity that ranks alerts, false alarms that fall as a series is learned,
+ * and the one duration grammar of the `period` param.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "detect.h"
+#include "series.h"
+#define DETUTIL_T0_MS 1700006400000   /* a midnight, UTC */
+#define DETUTIL_STEP_MS 60000         /* minute points */
+#include "detutil.h"
+#include "../detectors/period.h"
+
+#define DAY 1440
+
+static size_t first_flag(const struct detection *d, size_t from, size_t to)
+{
+	for (size_t i = from; i < to && i < d->r.n; i++)
+		if (d->r.anomaly[i])
+			return i;
+	return SIZE_MAX;
+}
+
+static const char *reason_at(const struct detection *d, size_t i)
+{
+	const char *text = NULL;
+
+	for (size_t k = 0; k < d->n_reasons; k++)
+		if (d->reasons[k].i == i)
+			text = d->reasons[k].text;
+	return text;
+}
+
+/* A daily cycle of minute points: 100 + 20 sin(2 pi t / 1 d) + N(0, 1). */
+static void daily(double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] = 100 + 20 * sin(2 * M_PI * (double)(i % DAY) / DAY) + gauss();
+}
+
+START_TEST(test_calendar_snap)
+{
+	size_t p;
+
+	p = 1437;
+	ck_assert_int_eq(period_snap_calendar(&p, 60000), PERIOD_DAY_MS);
+	ck_assert_uint_eq(p, 1440);
+	p = 290;
+	ck_assert_int_eq(period_snap_calendar(&p, 300000), PERIOD_DAY_MS);
+	ck_assert_uint_eq(p, 288);
+	p = 2011;
+	ck_assert_int_eq(period_snap_calendar(&p, 300000), PERIOD_WEEK_MS);
+	ck_assert_uint_eq(p, 2016);
+	p = 61;
+	ck_assert_int_eq(period_snap_calendar(&p, 60000), PERIOD_HOUR_MS);
+	ck_assert_uint_eq(p, 60);
+	/* not near a calendar period, or a step that divides none: unchanged */
+	p = 1300;
+	ck_assert_int_eq(period_snap_calendar(&p, 60000), 0);
+	ck_assert_uint_eq(p, 1300);
+	p = 206;
+	ck_assert_int_eq(period_snap_calendar(&p, 7 * 60000), 0);
+	ck_assert_uint_eq(p, 206);
+	p = 0;
+	ck_assert_int_eq(period_snap_calendar(&p, 60000), 0);
+	ck_assert_uint_eq(p, 0);
+}
+END_TEST
+
+START_TEST(test_period_duration_grammar)
+{
+	struct period_spec ps;
+	char msg[160];
+
+	ck_assert_int_eq(period_spec_parse(&ps, "36h", 0, msg, sizeof(msg)), 0);
+	ck_assert(ps.kind == PERIOD_DURATION && ps.ms == 36 * PERIOD_HOUR_MS);
+	ck_assert_int_eq(period_spec_parse(&ps, "1w", 0, msg, sizeof(msg)), 0);
+	ck_assert(ps.ms == PERIOD_WEEK_MS);
+	/* the runner's grammar: whole numbers of units, as for every other duration */
+	ck_assert_int_eq(period_spec_parse(&ps, "1.5d", 0, msg, sizeof(msg)), -1);
+	ck_assert_ptr_nonnull(strstr(msg, "'1.5d'"));
+	ck_assert_ptr_nonnull(strstr(msg, "whole numbers"));
+	ck_assert_int_eq(period_spec_parse(&ps, "d", 0, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(period_spec_parse(&ps, "0h", 0, msg, sizeof(msg)), -1);
+}
+END_TEST
+
+/* The period auto finds on minute-step daily data is the calendar day, reported as "1d". */
+START_TEST(test_daily_period_is_a_day)
+{
+	size_t n = 6 * DAY;
+	double *v = malloc(n * sizeof(*v));
+	struct period_spec ps;
+	int64_t *ts = malloc(n * sizeof(*ts));
+	char msg[160];
+	size_t p = 0;
+
+	rng_seed(5);
+	daily(v, n);
+	for (size_t i = 0; i < n; i++)
+		ts[i] = DETUTIL_T0_MS + (int64_t)i * DETUTIL_STEP_MS;
+	period_spec_parse(&ps, "auto", 0, msg, sizeof(msg));
+	ck_assert_int_eq(period_resolve(&ps, v, ts, n, 0, &p), 0);
+	ck_assert_uint_eq(p, DAY);
+	free(v);
+	free(ts);
+}
+END_TEST
+
+/*
+ * A +5 sigma shift, a -5 sigma shift and a 30-minute -6 sigma dip on day 5,
+ * 5 h in; and the +5 sigma shift again with a fifth of the points missing.
+ */
+enum planted { SHIFT_UP, SHIFT_DOWN, DIP, SHIFT_UP_GAPS, N_PLANTED };
+
+START_TEST(test_shift_and_dip_minutes)
+{
+	static const char *const what[] = { "+5 sigma shift", "-5 sigma shift", "dip", "+5 sigma shift, gaps" };
+	size_t n = 6 * DAY, at = 5 * DAY + 300, hit;
+	double *v = malloc(n * sizeof(*v));
+	struct detection d;
+	const char *why;
+
+	rng_seed(11 + (uint64_t)_i);
+	daily(v, n);
+	for (size_t i = at; i < n; i++) {
+		if (_i == SHIFT_UP || _i == SHIFT_UP_GAPS)
+			v[i] += 5;
+		else if (_i == SHIFT_DOWN)
+			v[i] -= 5;
+		else if (i < at + 30)
+			v[i] -= 6;
+	}
+	if (_i == SHIFT_UP_GAPS)
+		for (size_t i = 0; i < n; i++)
+			if (urand() < 0.2)
+				v[i] = NAN;
+	d = run("auto", NULL, v, n);
+	hit = first_flag(&d, at, at + 16);
+	ck_assert_msg(hit != SIZE_MAX, "%s at %zu not flagged within 15 min", what[_i], at);
+	why = reason_at(&d, hit);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(strstr(why, "(period 1d)") != NULL, "%s: reason '%s'", what[_i], why);
+	/* the clean days before (once the day is known) raise at most one alarm */
+	ck_assert_msg(count_flags(&d, 3 * DAY, at) <= 1, "%s: %zu false alarms", what[_i],
+	              count_flags(&d, 3 * DAY, at));
+	detection_release(&d);
+	free(v);
+}
+END_TEST
+
+/* A 5 sigma and a 50 sigma spike read differently: rarity does not saturate. */
+START_TEST(test_rarity_ranks)
+{
+	size_t n = 3000, a = 1500, b = 2500;
+	double v[3000];
+	struct detection d;
+
+	rng_seed(3);
+	noise(v, n, 50, 1);
+	v[a] = 50 + 5.5;
+	v[b] = 50 + 50;
+	d = run("auto", NULL, v, n);
+	ck_assert(isfinite(d.r.rarity[a]) && isfinite(d.r.rarity[b]));
+	ck_assert_msg(d.r.rarity[b] > d.r.rarity[a] + 2, "rarity %g (50 sigma) vs %g (5.5 sigma)", d.r.rarity[b],
+	              d.r.rarity[a]);
+	ck_assert_msg(d.r.rarity[a] > 3, "5.5 sigma: rarity %g", d.r.rarity[a]);
+	/* an ordinary point is not rare, and rarity agrees with the score where it is below 1 */
+	ck_assert(d.r.rarity[a - 10] < 3);
+	ck_assert(fabs(pow(10, -d.r.rarity[a]) - (1 - d.r.score[a])) < 1e-9);
+	ck_assert(d.r.anomaly[b]);
+	detection_release(&d);
+}
+END_TEST
+
+/* On noise, the points scoring above 0.99 get rarer as the series is learned. */
+START_TEST(test_false_alarms_fall)
+{
+	size_t n = 40000, early = 0, late = 0;
+	double *v = malloc(n * sizeof(*v));
+	struct detection d;
+
+	rng_seed(21);
+	noise(v, n, 10, 1);
+	d = run("auto", NULL, v, n);
+	for (size_t i = 2000; i < 12000; i++)
+		early += d.r.score[i] >= 0.99;
+	for (size_t i = 30000; i < 40000; i++)
+		late += d.r.score[i] >= 0.99;
+	ck_assert_msg(early >= 4 && 4 * late <= early, "scores >= 0.99: %zu early, %zu late", early, late);
+	detection_release(&d);
+	free(v);
+}
+END_TEST
+
+static Suite *auto_suite(void)
+{
+	Suite *s = suite_create("detectors_auto");
+	TCase *tc = tcase_create("auto");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_calendar_snap);
+	tcase_add_test(tc, test_period_duration_grammar);
+	tcase_add_test(tc, test_daily_period_is_a_day);
+	tcase_add_loop_test(tc, test_shift_and_dip_minutes, 0, N_PLANTED);
+	tcase_add_test(tc, test_rarity_ranks);
+	tcase_add_test(tc, test_false_alarms_fall);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	int rc;
+
+	reg = test_registry();
+	rc = run_suite(auto_suite());
+	registry_free(reg);
+	return rc;
+}
