@@ -335,6 +335,12 @@ static void put_utf8(struct strbuf *sb, uint32_t cp)
 }
 
 /* A string into out (may be NULL to skip it). */
+/* The ':' after a key; an error (with its message: a refusal must say why) if missing. */
+static int colon(struct cur *c)
+{
+	return eat(c, ':') ? 0 : bad(c, "malformed response: %s", "':' expected after a key");
+}
+
 static int str(struct cur *c, struct strbuf *out)
 {
 	if (!eat(c, '"'))
@@ -526,7 +532,7 @@ static int skip(struct cur *c, int depth)
 		if (eat(c, '}'))
 			return 0;
 		do {
-			if (str(c, NULL) || !eat(c, ':') || skip(c, depth + 1))
+			if (str(c, NULL) || colon(c) || skip(c, depth + 1))
 				return bad(c, "malformed response: %s", "bad object");
 		} while (eat(c, ','));
 		return eat(c, '}') ? 0 : bad(c, "malformed response: %s", "'}' expected");
@@ -611,7 +617,7 @@ static int anomaly(struct cur *c, size_t n, struct detection *det)
 	if (!eat(c, '}')) {
 		do {
 			strbuf_reset(&key);
-			if (str(c, &key) || !eat(c, ':'))
+			if (str(c, &key) || colon(c))
 				goto out;
 			if (!strcmp(key.buf, "index")) {
 				if (index_of(c, n, &i))
@@ -685,7 +691,7 @@ static int error_object(struct cur *c, struct strbuf *msg)
 	if (!eat(c, '}')) {
 		do {
 			strbuf_reset(&key);
-			if (str(c, &key) || !eat(c, ':'))
+			if (str(c, &key) || colon(c))
 				goto out;
 			if (!strcmp(key.buf, "message") && peek(c) == '"') {
 				strbuf_reset(msg);

@@ -37,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *cfg = json_object(), *tpl = json_object(), *t, *b;
 	struct diag d;
 
+	json_object_set_new(cfg, "template", tpl);  /* cfg owns it from here */
 	if (size > 16384)
 		goto out;
 	t = json_string(title);
@@ -53,7 +54,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_object_set_new(tpl, "text", b);
 	json_object_set_new(cfg, "type", json_string("slack"));
 	json_object_set_new(cfg, "url", json_string("https://hooks.slack.com/services/T0/B0/x"));
-	json_object_set_new(cfg, "template", tpl);
 	diag_init(&d, "fuzz.json");
 	notify_slack.check(cfg, &d, "$.notify[0]");
 	for (size_t i = 0; i < d.n; i++)
