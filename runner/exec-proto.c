@@ -619,25 +619,25 @@ static int anomaly(struct cur *c, size_t n, struct detection *det)
 			strbuf_reset(&key);
 			if (str(c, &key) || colon(c))
 				goto out;
-			if (!strcmp(key.buf, "index")) {
+			if (!strcmp(strbuf_str(&key), "index")) {
 				if (index_of(c, n, &i))
 					goto out;
 				have_i = 1;
-			} else if (!strcmp(key.buf, "reason") && peek(c) == '"') {
+			} else if (!strcmp(strbuf_str(&key), "reason") && peek(c) == '"') {
 				strbuf_reset(&reason);
 				if (str(c, &reason))
 					goto out;
 				have_reason = 1;
-			} else if (!strcmp(key.buf, "expected")) {
+			} else if (!strcmp(strbuf_str(&key), "expected")) {
 				if (num_or_null(c, &exp_v))
 					goto out;
-			} else if (!strcmp(key.buf, "lower")) {
+			} else if (!strcmp(strbuf_str(&key), "lower")) {
 				if (num_or_null(c, &lo))
 					goto out;
-			} else if (!strcmp(key.buf, "upper")) {
+			} else if (!strcmp(strbuf_str(&key), "upper")) {
 				if (num_or_null(c, &hi))
 					goto out;
-			} else if (!strcmp(key.buf, "score")) {
+			} else if (!strcmp(strbuf_str(&key), "score")) {
 				if (num_or_null(c, &score))
 					goto out;
 			} else if (skip(c, 1)) {
@@ -665,7 +665,7 @@ static int anomaly(struct cur *c, size_t n, struct detection *det)
 	if (have_reason) {
 		if (reason.len > 255)
 			reason.buf[255] = '\0';
-		detection_set_reason(det, i, reason.buf);
+		detection_set_reason(det, i, strbuf_str(&reason));
 	}
 	rc = 0;
 out:
@@ -693,7 +693,7 @@ static int error_object(struct cur *c, struct strbuf *msg)
 			strbuf_reset(&key);
 			if (str(c, &key) || colon(c))
 				goto out;
-			if (!strcmp(key.buf, "message") && peek(c) == '"') {
+			if (!strcmp(strbuf_str(&key), "message") && peek(c) == '"') {
 				strbuf_reset(msg);
 				if (str(c, msg))
 					goto out;
@@ -731,23 +731,23 @@ int exec_proto_detect_response(const char *line, size_t len, uint64_t want_id, s
 				bad(&c, "malformed response: %s", "bad object");
 				goto out;
 			}
-			if (!strcmp(key.buf, "id")) {
+			if (!strcmp(strbuf_str(&key), "id")) {
 				if (num(&c, &id))
 					goto out;
 				have_id = 1;
-			} else if (!strcmp(key.buf, "scores")) {
+			} else if (!strcmp(strbuf_str(&key), "scores")) {
 				if (num_array(&c, "scores", det->r.score, n))
 					goto out;
-			} else if (!strcmp(key.buf, "expected")) {
+			} else if (!strcmp(strbuf_str(&key), "expected")) {
 				if (num_array(&c, "expected", det->r.expected, n))
 					goto out;
-			} else if (!strcmp(key.buf, "lower")) {
+			} else if (!strcmp(strbuf_str(&key), "lower")) {
 				if (num_array(&c, "lower", det->r.lower, n))
 					goto out;
-			} else if (!strcmp(key.buf, "upper")) {
+			} else if (!strcmp(strbuf_str(&key), "upper")) {
 				if (num_array(&c, "upper", det->r.upper, n))
 					goto out;
-			} else if (!strcmp(key.buf, "warmup")) {
+			} else if (!strcmp(strbuf_str(&key), "warmup")) {
 				if (num(&c, &warmup))
 					goto out;
 				if (!(warmup >= 0) || warmup != floor(warmup)) {
@@ -755,7 +755,7 @@ int exec_proto_detect_response(const char *line, size_t len, uint64_t want_id, s
 					goto out;
 				}
 				have_warmup = 1;
-			} else if (!strcmp(key.buf, "anomalies")) {
+			} else if (!strcmp(strbuf_str(&key), "anomalies")) {
 				if (peek(&c) == 'n') {
 					if (skip(&c, 0))
 						goto out;
@@ -775,7 +775,7 @@ int exec_proto_detect_response(const char *line, size_t len, uint64_t want_id, s
 						goto out;
 					}
 				}
-			} else if (!strcmp(key.buf, "error")) {
+			} else if (!strcmp(strbuf_str(&key), "error")) {
 				if (peek(&c) == 'n') {
 					if (skip(&c, 0))
 						goto out;

@@ -14,10 +14,16 @@
 #include "fuzzutil.h"
 #include "banned.h"
 
+static char path[] = "/tmp/vigil-fuzz-csv.XXXXXX";
+
+static void remove_temp(void)
+{
+	unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const dups[] = { "last", "first", "keep", "error" };
-	static char path[] = "/tmp/vigil-fuzz-csv.XXXXXX";
 	static int fd = -1;
 	struct fetch_ctx ctx = { .job = "fuzz", .from_ms = INT64_MIN, .to_ms = INT64_MAX, .max_series = 50 };
 	struct series_set set = SERIES_SET_INIT;
@@ -28,8 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 65536)
 		return 0;
-	if (fd < 0 && (fd = mkstemp(path)) < 0)
-		abort();
+	if (fd < 0) {
+		if ((fd = mkstemp(path)) < 0)
+			abort();
+		atexit(remove_temp);
+	}
 	opt = data[0];
 	if (ftruncate(fd, 0) || pwrite(fd, data + 1, size - 1, 0) != (ssize_t)(size - 1))
 		abort();
