@@ -22,6 +22,8 @@
 #include <strings.h>
 
 #include "api.h"
+#include "api-guard.h"
+#include "api-request.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -35,6 +37,11 @@
 #define API_LIMIT_DEFAULT 50
 /* Points in one /api/series answer; a longer range keeps the newest. */
 #define API_SERIES_MAX_POINTS 200000
+/* Slow clients (docs/api.md): connections per client address, and in all */
+#define API_PER_IP_CONNECTIONS 16
+#define API_CONNECTIONS 256
+/* A request (headers and body) must arrive within this of its start. */
+#define API_REQUEST_DEADLINE_MS 10000
 
 struct api {
 	struct MHD_Daemon *mhd;
@@ -43,10 +50,13 @@ struct api {
 	char *token;
 	int loopback;
 	char address[128];
+	struct api_guard *guard;
 };
 
 struct request {
 	size_t body;
+	int started;                /* the handler saw the headers */
+	char target_error[160];     /* why the raw request target is refused ("" if it is not) */
 };
 
 /* ---- listen addresses, tokens, redaction ------------------------------------- */
@@ -101,13 +111,7 @@ int api_parse_listen(const char *listen, char *host, size_t host_size, unsigned 
 
 int api_token_equal(const char *given, const char *expected)
 {
-	size_t lg = strlen(given), le = strlen(expected), n = lg > le ? lg : le;
-	unsigned char diff = lg != le;
-
-	/* every byte of the longer string is looked at, whatever the first difference */
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)(i < lg ? given[i] : 0) ^ (unsigned char)(i < le ? expected[i] : 0);
-	return diff == 0;
+	return api_token_equal_n(given, strlen(given), expected, strlen(expected));
 }
 
 static int secret_key(const char *key)
@@ -270,16 +274,10 @@ static int valid_name(const char *s)
 static int int_arg(struct MHD_Connection *c, const char *name, long long lo, long long hi, long long *v)
 {
 	const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
-	char *end;
-	long long x;
 
 	if (!s)
 		return 0;
-	x = strtoll(s, &end, 10);
-	if (!*s || *end || x < lo || x > hi)
-		return -1;
-	*v = x;
-	return 0;
+	return api_parse_int(s, lo, hi, v);  /* out of range is an error, never clamped */
 }
 
 static int time_arg(struct MHD_Connection *c, const char *name, int64_t *v)
@@ -389,12 +387,12 @@ static enum MHD_Result get_runs(struct api *api, struct MHD_Connection *c)
 static enum MHD_Result get_run(struct api *api, struct MHD_Connection *c, const char *id_text)
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
-	char *end;
-	long long id = strtoll(id_text, &end, 10);
+	long long id;
 	json_t *run = NULL;
 
-	if (!*id_text || *end || id < 1)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not a run id", id_text);
+	if (api_parse_int(id_text, 1, INT64_MAX, &id))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not a run id (an integer from 1 to %lld)",
+		                   id_text, (long long)INT64_MAX);
 	if (api->st->backend->run_get(api->st, id, &run, &err))
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
 	if (!run)
@@ -610,8 +608,13 @@ static enum MHD_Result get_series_list(struct api *api, struct MHD_Connection *c
 /* Does the request carry the operator's token, or is it allowed without one? */
 static enum MHD_Result refuse_mutation(struct api *api, struct MHD_Connection *c, int *refused)
 {
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *auth = NULL;
+	size_t auth_len = 0;
 
+	/* with its length: "Bearer TOKEN\0junk" is not the token */
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+	                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &auth, &auth_len) != MHD_YES)
+		auth = NULL;
 	*refused = 1;
 	if (!api->token) {
 		if (api->loopback) {
@@ -621,7 +624,7 @@ static enum MHD_Result refuse_mutation(struct api *api, struct MHD_Connection *c
 		return reply_error(c, MHD_HTTP_FORBIDDEN, "mutating calls are refused: no API token is configured "
 		                   "and the API is not bound to loopback");
 	}
-	if (!auth || strncasecmp(auth, "Bearer ", 7) || !api_token_equal(auth + 7, api->token))
+	if (!auth || !api_bearer_matches(auth, auth_len, api->token))
 		return reply_error(c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
 	*refused = 0;
 	return MHD_YES;
@@ -736,8 +739,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	(void)version;
 	(void)upload_data;
-	if (!rq) {
-		*con_cls = XNEW(struct request);
+	if (!rq)
+		*con_cls = rq = XNEW(struct request);
+	if (!rq->started) {
+		rq->started = 1;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -745,6 +750,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	api_guard_request_read(c);
+	if (rq->target_error[0])
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "%s", rq->target_error);
 	if (rq->body > API_BODY_MAX)
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes", API_BODY_MAX);
 	return route(api, c, url, method);
@@ -753,23 +761,35 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
-	(void)c;
 	(void)toe;
+	api_guard_request_done(c);
 	free(*con_cls);
 	*con_cls = NULL;
 }
 
+/* Sees the raw request target before libmicrohttpd decodes it; the result becomes *con_cls. */
+static void *check_target(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct request *rq = XNEW(struct request);
+
+	(void)cls;
+	(void)c;
+	api_target_check(uri, strlen(uri), rq->target_error, sizeof(rq->target_error));
+	return rq;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct api *api = cls;
 	char msg[512], esc[600];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	log_warn("api", "%s", log_escape(esc, sizeof(esc), msg));
+	/* a client can make libmicrohttpd complain at will: rate-limited */
+	api_guard_warn(api->guard, log_escape(esc, sizeof(esc), msg));
 }
 
 struct api *api_start(const struct api_config *cfg, struct serve *sv, struct vigil_error *err)
@@ -806,13 +826,17 @@ struct api *api_start(const struct api_config *cfg, struct serve *sv, struct vig
 	api->st = store_open(cfg->store_path, err);
 	if (!api->st)
 		goto fail;
+	api->guard = api_guard_new(API_REQUEST_DEADLINE_MS);
 	api->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, api,
-	                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
 	                            MHD_OPTION_SOCK_ADDR, addr,
-	                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTIONS,
+	                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)API_PER_IP_CONNECTIONS,
 	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 	                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 	                            MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	                            MHD_OPTION_NOTIFY_CONNECTION, api_guard_notify, api->guard,
+	                            MHD_OPTION_URI_LOG_CALLBACK, check_target, NULL,
 	                            MHD_OPTION_END);
 	if (!api->mhd) {
 		vigil_error_set(err, VIGIL_E_IO, "cannot listen on '%s' (address in use, or not local?)", cfg->listen);
@@ -827,6 +851,7 @@ struct api *api_start(const struct api_config *cfg, struct serve *sv, struct vig
 		snprintf(api->address, sizeof(api->address), "%s:%u", host, port);
 	return api;
 fail:
+	api_guard_free(api->guard);
 	store_close(api->st);
 	free(api->token);
 	free(api);
@@ -838,6 +863,7 @@ void api_stop(struct api *api)
 	if (!api)
 		return;
 	MHD_stop_daemon(api->mhd);
+	api_guard_free(api->guard);
 	store_close(api->st);
 	if (api->token)
 		memset(api->token, 0, strlen(api->token));

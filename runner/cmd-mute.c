@@ -74,13 +74,6 @@ static int cmd_mute(const struct cmd_entry *self, int argc, char **argv)
 	int c, all = 0, json = 0, rc = EXIT_OK;
 	struct store *st;
 
-	if (argc > 1 && argv[1][0] != '-') {
-		sub = argv[1];
-		argc--;
-		argv++;
-		if (strcmp(sub, "list") && strcmp(sub, "add") && strcmp(sub, "remove"))
-			return cmd_usage_error(self, "unknown subcommand '%s' (add, list, remove)", sub);
-	}
 	while ((c = getopt_long(argc, argv, "f:u:r:ajs:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -107,6 +100,12 @@ static int cmd_mute(const struct cmd_entry *self, int argc, char **argv)
 		default:
 			return cmd_usage_error(self, "unknown option");
 		}
+	}
+	/* the subcommand is the first operand, so options may come before or after it */
+	if (optind < argc) {
+		sub = argv[optind++];
+		if (strcmp(sub, "list") && strcmp(sub, "add") && strcmp(sub, "remove"))
+			return cmd_usage_error(self, "unknown subcommand '%s' (add, list, remove)", sub);
 	}
 	if (!strcmp(sub, "add")) {
 		int n = argc - optind;

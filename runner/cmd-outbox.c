@@ -235,13 +235,6 @@ static int cmd_outbox(const struct cmd_entry *self, int argc, char **argv)
 	struct store *st;
 	char *end;
 
-	if (argc > 1 && argv[1][0] != '-') {
-		sub = argv[1];
-		argc--;
-		argv++;
-		if (strcmp(sub, "list") && strcmp(sub, "retry") && strcmp(sub, "send"))
-			return cmd_usage_error(self, "unknown subcommand '%s' (list, retry, send)", sub);
-	}
 	while ((c = getopt_long(argc, argv, "ajl:w:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': all = 1; break;
@@ -265,6 +258,12 @@ static int cmd_outbox(const struct cmd_entry *self, int argc, char **argv)
 		default:
 			return cmd_usage_error(self, "unknown option");
 		}
+	}
+	/* the subcommand is the first operand, so options may come before or after it */
+	if (optind < argc) {
+		sub = argv[optind++];
+		if (strcmp(sub, "list") && strcmp(sub, "retry") && strcmp(sub, "send"))
+			return cmd_usage_error(self, "unknown subcommand '%s' (list, retry, send)", sub);
 	}
 	if (!strcmp(sub, "retry") ? argc - optind != 1 : optind != argc)
 		return cmd_usage_error(self, !strcmp(sub, "retry") ? "retry takes one message ID" :

@@ -131,8 +131,12 @@ static int cmd_run(const struct cmd_entry *self, int argc, char **argv)
 
 		if (job_run(specs[i], &opt, &rep, &err)) {
 			fprintf(stderr, "vigil: job '%s' failed: %s\n", specs[i]->name, err.msg);
-			rc = EXIT_JOB_FAILED;
-		} else if (rep.n_failures) {
+			/* the store refusing writes (a full disk) is the environment's fault, not the job's */
+			if (err.code == VIGIL_E_STORE)
+				rc = EXIT_ENV;
+			else if (rc != EXIT_ENV)
+				rc = EXIT_JOB_FAILED;
+		} else if (rep.n_failures && rc != EXIT_ENV) {
 			rc = EXIT_JOB_FAILED;
 		}
 		json_array_append_new(results, run_report_json(&rep));

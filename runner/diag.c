@@ -21,9 +21,13 @@ void diag_init(struct diag *d, const char *file)
 
 void diag_release(struct diag *d)
 {
-	for (size_t i = 0; i < d->n; i++)
+	for (size_t i = 0; i < d->n; i++) {
 		free(d->msgs[i]);
+		free(d->paths[i]);
+	}
 	free(d->msgs);
+	free(d->paths);
+	free(d->text_at);
 	free(d->file);
 	memset(d, 0, sizeof(*d));
 }
@@ -33,17 +37,56 @@ void diag_add(struct diag *d, const char *path, const char *fmt, ...)
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 
+	size_t at;
+
 	strbuf_addf(&sb, "%s: ", d->file);
 	if (path)
 		strbuf_addf(&sb, "%s: ", path);
+	at = sb.len;
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	if (d->n == d->alloc) {
 		d->alloc = d->alloc ? d->alloc * 2 : 8;
 		d->msgs = xreallocarray(d->msgs, d->alloc, sizeof(*d->msgs));
+		d->paths = xreallocarray(d->paths, d->alloc, sizeof(*d->paths));
+		d->text_at = xreallocarray(d->text_at, d->alloc, sizeof(*d->text_at));
 	}
+	d->paths[d->n] = path ? xstrdup(path) : NULL;
+	d->text_at[d->n] = at;
 	d->msgs[d->n++] = strbuf_detach(&sb);
+}
+
+/* A JSON string of s; bytes that are not UTF-8 (a file name can hold any) become '?'. */
+static json_t *text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+
+	if (j)
+		return j;
+	copy = xstrdup(s);
+	for (unsigned char *p = (unsigned char *)copy; *p; p++)
+		if (*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+json_t *diag_json(const struct diag *d)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < d->n; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "file", text(d->file));
+		json_object_set_new(o, "path", d->paths[i] ? text(d->paths[i]) : json_null());
+		json_object_set_new(o, "message", text(d->msgs[i] + d->text_at[i]));
+		json_array_append_new(arr, o);
+	}
+	return arr;
 }
 
 void diag_check_keys(struct diag *d, const void *obj, const char *const *keys, const char *extra,

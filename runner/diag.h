@@ -8,11 +8,14 @@
 #ifndef VIGIL_DIAG_H
 #define VIGIL_DIAG_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct diag {
 	char *file;         /* display name of the file */
 	char **msgs;
+	char **paths;       /* the JSON path of each message, or NULL (for --json) */
+	size_t *text_at;    /* where the message proper starts in msgs[i] */
 	size_t n;
 	size_t alloc;
 };
@@ -34,6 +37,9 @@ void diag_check_keys(struct diag *d, const void *obj, const char *const *keys, c
 
 /* Print every message, one per line, to stderr. */
 void diag_print(const struct diag *d);
+
+/* The messages as a JSON array of {"file", "path" (or null), "message"}. */
+json_t *diag_json(const struct diag *d);
 
 /* Child JSON paths: "$.a" + key -> "$.a.key" (or $.a["odd key"]); + index -> "$.a[3]". */
 void jpath_key(char *buf, size_t len, const char *parent, const char *key);

@@ -290,6 +290,7 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 		.from_ms = INT64_MIN,
 		.to_ms = INT64_MAX,
 		.run_ms = opt->scheduled_ms,
+		.max_series = spec->max_series,
 	};
 	struct detector_instance **insts = xcalloc(spec->n_detectors, sizeof(*insts));
 	struct series_set set = SERIES_SET_INIT;
@@ -335,6 +336,12 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 	}
 	if (spec->source_type->fetch(spec->source, &fctx, &set, err)) {
 		vigil_error_prefix(err, "source");
+		goto failed;
+	}
+	if (set.n > spec->max_series) {
+		/* scoring 200 000 series would take gigabytes: refuse before it starts */
+		vigil_error_set(err, VIGIL_E_LIMIT, "source: %zu series, more than $.max_series (%zu) of %s; "
+		                "narrow the source or raise \"max_series\"", set.n, spec->max_series, spec->path);
 		goto failed;
 	}
 	score_all(spec, insts, opt, &set, rep, &rows);

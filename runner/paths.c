@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "paths.h"
 #include "xmalloc.h"
@@ -33,6 +34,17 @@ int paths_mkdir_p(const char *path, unsigned mode, struct vigil_error *err)
 	if (stat(path, &st) || !S_ISDIR(st.st_mode))
 		return vigil_error_set(err, VIGIL_E_IO, "'%s' is not a directory", path);
 	return 0;
+}
+
+char *paths_absolute(const char *path)
+{
+	char *cwd, *abs;
+
+	if (path[0] == '/' || !(cwd = getcwd(NULL, 0)))
+		return xstrdup(path);
+	abs = strcmp(path, ".") ? xasprintf("%s/%s", cwd, path) : xstrdup(cwd);
+	free(cwd);
+	return abs;
 }
 
 char *paths_state_dir(const char *override, struct vigil_error *err)

@@ -14,4 +14,11 @@ char *paths_state_dir(const char *override, struct vigil_error *err);
 /* mkdir -p with mode; 0 or -1 with err set. */
 int paths_mkdir_p(const char *path, unsigned mode, struct vigil_error *err);
 
+/*
+ * path made absolute against the current directory (not resolved: symbolic
+ * links and ".." stay), so a relative --plugin-dir means the same thing to
+ * every verb and every later base directory.  Returns a new string.
+ */
+char *paths_absolute(const char *path);
+
 #endif

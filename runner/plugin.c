@@ -13,6 +13,7 @@
 #include "exec-detector.h"
 #include "log.h"
 #include "params.h"
+#include "paths.h"
 #include "plugin.h"
 #include "strbuf.h"
 #include "suggest.h"
@@ -615,7 +616,8 @@ void registry_load_dir(struct registry *reg, const char *dir)
 
 	reg->dirs = xreallocarray(reg->dirs, reg->n_dirs + 1, sizeof(*reg->dirs));
 	reg->dir_sigs = xreallocarray(reg->dir_sigs, reg->n_dirs + 1, sizeof(*reg->dir_sigs));
-	reg->dirs[reg->n_dirs] = xstrdup(dir);
+	/* absolute, so exec detectors found here are not looked up relative to dir again */
+	reg->dirs[reg->n_dirs] = paths_absolute(dir);
 	reg->dir_sigs[reg->n_dirs] = dir_signature(dir);
 	reg->n_dirs++;
 	names = list_plugins(dir, &n, 0);

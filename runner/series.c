@@ -41,7 +41,7 @@ void series_add_label(struct series *s, const char *key, const char *value)
 void series_append(struct series *s, int64_t ts, double v)
 {
 	if (s->n == s->alloc) {
-		s->alloc = s->alloc ? s->alloc * 2 : 1024;
+		s->alloc = s->alloc ? s->alloc * 2 : 16;  /* many one-point series stay small */
 		s->ts = xreallocarray(s->ts, s->alloc, sizeof(*s->ts));
 		s->v = xreallocarray(s->v, s->alloc, sizeof(*s->v));
 	}

@@ -69,6 +69,12 @@ struct slot {
 	struct tz *tz;
 	char *error;               /* the file's latest version is invalid: why */
 	int seen;
+	/*
+	 * The earliest fire time whose run could not be claimed (the store was
+	 * full or failing), 0 if none: the next run that is claimed reaches
+	 * back to it (misfire run_once), so no window goes unanalysed.
+	 */
+	int64_t uncovered_from;
 };
 
 enum stop_reason { STOP_NONE, STOP_TIMEOUT, STOP_SHUTDOWN, STOP_LOST };
@@ -446,7 +452,7 @@ static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
 	struct slot *s = slot_by_name(sv, r->job);
 	struct running *rr;
 	struct worker_request req;
-	int64_t window_from = 0;
+	int64_t window_from = 0, cover_from;
 	int claimed = 0, done;
 	char when[40];
 
@@ -455,14 +461,28 @@ static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
 		sched_finished(sv->sched, r->job);
 		return;
 	}
-	if (s->spec->window_ms && r->cover_from_ms < r->scheduled_ms)
-		window_from = r->cover_from_ms - s->spec->window_ms;
+	cover_from = r->cover_from_ms;
+	if (s->uncovered_from && s->uncovered_from < cover_from) {
+		/* earlier runs could not be stored: cover them, within max_catchup_age */
+		int64_t oldest = r->scheduled_ms - s->spec->max_catchup_ms;
+
+		cover_from = s->uncovered_from > oldest ? s->uncovered_from : oldest;
+	}
+	if (s->spec->window_ms && cover_from < r->scheduled_ms)
+		window_from = cover_from - s->spec->window_ms;
 	rr = XNEW(struct running);
 	rr->run = *r;
 	rr->timeout_ms = s->spec->timeout_ms;
 	if (sv->st->backend->run_claim(sv->st, r->job, r->scheduled_ms, window_from, sched_trigger_name(r->trigger),
 	                               sv->opt->node, sv->opt->lease_ms, &rr->claim, &claimed, &err)) {
-		log_error("serve", "job '%s': run for %s: %s", r->job, when, err.msg);
+		if (s->spec->misfire == MISFIRE_RUN_ONCE && r->trigger != TRIGGER_MANUAL) {
+			if (!s->uncovered_from || cover_from < s->uncovered_from)
+				s->uncovered_from = cover_from;
+			log_error("serve", "job '%s': run for %s: %s; the next run that can be stored covers its window "
+			          "(misfire: run_once)", r->job, when, err.msg);
+		} else {
+			log_error("serve", "job '%s': run for %s: %s", r->job, when, err.msg);
+		}
 		/*
 		 * The store is unreachable: pause the schedule until it answers;
 		 * the fire times missed meanwhile follow the misfire policy.
@@ -473,6 +493,8 @@ static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
 		sv->store_retry_at = now + STORE_RETRY_MS;
 		goto not_started;
 	}
+	if (claimed)
+		s->uncovered_from = 0;
 	if (!claimed) {
 		log_info("serve", "job '%s': the run for %s is done or held by another node; not run again", r->job,
 		         when);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "regfile.h"
 #include "secret.h"
 #include "source.h"
 #include "strbuf.h"
@@ -550,6 +551,13 @@ static int parse_file(const struct csv_opts *o, const char *buf, size_t size, co
 		}
 		if (scol >= 0)
 			s = name_map_get(&map, out, f[scol].p, f[scol].len, o->series_column);
+		if (ctx->max_series && out->n > ctx->max_series) {
+			/* stop before 200 000 one-point series fill the memory */
+			vigil_error_set(err, VIGIL_E_LIMIT, "%s:%zu: more than %zu series (the job's \"max_series\")",
+			                o->display, line_no, ctx->max_series);
+			free_fields(f, nf);
+			goto out;
+		}
 		for (int k = 0; k < nv; k++) {
 			struct field *vf = &f[vcols[k]];
 			struct series *target = wide ? wide[k] : s;
@@ -643,14 +651,10 @@ static int csv_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct seri
 	o.max_points = json_is_integer(mp) ? (size_t)json_integer_value(mp) : CSV_DEFAULT_MAX_POINTS;
 	free(resolved);
 
-	fd = open(o.path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK + fstat: a FIFO or device is refused, never waited on */
+	fd = regfile_open(o.path, &st, err);
 	if (fd < 0) {
-		rc = vigil_error_set(err, VIGIL_E_IO, "%s: cannot open: %s", o.display, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		rc = vigil_error_set(err, VIGIL_E_IO, "%s: not a regular file", o.display);
+		rc = vigil_error_prefix(err, "%s", o.display);
 		goto out;
 	}
 	if (st.st_size == 0) {

@@ -21,6 +21,7 @@ struct fetch_ctx {
 	int64_t from_ms;        /* window start (INT64_MIN: unbounded) */
 	int64_t to_ms;          /* window end (INT64_MAX: unbounded) */
 	int64_t run_ms;         /* the run's scheduled time, "now" for relative ranges (0: the clock) */
+	size_t max_series;      /* the spec's "max_series"; a source may stop early past it (0: no limit) */
 };
 
 struct source_type {

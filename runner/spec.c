@@ -14,6 +14,7 @@
 #include "secret.h"
 #include "spec.h"
 #include "strbuf.h"
+#include "regfile.h"
 #include "suggest.h"
 #include "timefmt.h"
 #include "tz.h"
@@ -21,7 +22,7 @@
 #include "banned.h"
 
 static const char *const top_keys[] = {
-	"version", "name", "description", "source", "window", "detectors", "alert", "notify",
+	"version", "name", "description", "source", "window", "max_series", "detectors", "alert", "notify",
 	"schedule", "labels", "annotations", "explain", NULL,
 };
 static const char *const detector_keys[] = {
@@ -129,13 +130,14 @@ static void parse_detectors(struct job_spec *spec, const json_t *arr, const stru
                             struct diag *d)
 {
 	size_t i;
-	json_t *item;
+	json_t *item, *seen;
 
 	if (!json_is_array(arr) || json_array_size(arr) == 0) {
 		diag_add(d, "$.detectors", "must be a non-empty array of detector entries");
 		return;
 	}
 	spec->detectors = xcalloc(json_array_size(arr), sizeof(*spec->detectors));
+	seen = json_object();
 	json_array_foreach(arr, i, item) {
 		struct spec_detector *sd = &spec->detectors[spec->n_detectors];
 		char path[JPATH_MAX], sub[JPATH_MAX];
@@ -199,20 +201,21 @@ static void parse_detectors(struct job_spec *spec, const json_t *arr, const stru
 		else if (sd->entry)
 			detector_check_params(sd->entry, params, d, sub);
 		sd->params = params ? json_incref(params) : NULL;
-		for (size_t k = 0; k < spec->n_detectors; k++) {
-			if (strcmp(spec->detectors[k].id, sd->id))
-				continue;
+		/* a hash set, not a scan of the earlier entries: 40 000 detectors validate in linear time */
+		if (json_object_get(seen, sd->id)) {
 			if (id) {
 				jpath_key(sub, sizeof(sub), path, "id");
 				diag_add(d, sub, "duplicate id '%s'", sd->id);
-			}
-			else
+			} else {
 				diag_add(d, path, "detector '%s' is used twice: give each entry a distinct \"id\"",
 				         sd->detector);
-			break;
+			}
+		} else {
+			json_object_set_new(seen, sd->id, json_true());
 		}
 		spec->n_detectors++;
 	}
+	json_decref(seen);
 }
 
 static void parse_alert(struct job_spec *spec, const json_t *alert, struct diag *d)
@@ -502,6 +505,7 @@ static struct job_spec *spec_from_json(json_t *root, const char *path, const cha
 	spec->misfire = MISFIRE_RUN_ONCE;
 	spec->max_catchup_ms = SPEC_DEFAULT_MAX_CATCHUP_MS;
 	spec->timeout_ms = SPEC_DEFAULT_TIMEOUT_MS;
+	spec->max_series = SPEC_DEFAULT_MAX_SERIES;
 	spec->path = xstrdup(path);
 	spec->dir = xstrdup(dir);
 	check_keys(root, top_keys, d, "$", "the job spec");
@@ -529,6 +533,11 @@ static struct job_spec *spec_from_json(json_t *root, const char *path, const cha
 	v = json_object_get(root, "window");
 	if (v && (!json_is_string(v) || duration_parse(json_string_value(v), &spec->window_ms)))
 		diag_add(d, "$.window", "must be a duration like \"6h\" or \"7d\"");
+	v = json_object_get(root, "max_series");
+	if (v && !(json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= SPEC_MAX_MAX_SERIES))
+		diag_add(d, "$.max_series", "must be an integer in [1, %d]", SPEC_MAX_MAX_SERIES);
+	else if (v)
+		spec->max_series = (size_t)json_integer_value(v);
 	v = json_object_get(root, "detectors");
 	if (!v)
 		diag_add(d, "$.detectors", "is required: a list of detectors to run");
@@ -558,17 +567,23 @@ static void add_json_error(struct diag *d, const json_error_t *jerr)
 
 struct job_spec *spec_load(const char *path, const struct registry *reg, struct diag *d)
 {
+	struct vigil_error err = VIGIL_ERROR_INIT;
 	json_error_t jerr;
 	json_t *root;
-	char *copy, *dir;
+	char *copy, *dir, *text;
 	struct job_spec *spec;
+	size_t len;
 
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	/* a FIFO, device or directory is refused before anything blocks on it */
+	text = regfile_read(path, SPEC_MAX_BYTES, &len, &err);
+	if (!text) {
+		diag_add(d, NULL, "%s", err.msg);
+		return NULL;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	if (!root) {
-		if (jerr.line <= 0 && jerr.position == 0 && access(path, R_OK) != 0)
-			diag_add(d, NULL, "cannot read: %s", strerror(errno));
-		else
-			add_json_error(d, &jerr);
+		add_json_error(d, &jerr);
 		return NULL;
 	}
 	copy = xstrdup(path);

@@ -60,6 +60,11 @@ enum misfire_policy {
 
 #define SPEC_DEFAULT_MAX_CATCHUP_MS (24LL * 3600 * 1000)
 #define SPEC_DEFAULT_TIMEOUT_MS (3600LL * 1000)
+/* "max_series": a run fails when its source returns more series than this. */
+#define SPEC_DEFAULT_MAX_SERIES 10000
+#define SPEC_MAX_MAX_SERIES 10000000
+/* A spec file larger than this is refused (a spec of 40 000 detectors is 1.5 MB). */
+#define SPEC_MAX_BYTES (64u * 1024 * 1024)
 
 struct spec_notify {
 	const struct notify_type *type;
@@ -75,6 +80,7 @@ struct job_spec {
 	const struct source_type *source_type;
 	json_t *source;
 	int64_t window_ms;         /* 0: whatever the source returns */
+	size_t max_series;         /* a run whose source returns more series fails */
 	struct spec_detector *detectors;
 	size_t n_detectors;
 	struct spec_alert alert;

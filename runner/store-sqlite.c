@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "fault.h"
 #include "store-sqlite.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -242,6 +243,7 @@ static int sqlite_open(struct store *st, const char *target, struct vigil_error 
 {
 	sqlite3 *db = NULL;
 
+	fault_sqlite_install();  /* tests only: see fault.h */
 	if (sqlite3_open_v2(target, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	                    NULL) != SQLITE_OK) {
 		vigil_error_set(err, VIGIL_E_STORE, "cannot open store '%s': %s", target,

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "api.h"
+#include "api-request.h"
 #include "cron.h"
 #include "metrics.h"
 #include "sched.h"
@@ -23,6 +24,71 @@ START_TEST(test_token_equal)
 	ck_assert(api_token_equal("", ""));
 	/* a string with an embedded difference after a common prefix */
 	ck_assert(!api_token_equal("abc\x01", "abc"));
+}
+END_TEST
+
+static const char *target_error(const char *t)
+{
+	static char msg[200];
+
+	msg[0] = '\0';
+	return api_target_check(t, strlen(t), msg, sizeof(msg)) ? msg : NULL;
+}
+
+START_TEST(test_target_check)
+{
+	ck_assert_ptr_null(target_error("/api/jobs/cpu"));
+	ck_assert_ptr_null(target_error("/api/runs?job=cpu&limit=5&before=3"));
+	ck_assert_ptr_null(target_error("/api/jobs/c%70u?x=a+b&&y"));
+	ck_assert_str_eq(target_error("/api/jobs/cpu%00"), "control character in the path");
+	ck_assert_str_eq(target_error("/api/jobs/cpu%7F"), "control character in the path");
+	ck_assert_str_eq(target_error("/api/jobs/cpu\x01"), "control character in the path");
+	ck_assert_str_eq(target_error("/api/jobs/cpu%zz"), "malformed %-escape in the path");
+	ck_assert_str_eq(target_error("/api/jobs/cpu%4"), "malformed %-escape in the path");
+	ck_assert_str_eq(target_error("/x?job=a%0d"), "control character in the query");
+	ck_assert_str_eq(target_error("/x?limit=1&limit=2"), "query parameter 'limit' given more than once");
+	ck_assert_str_eq(target_error("/x?limit=1&l%69mit=2"), "query parameter 'limit' given more than once");
+	ck_assert_str_eq(target_error("/x?a&a"), "query parameter 'a' given more than once");
+	ck_assert_str_eq(target_error("*"), "the request target must be a path starting with '/'");
+	ck_assert_str_eq(target_error("/x?a=1&b=1&c=1&d=1&e=1&f=1&g=1&h=1&i=1&j=1&k=1&l=1&m=1&n=1&o=1&p=1&q=1"),
+	                 "more than 16 query parameters");
+}
+END_TEST
+
+START_TEST(test_parse_int)
+{
+	long long v = 0;
+
+	ck_assert_int_eq(api_parse_int("42", 1, 100, &v), 0);
+	ck_assert_int_eq(v, 42);
+	ck_assert_int_eq(api_parse_int("9223372036854775807", 1, INT64_MAX, &v), 0);
+	ck_assert(v == INT64_MAX);
+	ck_assert_int_eq(api_parse_int("-9223372036854775808", INT64_MIN, 0, &v), 0);
+	ck_assert(v == INT64_MIN);
+	/* out of range is refused, never clamped */
+	ck_assert_int_eq(api_parse_int("9223372036854775808", 1, INT64_MAX, &v), -1);
+	ck_assert_int_eq(api_parse_int("99999999999999999999", 1, INT64_MAX, &v), -1);
+	ck_assert_int_eq(api_parse_int("101", 1, 100, &v), -1);
+	ck_assert_int_eq(api_parse_int("0", 1, 100, &v), -1);
+	ck_assert_int_eq(api_parse_int("+5", 1, 100, &v), -1);
+	ck_assert_int_eq(api_parse_int(" 5", 1, 100, &v), -1);
+	ck_assert_int_eq(api_parse_int("5 ", 1, 100, &v), -1);
+	ck_assert_int_eq(api_parse_int("", 1, 100, &v), -1);
+	ck_assert_int_eq(api_parse_int("-", -5, 100, &v), -1);
+	ck_assert_int_eq(api_parse_int("0x10", 1, 100, &v), -1);
+}
+END_TEST
+
+START_TEST(test_bearer)
+{
+	static const char with_nul[] = "Bearer tok\0junk";
+
+	ck_assert(api_bearer_matches("Bearer tok", 10, "tok"));
+	ck_assert(api_bearer_matches("bearer tok", 10, "tok"));
+	ck_assert(!api_bearer_matches(with_nul, sizeof(with_nul) - 1, "tok"));
+	ck_assert(!api_bearer_matches("Bearer to", 9, "tok"));
+	ck_assert(!api_bearer_matches("Basic tok", 9, "tok"));
+	ck_assert(!api_bearer_matches("Bearer", 6, "tok"));
 }
 END_TEST
 
@@ -210,6 +276,9 @@ int main(void)
 
 	tcase_add_test(tc, test_token_equal);
 	tcase_add_test(tc, test_redact);
+	tcase_add_test(tc, test_target_check);
+	tcase_add_test(tc, test_parse_int);
+	tcase_add_test(tc, test_bearer);
 	tcase_add_test(tc, test_parse_listen);
 	tcase_add_test(tc, test_metrics_render);
 	tcase_add_test(tc, test_format_number);

@@ -1,25 +1,19 @@
 /*
  * fuzz_cron.c - fuzzing cron_parse() and cron_next().
  *
- * Built with clang -fsanitize=fuzzer and -DVIGIL_LIBFUZZER it is a libFuzzer
- * target.  Built without, main() runs the inputs named on the command line
- * (files, or directories of files), so crashes the fuzzer found stay fixed:
- *
- *   clang -DVIGIL_LIBFUZZER -fsanitize=fuzzer,address,undefined ... fuzz_cron.c
- *   ./fuzz_cron corpus/          # fuzz
- *   ./fuzz_cron-regress crash-*  # replay, with any compiler
+ * A libFuzzer target (./configure --enable-fuzzing; make fuzz), and, linked
+ * with tests/fuzz-main.c instead of libFuzzer, a replayer of its corpus in
+ * tests/data/fuzz/cron/ that `make check` runs (tests/fuzz-replay.sh).
  *
  * Input layout: byte 0 picks the zone, bytes 1-8 the instant (big-endian),
  * the rest is the expression.  Shorter inputs are all expression.  Besides
  * "no crash, no hang, no leak" the target checks that fire times increase
  * and that error messages are printable, and aborts if not.
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cron.h"
 #include "error.h"
@@ -112,90 +106,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(expr);
 	return 0;
 }
-
-#ifndef VIGIL_LIBFUZZER
-static int run_file(const char *path)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	FILE *f = fopen(path, "rb");
-
-	if (!f) {
-		perror(path);
-		return -1;
-	}
-	do {
-		if (len == cap) {
-			unsigned char *p;
-
-			cap = cap ? cap * 2 : 4096;
-			if (cap > 16 * 1024 * 1024 || !(p = realloc(buf, cap))) {
-				fprintf(stderr, "%s: too big\n", path);
-				free(buf);
-				fclose(f);
-				return -1;
-			}
-			buf = p;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		perror(path);
-		free(buf);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, len);
-	free(buf);
-	return 0;
-}
-
-static int run_path(const char *path, int *count)
-{
-	struct dirent *de;
-	struct stat st;
-	char sub[4096];
-	int rc = 0;
-	DIR *dir;
-
-	if (stat(path, &st) < 0) {
-		perror(path);
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		(*count)++;
-		return run_file(path);
-	}
-	if (!(dir = opendir(path))) {
-		perror(path);
-		return -1;
-	}
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (stat(sub, &st) == 0 && S_ISREG(st.st_mode)) {
-			(*count)++;
-			rc |= run_file(sub);
-		}
-	}
-	closedir(dir);
-	return rc;
-}
-
-int main(int argc, char **argv)
-{
-	int i, rc = 0, count = 0;
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s FILE-OR-DIR...\n", argv[0]);
-		return 2;
-	}
-	for (i = 1; i < argc; i++)
-		rc |= run_path(argv[i], &count);
-	printf("fuzz_cron: %d input(s) ran\n", count);
-	return rc ? 1 : 0;
-}
-#endif
