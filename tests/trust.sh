@@ -64,4 +64,31 @@ chmod g+w "$E/above.sh"
 expect_exit 2 "an external detector writable by its group" -- $VIGIL validate "$E/job.json"
 expect_grep "$TMP/err" "\$.detectors[0].exec.path: executable '$E/./above.sh': refused: '$E/above.sh' is writable by its group (mode 0775)" \
 	"is refused with the reason, naming the JSON path"
+
+# --- the state directory and the store (item 9) ---------------------------------
+S=$TMP/state
+mkdir -p "$S"
+cat >"$E/plain.json" <<'JSON'
+{"name": "plain", "source": {"type": "csv", "path": "d.csv"}, "detectors": [{"detector": "mad"}]}
+JSON
+chmod 777 "$S"
+expect_exit 3 "a world-writable state directory" -- $VIGIL run --state "$S" "$E/plain.json"
+expect_grep "$TMP/err" "state directory '$S' is writable by others (mode 0777)" "is refused, with the reason"
+expect_eq "$(ls -A "$S")" "" "and nothing is written into it"
+chmod 770 "$S"
+expect_exit 3 "a group-writable state directory" -- $VIGIL run --state "$S" "$E/plain.json"
+expect_grep "$TMP/err" "state directory '$S' is writable by its group (mode 0770)" "is refused too"
+chmod 700 "$S"
+(umask 0; $VIGIL serve --specs "$E" --state "$S" --listen 127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.err") &
+SPID=$!
+n=0
+while [ ! -s "$S/serve.json" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+expect_eq "$(stat -c %a "$S/vigil.db")" 600 "vigil.db is created 0600 even with umask 0"
+expect_eq "$(stat -c %a "$S/vigil.db-wal" 2>&1)" 600 "so is its -wal file"
+expect_eq "$(stat -c %a "$S/vigil.db-shm" 2>&1)" 600 "and its -shm file"
+kill "$SPID"
+wait "$SPID"
+chmod 644 "$S/vigil.db"
+expect_exit 0 "a run with a store an older vigil made 0644" -- $VIGIL run --state "$S" "$E/plain.json"
+expect_eq "$(stat -c %a "$S/vigil.db")" 600 "gets it back to 0600"
 finish
