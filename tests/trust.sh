@@ -65,6 +65,45 @@ expect_exit 2 "an external detector writable by its group" -- $VIGIL validate "$
 expect_grep "$TMP/err" "\$.detectors[0].exec.path: executable '$E/./above.sh': refused: '$E/above.sh' is writable by its group (mode 0775)" \
 	"is refused with the reason, naming the JSON path"
 
+# --- files a spec may read (item 2) ---------------------------------------------
+SP=$TMP/sp
+mkdir -p "$SP"
+printf 'ghp_T0kenNeverShown42\n' >"$TMP/api-token"
+printf 'timestamp,cpu\n2026-01-01T00:00:00Z,1\n' >"$SP/ok.csv"
+ln -s "$TMP/api-token" "$SP/link.csv"
+cp "$TMP/api-token" "$SP/token.csv"
+csvjob() {   # csvjob NAME PATH TIME_COLUMN
+	printf '{"name": "%s", "source": {"type": "csv", "path": "%s", "time_column": "%s"},
+	 "detectors": [{"detector": "mad"}]}\n' "$1" "$2" "$3" >"$SP/$1.json"
+}
+csvjob abs "$TMP/api-token" x
+expect_exit 1 "a CSV path outside the spec's directory" -- $VIGIL run --no-store "$SP/abs.json"
+expect_grep "$TMP/err" "\$.source.path: $TMP/api-token is outside the spec's directory: allow its directory with VIGIL_SOURCE_ROOTS" \
+	"is refused, naming the JSON path and the way to allow it"
+csvjob up ../api-token x
+expect_exit 1 "a relative path that climbs out" -- $VIGIL run --no-store "$SP/up.json"
+expect_grep "$TMP/err" "\$.source.path: ../api-token is outside" "is refused too"
+csvjob link link.csv x
+expect_exit 1 "a symlink in the spec's directory to a file outside" -- $VIGIL run --no-store "$SP/link.json"
+expect_grep "$TMP/err" "\$.source.path: link.csv is outside" "is judged by where it leads"
+csvjob gone ../no-such-file.csv x
+expect_exit 1 "a missing file outside" -- $VIGIL run --no-store "$SP/gone.json"
+expect_grep "$TMP/err" "is outside the spec's directory" "is refused the same way (no probing for files)"
+expect_exit 1 "with VIGIL_SOURCE_ROOTS naming its directory" -- env VIGIL_SOURCE_ROOTS="/nonexistent:$TMP" $VIGIL run --no-store "$SP/abs.json"
+expect_no_grep "$TMP/err" "outside" "the file may be read"
+csvjob tok token.csv x
+expect_exit 1 "a token file read as a CSV in the spec's directory" -- $VIGIL run --no-store "$SP/tok.json"
+expect_grep "$TMP/err" "token.csv:1: no column 'x' among the 1 of the header row" "the error counts the columns"
+cat "$TMP/out" "$TMP/err" >"$TMP/both"
+for f in abs up link gone; do
+	$VIGIL run --no-store "$SP/$f.json" >>"$TMP/both" 2>&1
+done
+expect_no_grep "$TMP/both" "T0kenNeverShown" "and no error quotes the file's content"
+csvjob near ok.csv timestmp
+expect_exit 1 "a misspelt column" -- $VIGIL run --no-store "$SP/near.json"
+expect_grep "$TMP/err" "ok.csv:1: no column 'timestmp' among the 2 of the header row (did you mean 'timestamp'?)" \
+	"names only the close header name"
+
 # --- the state directory and the store (item 9) ---------------------------------
 S=$TMP/state
 mkdir -p "$S"
