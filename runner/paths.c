@@ -78,15 +78,23 @@ int paths_check_private_dir(const char *dir, struct vigil_error *err)
 int paths_private_file(const char *path, struct vigil_error *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd;
 
+	/*
+	 * Never open an existing store here: closing any descriptor of a file
+	 * drops the process's POSIX locks on it, SQLite's included.
+	 */
+	if (lstat(path, &st) == 0) {
+		if (S_ISREG(st.st_mode) && (st.st_mode & 077) && st.st_uid == geteuid())
+			chmod(path, st.st_mode & 0700);   /* an older vigil created it 0644 */
+		return 0;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		if (errno == ELOOP || errno == ENXIO || errno == EISDIR)
-			return 0;   /* a symlink or a special file: left to its owner, sqlite reports the rest */
+		if (errno == EEXIST)
+			return 0;   /* created meanwhile by another process: sqlite takes it from here */
 		return vigil_error_set(err, VIGIL_E_IO, "cannot create '%s': %s", path, strerror(errno));
 	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) && st.st_uid == geteuid())
-		fchmod(fd, st.st_mode & 0700);   /* an older vigil created it 0644 */
 	close(fd);
 	return 0;
 }

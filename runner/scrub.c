@@ -148,12 +148,13 @@ static void add_url_parts(const char *value, const char *ref)
 		for (host_end = auth; host_end < end && !strchr("/?#", *host_end); host_end++)
 			if (*host_end == '@')
 				at = host_end;
-		if (at) {
+		if (at) {   /* a user name alone is not a secret: "postgres@" stays */
 			const char *colon = memchr(auth, ':', (size_t)(at - auth));
 
-			add_entry(auth, (size_t)(at - auth), ref);
-			if (colon)
+			if (colon) {
+				add_entry(auth, (size_t)(at - auth), ref);
 				add_entry(colon + 1, (size_t)(at - colon - 1), ref);
+			}
 		}
 		for (const char *p = host_end; p < end;) {
 			const char *q = p + 1, *eq;

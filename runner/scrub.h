@@ -8,7 +8,8 @@
  * body echoing a request header, curl, a detector's stderr.
  *
  * Besides the value itself, its percent-encoded and JSON-escaped forms are
- * registered, and for a URL its user information, password, and the values of
+ * registered, and for a URL its user information when it holds a password,
+ * the password, and the values of
  * credential-looking query parameters (redact.h), and any path segment or
  * query value of 16 or more bytes mixing letters and digits (a webhook's
  * secret path).  Values shorter than SCRUB_MIN_LEN bytes are not registered:
