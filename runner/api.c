@@ -26,6 +26,8 @@
 #include "api-request.h"
 #include "log.h"
 #include "metrics.h"
+#include "redact.h"
+#include "scrub.h"
 #include "store.h"
 #include "strbuf.h"
 #include "timefmt.h"
@@ -114,66 +116,9 @@ int api_token_equal(const char *given, const char *expected)
 	return api_token_equal_n(given, strlen(given), expected, strlen(expected));
 }
 
-static int secret_key(const char *key)
-{
-	static const char *const words[] = {
-		"password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "webhook",
-		"credential", "private_key", "cookie", NULL,
-	};
-	char low[128];
-	size_t i;
-
-	for (i = 0; key[i] && i < sizeof(low) - 1; i++)
-		low[i] = (char)tolower((unsigned char)key[i]);
-	low[i] = '\0';
-	for (const char *const *w = words; *w; w++)
-		if (strstr(low, *w))
-			return 1;
-	return 0;
-}
-
-/* "scheme://user:pass@host/..." loses its user information. */
-static json_t *redact_string(const char *s)
-{
-	const char *scheme = strstr(s, "://"), *at, *slash;
-
-	if (!scheme)
-		return json_string(s);
-	at = strchr(scheme + 3, '@');
-	slash = strchr(scheme + 3, '/');
-	if (!at || (slash && slash < at))
-		return json_string(s);
-	{
-		char *out = xasprintf("%.*s[redacted]%s", (int)(scheme + 3 - s), s, at);
-		json_t *j = json_string(out);
-
-		free(out);
-		return j;
-	}
-}
-
 json_t *api_redact(const json_t *v)
 {
-	const char *key;
-	json_t *item, *out;
-	size_t i;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		out = json_object();
-		json_object_foreach((json_t *)v, key, item)
-			json_object_set_new(out, key, secret_key(key) ? json_string("[redacted]") : api_redact(item));
-		return out;
-	case JSON_ARRAY:
-		out = json_array();
-		json_array_foreach(v, i, item)
-			json_array_append_new(out, api_redact(item));
-		return out;
-	case JSON_STRING:
-		return redact_string(json_string_value(v));
-	default:
-		return json_deep_copy(v);
-	}
+	return redact_spec(v);
 }
 
 /* ---- replies ------------------------------------------------------------------ */
@@ -194,8 +139,11 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *o)
 {
-	char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *text;
 	size_t len;
+
+	scrub_json(o);   /* no resolved secret leaves the daemon, whatever produced the text */
+	text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 
 	json_decref(o);
 	if (!text)

@@ -22,6 +22,7 @@
 
 #include "child.h"
 #include "timefmt.h"
+#include "trust.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -472,7 +473,7 @@ static int usable(const char *path, struct vigil_error *err)
 	if (access(path, X_OK))
 		return vigil_error_set(err, VIGIL_E_PLUGIN, "executable '%s': not executable: %s", path,
 		                       strerror(errno));
-	return 0;
+	return trust_check(path, "executable", err);
 }
 
 static char *absolute(const char *path)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "scrub.h"
 
 int vigil_error_set(struct vigil_error *err, enum vigil_error_code code, const char *fmt, ...)
 {
@@ -13,7 +14,7 @@ int vigil_error_set(struct vigil_error *err, enum vigil_error_code code, const c
 		return -1;
 	err->code = code == VIGIL_E_NONE ? VIGIL_E_INTERNAL : code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	scrub_vformat(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -26,7 +27,7 @@ int vigil_error_prefix(struct vigil_error *err, const char *fmt, ...)
 	if (!err || err->code == VIGIL_E_NONE)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	scrub_vformat(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
 	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);

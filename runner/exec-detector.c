@@ -19,6 +19,7 @@
 #include "params.h"
 #include "secret.h"
 #include "suggest.h"
+#include "trust.h"
 #include "timefmt.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -625,7 +626,9 @@ void exec_discover(struct registry *reg)
 			if (de->d_name[0] == '.' || (len > 3 && !strcmp(de->d_name + len - 3, ".so")))
 				continue;
 			path = xasprintf("%s/%s", reg->dirs[i], de->d_name);
-			if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && !access(path, X_OK)) {
+			/* only programs: not libtool's .la files, whatever their mode */
+			if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) &&
+			    !access(path, X_OK) && trust_looks_executable(path)) {
 				json_t *exec = json_pack("{s:s}", "path", path);
 				struct diag d;
 

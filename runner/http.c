@@ -17,6 +17,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "scrub.h"
 #include "secret.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -274,6 +275,8 @@ struct http_client *http_client_new(const char *source, const json_t *cfg, const
 	c->url = resolve_key(cfg, "url", spec_dir, err);
 	if (!c->url)
 		goto fail;
+	if (!secret_has_ref(raw ? raw : ""))   /* a literal ?access_token= is not shown either */
+		scrub_register_url(c->url, "[redacted]");
 	while (strlen(c->url) > 8 && c->url[strlen(c->url) - 1] == '/')
 		c->url[strlen(c->url) - 1] = '\0';
 	if (json_object_get(cfg, "bearer_token") && !(c->bearer = resolve_key(cfg, "bearer_token", spec_dir, err)))
@@ -282,6 +285,8 @@ struct http_client *http_client_new(const char *source, const json_t *cfg, const
 	    (!(c->username = resolve_key(cfg, "username", spec_dir, err)) ||
 	     !(c->password = resolve_key(cfg, "password", spec_dir, err))))
 		goto fail;
+	if (c->password)   /* a server echoing "Authorization: Basic ..." must not show it */
+		scrub_register_basic(c->username, c->password, json_string_value(json_object_get(cfg, "password")));
 	c->headers = curl_slist_append(NULL, "Accept: application/json");
 	json_object_foreach(json_is_object(h = json_object_get(cfg, "headers")) ? h : NULL, key, v) {
 		char *val = secret_resolve(json_string_value(v), spec_dir, err), *line;
@@ -518,24 +523,7 @@ void http_add_param(struct strbuf *url, const char *key, const char *value)
 
 const char *http_body_excerpt(const struct http_response *r, char *buf, size_t len)
 {
-	char raw[101];
-	size_t n = r->len < 100 ? r->len : 100, o = 0;
-
-	/* collapse whitespace so an HTML page reads on one line */
-	for (size_t i = 0; i < n && o < 100; i++) {
-		char ch = r->body[i];
-
-		if (ch == '\n' || ch == '\r' || ch == '\t')
-			ch = ' ';
-		if (ch == ' ' && o && raw[o - 1] == ' ')
-			continue;
-		raw[o++] = ch ? ch : ' ';
-	}
-	raw[o] = '\0';
-	log_escape(buf, len, raw);
-	if (r->len > 100 && strlen(buf) + 4 < len)
-		memcpy(buf + strlen(buf), "...", 4);
-	return buf;
+	return scrub_quote(buf, len, r->body ? r->body : "", r->len, 100);
 }
 
 int http_fail_status(struct http_client *c, const struct http_response *r, const char *detail,

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "log.h"
+#include "scrub.h"
 #include "banned.h"
 
 static enum log_level max_level = LOG_LVL_WARNING;
@@ -64,7 +65,7 @@ void vigil_log(enum log_level level, const char *subsys, const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	scrub_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&log_lock);
 	if (getenv("VIGIL_LOG_JOURNAL") && !strcmp(getenv("VIGIL_LOG_JOURNAL"), "1"))

@@ -6,10 +6,13 @@
  * values, so 10 000 jobs cost a lookup per run, not a scan.  Rendering sorts
  * the series so the output is stable (tests compare lines).
  */
+#include "config.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil/detector.h"
 #include "metrics.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -319,6 +322,9 @@ static void histogram(struct strbuf *out, const char *name, const struct histogr
 void metrics_render(struct metrics *m, struct strbuf *out)
 {
 	pthread_mutex_lock(&m->lock);
+	header(out, "vigil_build_info", "gauge", "Always 1: the version of vigil and the detector ABI it offers.");
+	strbuf_addf(out, "vigil_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", PACKAGE_VERSION, VIGIL_ABI_MAJOR,
+	            VIGIL_ABI_MINOR);
 	header(out, "vigil_runs_total", "counter", "Runs ended, by job and status (succeeded, failed, timeout, "
 	       "interrupted).");
 	family(m, out, F_RUNS, "vigil_runs_total", "job", "status", 1);

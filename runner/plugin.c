@@ -17,6 +17,7 @@
 #include "plugin.h"
 #include "strbuf.h"
 #include "suggest.h"
+#include "trust.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -486,6 +487,8 @@ int registry_load_file(struct registry *reg, const char *path, struct vigil_erro
 		return vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': dangling symlink", path);
 	if (!S_ISREG(st.st_mode))
 		return vigil_error_set(err, VIGIL_E_PLUGIN, "plugin '%s': not a regular file", path);
+	if (trust_check(path, "plugin", err))   /* its constructor runs with our privileges */
+		return -1;
 
 	p = XNEW(struct plugin);
 	p->path = xstrdup(path);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scrub.h"
 #include "secret.h"
 #include "strbuf.h"
 #include "xmalloc.h"
@@ -110,6 +111,15 @@ static int read_secret_file(const char *path, struct strbuf *out, struct vigil_e
 	return 0;
 }
 
+/* Every resolved value is a secret for scrub.h, shown as its reference. */
+static void register_value(const char *value, const char *ref, size_t ref_len)
+{
+	char *r = xstrndup(ref, ref_len);
+
+	scrub_register(value, r);
+	free(r);
+}
+
 char *secret_resolve(const char *s, const char *base_dir, struct vigil_error *err)
 {
 	struct strbuf out = STRBUF_INIT;
@@ -141,6 +151,7 @@ char *secret_resolve(const char *s, const char *base_dir, struct vigil_error *er
 				goto fail;
 			}
 			strbuf_addstr(&out, v);
+			register_value(v, p, (size_t)n);
 		} else {
 			struct strbuf content = STRBUF_INIT;
 			char *path = (name[0] != '/' && base_dir) ? xasprintf("%s/%s", base_dir, name)
@@ -158,6 +169,7 @@ char *secret_resolve(const char *s, const char *base_dir, struct vigil_error *er
 			if (content.len && content.buf[content.len - 1] == '\r')
 				content.buf[--content.len] = '\0';
 			strbuf_add(&out, strbuf_str(&content), content.len);
+			register_value(strbuf_str(&content), p, (size_t)n);
 			explicit_bzero(content.buf, content.alloc);
 			strbuf_release(&content);
 		}

@@ -35,6 +35,7 @@
 #include "outbox.h"
 #include "plugin.h"
 #include "sched.h"
+#include "sdnotify.h"
 #include "serve.h"
 #include "spec.h"
 #include "store.h"
@@ -1045,6 +1046,7 @@ static void handle_signals(struct serve *sv, int64_t now)
 				sched_stop(sv->sched);
 				pthread_mutex_unlock(&sv->lock);
 				sv->stop_deadline = now + sv->opt->grace_ms;
+				sdnotify_stopping();
 				log_info("serve", "%s: taking no new runs; %zu running, waiting up to %llds for them",
 				         buf[i] == SIGTERM ? "SIGTERM" : "SIGINT", sv->n_running,
 				         (long long)(sv->opt->grace_ms / 1000));
@@ -1090,6 +1092,7 @@ static void loop(struct serve *sv)
 		int timeout;
 
 		handle_signals(sv, now);
+		sdnotify_watchdog(time_mono_ns() / 1000000);   /* the loop wakes at least every MAX_WAIT_MS */
 		if (now >= sv->next_periodic) {
 			sv->next_periodic = now + sv->opt->rescan_ms;
 			if (sv->rescan_at == INT64_MAX)
@@ -1255,6 +1258,13 @@ int serve_run(const struct serve_options *opt)
 	log_info("serve", "ready: %zu job%s from '%s', API on http://%s, node '%s', at most %u runs at a time",
 	         sched_n_jobs(sv->sched), sched_n_jobs(sv->sched) == 1 ? "" : "s", sv->specs_dir,
 	         api_address(sv->api), opt->node, opt->concurrency);
+	{
+		char status[160];
+
+		snprintf(status, sizeof(status), "%zu jobs, API on http://%s", sched_n_jobs(sv->sched),
+		         api_address(sv->api));
+		sdnotify_ready(status);
+	}
 	loop(sv);
 	log_info("serve", "stopped");
 	rc = EXIT_OK;

@@ -21,6 +21,8 @@
 #include "log.h"
 #include "regfile.h"
 #include "secret.h"
+#include "srcpath.h"
+#include "suggest.h"
 #include "source.h"
 #include "strbuf.h"
 #include "timefmt.h"
@@ -381,16 +383,32 @@ static int find_column(const struct field *hdr, int n, const char *name)
 	return -1;
 }
 
+/*
+ * The header is quoted only as far as the spec already knows it: a column
+ * name close to the one asked for.  Any file's first line could be a secret
+ * (a token file, /etc/shadow with "delimiter": ":").
+ */
 static int missing_column(const struct csv_opts *o, const struct field *hdr, int n, const char *name,
                           struct vigil_error *err)
 {
-	struct strbuf cols = STRBUF_INIT;
+	char **names = XNEWARRAY(char *, n ? n : 1);
+	const char *hint;
 
 	for (int i = 0; i < n; i++)
-		strbuf_addf(&cols, "%s'%.*s'", i ? ", " : "", (int)(hdr[i].len > 64 ? 64 : hdr[i].len), hdr[i].p);
-	vigil_error_set(err, VIGIL_E_DATA, "%s:1: no column '%s' (columns: %s)", o->display, name,
-	                strbuf_str(&cols));
-	strbuf_release(&cols);
+		names[i] = xstrndup(hdr[i].p, hdr[i].len > 64 ? 64 : hdr[i].len);
+	hint = suggest_closest(name, (const char *const *)names, (size_t)n);
+	if (hint) {
+		char esc[300];
+
+		vigil_error_set(err, VIGIL_E_DATA, "%s:1: no column '%s' among the %d of the header row (did you mean "
+		                "'%s'?)", o->display, name, n, log_escape(esc, sizeof(esc), hint));
+	} else {
+		vigil_error_set(err, VIGIL_E_DATA, "%s:1: no column '%s' among the %d of the header row", o->display,
+		                name, n);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 	return -1;
 }
 
@@ -636,10 +654,14 @@ static int csv_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct seri
 	resolved = secret_resolve(raw_path, ctx->spec_dir, err);
 	if (!resolved)
 		return vigil_error_prefix(err, "csv source: path");
-	o.path = (resolved[0] != '/' && ctx->spec_dir) ? xasprintf("%s/%s", ctx->spec_dir, resolved)
-	                                               : xstrdup(resolved);
 	/* Name the file as the spec wrote it unless that holds a secret reference. */
 	o.display = secret_has_ref(raw_path) ? "csv source" : raw_path;
+	o.path = srcpath_resolve(resolved, ctx->spec_dir, "$.source.path",
+	                         secret_has_ref(raw_path) ? "the file" : raw_path, err);
+	if (!o.path) {
+		free(resolved);
+		return -1;
+	}
 	o.time_column = opt_str(cfg, "time_column", NULL);
 	o.series_column = opt_str(cfg, "series_column", NULL);
 	o.value_columns = json_object_get(cfg, "value_columns");

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "scrub.h"
 #include "series-map.h"
 #include "source.h"
 #include "timefmt.h"
@@ -425,7 +426,7 @@ static int prom_fail(struct http_client *c, const struct http_response *resp, st
 {
 	char esc[1200];
 
-	log_escape(esc, sizeof(esc), strbuf_str(&ps->error));
+	scrub_quote(esc, sizeof(esc), strbuf_str(&ps->error), ps->error.len, 1000);
 	if (resp->status != 200)
 		return vigil_error_set(err, VIGIL_E_IO, "%s: HTTP %ld %s: %s", http_client_name(c), resp->status,
 		                       ps->error_type[0] ? ps->error_type : "error", esc[0] ? esc : "(no message)");

@@ -18,6 +18,7 @@
 #include "jsonscan.h"
 #include "log.h"
 #include "secret.h"
+#include "srcpath.h"
 #include "series-map.h"
 #include "source.h"
 #include "strbuf.h"
@@ -400,8 +401,11 @@ static int sqlite_fetch(const json_t *cfg, const struct fetch_ctx *ctx, struct s
 	resolved = secret_resolve(raw_path, ctx->spec_dir, err);
 	if (!resolved)
 		return vigil_error_prefix(err, "sqlite source: path");
-	path = (resolved[0] != '/' && ctx->spec_dir) ? xasprintf("%s/%s", ctx->spec_dir, resolved) : xstrdup(resolved);
+	path = srcpath_resolve(resolved, ctx->spec_dir, "$.source.path",
+	                       secret_has_ref(raw_path) ? "the file" : raw_path, err);
 	free(resolved);
+	if (!path)
+		return -1;
 	who = secret_has_ref(raw_path) ? xstrdup("sqlite source") : xasprintf("sqlite %s", raw_path);
 	rows_init(&r, cfg, who, out);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "paths.h"
 #include "store.h"
 #include "fault.h"
 #include "store-sqlite.h"
@@ -244,6 +245,9 @@ static int sqlite_open(struct store *st, const char *target, struct vigil_error 
 	sqlite3 *db = NULL;
 
 	fault_sqlite_install();  /* tests only: see fault.h */
+	/* it holds run errors and alert text: ours only, whatever the umask */
+	if (strcmp(target, ":memory:") && strncmp(target, "file:", 5) && paths_private_file(target, err))
+		return -1;
 	if (sqlite3_open_v2(target, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	                    NULL) != SQLITE_OK) {
 		vigil_error_set(err, VIGIL_E_STORE, "cannot open store '%s': %s", target,

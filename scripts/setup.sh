@@ -6,7 +6,7 @@ set -eu
 # Build dependencies.
 pkgs="gcc make autoconf automake libtool pkg-config
       libjansson-dev libcurl4-openssl-dev libgsl-dev libsqlite3-dev libpq-dev tzdata
-      libmicrohttpd-dev"
+      libmicrohttpd-dev libsystemd-dev"
 # Test dependencies.
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs check libsubunit-dev valgrind binutils sqlite3 curl python3 python3-numpy"

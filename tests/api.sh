@@ -6,6 +6,8 @@
 command -v curl >/dev/null 2>&1 || { not_ok "curl is required (scripts/setup.sh --test installs it)"; finish; }
 
 D=$TMP/specs S=$TMP/state
+# the data lies outside the specs' directory: a source root (docs/spec.md)
+export VIGIL_SOURCE_ROOTS="$TMP"
 mkdir -p "$D" "$S"
 now=$(date +%s)
 # a steady series with a spike 30 s ago, so runs find an anomaly

@@ -3,8 +3,11 @@
  * token comparison, spec redaction and --listen parsing, the Prometheus
  * exposition of the metrics, and the fire times used by backfill/replay.
  */
+#include "config.h"
+
 #include <math.h>
 
+#include "vigil/detector.h"
 #include "api.h"
 #include "api-request.h"
 #include "cron.h"
@@ -179,6 +182,9 @@ START_TEST(test_metrics_render)
 		metrics_run(m, name, "succeeded", 1);
 	}
 	metrics_render(m, &sb);
+	snprintf(name, sizeof(name), "\",abi=\"%d.%d\"} 1\n", VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
+	ck_assert_ptr_nonnull(strstr(sb.buf, "# TYPE vigil_build_info gauge\nvigil_build_info{version=\"" PACKAGE_VERSION));
+	ck_assert_ptr_nonnull(strstr(sb.buf, name));
 	ck_assert_ptr_nonnull(strstr(sb.buf, "# TYPE vigil_runs_total counter\nvigil_runs_total{job=\"a\",status=\"failed\"} 2\n"
 	                                     "vigil_runs_total{job=\"b\",status=\"succeeded\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(sb.buf, "vigil_runs_total{job=\"we\\\"ird\\\\\\n\",status=\"succeeded\"} 1\n"));

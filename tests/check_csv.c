@@ -20,8 +20,10 @@ static struct fetched fetch(const char *csv_text, const char *cfg_json)
 	char *path = write_temp(csv_text, ".csv");
 	json_error_t jerr;
 	json_t *cfg = json_loads(cfg_json ? cfg_json : "{}", 0, &jerr);
-	struct fetch_ctx ctx = { .job = "t", .spec_dir = NULL, .from_ms = INT64_MIN, .to_ms = INT64_MAX };
+	char *dir = xstrdup(path);   /* the "spec's directory": a source file must lie under it */
+	struct fetch_ctx ctx = { .job = "t", .spec_dir = dir, .from_ms = INT64_MIN, .to_ms = INT64_MAX };
 
+	*strrchr(dir, '/') = '\0';
 	ck_assert_ptr_nonnull(cfg);
 	json_object_set_new(cfg, "type", json_string("csv"));
 	json_object_set_new(cfg, "path", json_string(path));
@@ -29,6 +31,7 @@ static struct fetched fetch(const char *csv_text, const char *cfg_json)
 	json_decref(cfg);
 	unlink(path);
 	free(path);
+	free(dir);
 	return f;
 }
 
@@ -163,7 +166,12 @@ START_TEST(test_errors_name_file_and_line)
 	release(&f);
 
 	f = fetch("a,b\n1,2\n", "{\"time_column\": \"when\"}");
-	ck_assert_msg(strstr(f.err.msg, ".csv:1: no column 'when' (columns: 'a', 'b')"), "got %s", f.err.msg);
+	ck_assert_msg(strstr(f.err.msg, ".csv:1: no column 'when' among the 2 of the header row"), "got %s", f.err.msg);
+	ck_assert_msg(!strstr(f.err.msg, "'a'"), "the header is not quoted: %s", f.err.msg);
+	release(&f);
+
+	f = fetch("timestamp,v\n1,2\n", "{\"time_column\": \"timestmp\"}");
+	ck_assert_msg(strstr(f.err.msg, "(did you mean 'timestamp'?)"), "got %s", f.err.msg);
 	release(&f);
 
 	f = fetch("\n\n", NULL);
@@ -223,7 +231,7 @@ START_TEST(test_window_filter)
 	struct fetched f;
 	char *path = write_temp("timestamp,v\n1000,1\n2000,2\n3000,3\n", ".csv");
 	json_t *cfg = json_pack("{s:s, s:s}", "type", "csv", "path", path);
-	struct fetch_ctx ctx = { .from_ms = 1500 * 1000, .to_ms = 3000 * 1000 };
+	struct fetch_ctx ctx = { .spec_dir = "/", .from_ms = 1500 * 1000, .to_ms = 3000 * 1000 };
 
 	memset(&f, 0, sizeof(f));
 	ck_assert_int_eq(source_csv.fetch(cfg, &ctx, &f.set, &f.err), 0);

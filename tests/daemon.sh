@@ -9,6 +9,8 @@ command -v curl >/dev/null 2>&1 || { not_ok "curl is required (scripts/setup.sh 
 command -v sqlite3 >/dev/null 2>&1 || { not_ok "sqlite3 is required (scripts/setup.sh --test installs it)"; finish; }
 
 D=$TMP/specs S=$TMP/state P=$TMP/plugins
+# the data lies outside the specs' directory: a source root (docs/spec.md)
+export VIGIL_SOURCE_ROOTS="$TMP"
 mkdir -p "$D" "$S" "$P"
 ln -s "$VIGIL_TEST_PLUGINS/slow.so" "$P/slow.so"
 DB=$S/vigil.db

@@ -4,6 +4,8 @@
 . "$top_srcdir/tests/lib.sh"
 export VIGIL_LOG_LEVEL=warning
 CSV="$top_srcdir/specs/examples/data/cpu.csv"
+# the data lies outside the specs' directory: a source root (docs/spec.md)
+export VIGIL_SOURCE_ROOTS="$top_srcdir/specs/examples/data"
 SPEC=$TMP/hist.json
 cat > "$SPEC" <<JSON
 {"name": "hist", "source": {"type": "csv", "path": "$CSV", "time_column": "timestamp"}, "window": "12h",

@@ -29,6 +29,9 @@ path, like Prometheus's /api/v1/query_range, reaches the same behaviour):
   /html            an HTML page with status 200
   /truncated       JSON cut in the middle
   /huge            an endless body (until the client hangs up, at most 3 GB)
+  /reflect         400 with a Prometheus-style error echoing the request's
+                   headers and target (as a careless server does), to check
+                   that no resolved secret is shown
 """
 import gzip
 import json
@@ -93,13 +96,18 @@ class Handler(BaseHTTPRequestHandler):
                 self.headers.get("Authorization", "-"), self.headers.get("User-Agent", "-")))
             log_file.flush()
         path = url.path
-        for route in ("/flaky/", "/always500", "/slow", "/garbage", "/html", "/truncated", "/huge", "/api/"):
+        for route in ("/reflect", "/flaky/", "/always500", "/slow", "/garbage", "/html", "/truncated", "/huge", "/api/"):
             i = path.find(route)
             if i >= 0:
                 # a source may append its own path after the route (/html/api/v1/query_range)
                 path = path[i:] if route in ("/api/", "/flaky/") else route
                 break
 
+        if path == "/reflect":
+            echo = " ".join("%s: %s" % (k, v) for k, v in self.headers.items()
+                            if k.lower() not in ("host", "accept-encoding", "user-agent", "accept"))
+            return self.send_json({"status": "error", "errorType": "bad_data",
+                                   "error": "target: " + self.path + " " + echo}, status=400)
         if path == "/api/cursor":
             page = int(q.get("cursor", ["0"])[0])
             doc = page_doc(page)

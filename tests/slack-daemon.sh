@@ -46,6 +46,8 @@ got_request() { [ "$(requests)" -ge 1 ]; }
 now=$(date +%s)
 awk -v t0=$((now - 3600)) -v now="$now" 'BEGIN { print "timestamp,web-1"; for (i = 0; i < 720; i++) {
 	t = t0 + 10 * i; printf "%d,%d\n", t, (t > now - 300 && t < now + 300) ? 100 : 10 } }' > "$TMP/data.csv"
+# the data lies outside the specs' directory: a source root (docs/spec.md)
+export VIGIL_SOURCE_ROOTS="$TMP"
 cat > "$D/hot.json" <<JSON
 {"name": "hot", "source": {"type": "csv", "path": "$TMP/data.csv"}, "window": "30m", "alert": {"recent": "10m"},
  "detectors": [{"detector": "threshold", "params": {"upper": 50}}],
