@@ -130,6 +130,8 @@ struct notify_message {
 	size_t n_resolved;
 	size_t n_ongoing;          /* incidents still open but already notified: counted, not listed */
 	int muted;                 /* rendered for the record of a muted message */
+	const json_t *labels;      /* the job's "labels" (an object of strings), or NULL */
+	const json_t *annotations; /* the job's "annotations", or NULL */
 };
 
 /* What an HTTP answer means for the message and its destination. */

@@ -36,7 +36,7 @@
 #define SLACK_TEXT_MAX 3000       /* the top-level text; Slack recommends <= 4000 */
 #define SLACK_MAX_MENTIONS 10
 #define SLACK_DEFAULT_SERIES 10
-#define SLACK_HARD_MAX_SERIES 40  /* 40 sections + header, mentions, more, divider, resolved, context < 50 */
+#define SLACK_HARD_MAX_SERIES 40  /* 40 sections + header, mentions, job labels, more, divider, resolved, context < 50 */
 
 /* Per-field budgets for outside text. */
 #define NAME_MAX_BYTES 200
@@ -47,16 +47,21 @@
 #define CHART_URL_MAX_BYTES 1000
 #define RESOLVED_MAX_BYTES 2000
 #define RESOLVED_LINE_MAX 400
+#define ANNOTATION_MAX_BYTES 600
+#define LINK_URL_MAX_BYTES 12000   /* never cut a link: 2048 bytes escaped at most 5 each */
 
 static const char *const slack_keys[] = {
 	"webhook_url", "mentions", "template", "resolved", "repeat_interval", "retry_for", "timeout",
 	"max_series", "quiet_hours", "chart_base_url", NULL,
 };
 
-static const char *const title_names[] = { "job", "run", "firing", "resolved", "status", "time", NULL };
+static const char *const title_names[] = {
+	"job", "run", "firing", "resolved", "status", "time", "job_label.", "annotation.", NULL,
+};
 static const char *const text_names[] = {
 	"job", "run", "series", "labels", "label.", "time", "value", "expected", "band", "lower", "upper", "score",
-	"detector", "reason", "chart", "chart_url", "points", "since", "unusual", "rarity", "state", "end", NULL,
+	"detector", "reason", "chart", "chart_url", "points", "since", "unusual", "rarity", "state", "end",
+	"job_label.", "annotation.", NULL,
 };
 
 /* <!here>, <!channel>, <!everyone>, <@U123>, <!subteam^S123> (optionally with "|label"). */
@@ -250,6 +255,25 @@ static void add_run(struct strbuf *sb, const struct notify_message *msg)
 		strbuf_addstr(sb, "-");
 }
 
+/*
+ * {job_label.NAME} and {annotation.NAME}: the job's labels and annotations
+ * (empty when it has none of that name).  Returns 0 if key is neither.
+ */
+static int job_meta_value(const struct notify_message *msg, const char *key, unsigned flags, struct strbuf *out)
+{
+	const json_t *map;
+
+	if (!strncmp(key, "job_label.", 10))
+		map = msg->labels, key += 10;
+	else if (!strncmp(key, "annotation.", 11))
+		map = msg->annotations, key += 11;
+	else
+		return 0;
+	msgtext_append(out, json_string_value(json_object_get(map, key)) ? json_string_value(json_object_get(map,
+	               key)) : "", ANNOTATION_MAX_BYTES, flags | MSGTEXT_ONELINE);
+	return 1;
+}
+
 struct series_ctx {
 	const struct notify_message *msg;
 	const struct notify_policy *pol;
@@ -266,6 +290,8 @@ static void text_value(void *arg, const char *name, size_t len, struct strbuf *o
 	char key[80];
 
 	snprintf(key, sizeof(key), "%.*s", (int)len, name);
+	if (job_meta_value(c->msg, key, MSGTEXT_MRKDWN, out))
+		return;
 	if (!strcmp(key, "job"))
 		msgtext_append(out, c->msg->job, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	else if (!strcmp(key, "run"))
@@ -410,9 +436,11 @@ struct title_ctx {
 static void title_value(void *arg, const char *name, size_t len, struct strbuf *out)
 {
 	const struct notify_message *msg = ((const struct title_ctx *)arg)->msg;
-	char key[40], iso[40];
+	char key[80], iso[40];
 
 	snprintf(key, sizeof(key), "%.*s", (int)len, name);
+	if (job_meta_value(msg, key, 0, out))
+		return;
 	if (!strcmp(key, "job"))
 		msgtext_append(out, msg->job, NAME_MAX_BYTES, MSGTEXT_ONELINE);
 	else if (!strcmp(key, "run"))
@@ -557,6 +585,48 @@ static void context_text(struct strbuf *sb, const struct notify_message *msg)
 		            msg->n_ongoing == 1 ? "" : "s");
 }
 
+/*
+ * The job's labels and links, for a context block under the header: its
+ * "summary" annotation, then each label as "key *value*" and the
+ * runbook_url / dashboard_url annotations as links.  Empty without any.
+ */
+static void job_meta_text(struct strbuf *sb, const struct notify_message *msg)
+{
+	static const struct { const char *key, *text; } links[] = {
+		{ "runbook_url", "Runbook" }, { "dashboard_url", "Dashboard" },
+	};
+	const char *summary = json_string_value(json_object_get(msg->annotations, "summary")), *key;
+	size_t start;
+	json_t *v;
+
+	if (summary && *summary) {
+		msgtext_append(sb, summary, ANNOTATION_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addch(sb, '\n');
+	}
+	start = sb->len;
+	json_object_foreach((json_t *)msg->labels, key, v) {
+		strbuf_addstr(sb, sb->len > start ? " \xc2\xb7 " : "");
+		msgtext_append(sb, key, LABEL_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addstr(sb, " *");
+		msgtext_append(sb, json_string_value(v), LABEL_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addch(sb, '*');
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		const char *url = json_string_value(json_object_get(msg->annotations, links[i].key));
+
+		if (!url || !*url)
+			continue;
+		/* The spec checked it: http(s), no space, '<', '>' or '|'. */
+		strbuf_addstr(sb, sb->len > start ? " \xc2\xb7 <" : "<");
+		msgtext_append(sb, url, LINK_URL_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addf(sb, "|%s>", links[i].text);
+	}
+	if (sb->len == start && start) {
+		sb->len--;   /* a summary alone: drop its newline */
+		sb->buf[sb->len] = '\0';
+	}
+}
+
 /* The notification text: mentions, counts, job, the first series names. */
 static void fallback_text(struct strbuf *sb, const json_t *cfg, const struct notify_message *msg)
 {
@@ -595,7 +665,7 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 {
 	const char *tpl = json_string_value(json_object_get(json_object_get(cfg, "template"), "text"));
 	struct strbuf header = STRBUF_INIT, mentions = STRBUF_INIT, context = STRBUF_INIT, resolved = STRBUF_INIT;
-	struct strbuf text = STRBUF_INIT, sec = STRBUF_INIT, more = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT, sec = STRBUF_INIT, more = STRBUF_INIT, meta = STRBUF_INIT;
 	json_t *root, *top, *att, *blocks;
 	size_t used, n_blocks, listed = 0, max_series = pol->max_series ? pol->max_series : SLACK_DEFAULT_SERIES;
 	char *dump;
@@ -607,14 +677,16 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 		mentions_text(&mentions, cfg);
 	context_text(&context, msg);
 	msgtext_cut(&context, 0, SLACK_CONTEXT_MAX);
+	job_meta_text(&meta, msg);
+	msgtext_cut(&meta, 0, SLACK_CONTEXT_MAX);
 	if (msg->n_resolved)
 		resolved_text(&resolved, msg, max_series);
 	fallback_text(&text, cfg, msg);
 	msgtext_cut(&text, 0, SLACK_TEXT_MAX);
 
 	/* What is always there, and room kept for "and K more". */
-	used = header.len + mentions.len + context.len + resolved.len + 80;
-	n_blocks = 1 + (mentions.len > 0) + 1 + (resolved.len > 0) * 2 + 1;
+	used = header.len + mentions.len + context.len + resolved.len + meta.len + 80;
+	n_blocks = 1 + (mentions.len > 0) + 1 + (resolved.len > 0) * 2 + 1 + (meta.len > 0);
 
 	top = json_array();
 	json_array_append_new(top, json_pack("{s:s, s:o}", "type", "header", "text",
@@ -623,6 +695,9 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	if (mentions.len)
 		json_array_append_new(top, section_block(&mentions));
 	blocks = json_array();
+	if (meta.len)
+		json_array_append_new(blocks, json_pack("{s:s, s:[o]}", "type", "context", "elements",
+		                                        text_obj("mrkdwn", &meta)));
 	for (size_t i = 0; i < msg->n_firing; i++) {
 		const struct notify_series *s = &msg->firing[i];
 
@@ -666,6 +741,7 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	strbuf_release(&text);
 	strbuf_release(&sec);
 	strbuf_release(&more);
+	strbuf_release(&meta);
 	if (!root)
 		return vigil_error_set(err, VIGIL_E_INTERNAL, "slack: cannot build the message");
 	dump = json_dumps(root, JSON_COMPACT);

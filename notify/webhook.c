@@ -127,6 +127,22 @@ static json_t *detectors_arr(const char *list)
 	return a;
 }
 
+/* The job's labels and annotations as objects (empty when the spec has none). */
+static void add_job_meta(json_t *root, const struct notify_message *msg)
+{
+	const char *names[2] = { "labels", "annotations" };
+	const json_t *maps[2] = { msg->labels, msg->annotations };
+
+	for (int i = 0; i < 2; i++) {
+		json_t *o = json_object(), *v;
+		const char *key;
+
+		json_object_foreach((json_t *)maps[i], key, v)
+			json_object_set_new(o, key, msgtext_json(json_string_value(v), WEBHOOK_TEXT_MAX * 2));
+		json_object_set_new(root, names[i], o);
+	}
+}
+
 static int webhook_render(const json_t *cfg, const struct notify_policy *pol, const struct notify_message *msg,
                           struct strbuf *body, struct vigil_error *err)
 {
@@ -179,6 +195,7 @@ static int webhook_render(const json_t *cfg, const struct notify_policy *pol, co
 	json_object_set_new(root, "job", json_string(msg->job));
 	json_object_set_new(root, "run_id", msg->run_id ? json_integer(msg->run_id) : json_null());
 	json_object_set_new(root, "scheduled_for", iso(msg->scheduled_ms));
+	add_job_meta(root, msg);
 	json_object_set_new(root, "firing", firing);
 	json_object_set_new(root, "firing_total", json_integer((json_int_t)msg->n_firing));
 	json_object_set_new(root, "resolved", resolved);

@@ -341,7 +341,7 @@ static void plan_target(const struct plan_in *in, const struct spec_notify *t, s
 		struct notify_message msg = {
 			.job = spec->name, .run_id = rep->run_id, .scheduled_ms = sched,
 			.firing = l->firing, .n_firing = l->n_firing, .resolved = l->resolved, .n_resolved = l->n_resolved,
-			.n_ongoing = pass ? 0 : n_ongoing,
+			.n_ongoing = pass ? 0 : n_ongoing, .labels = spec->labels, .annotations = spec->annotations,
 		};
 
 		if (!l->n_firing && !l->n_resolved)

@@ -22,7 +22,7 @@
 
 static const char *const top_keys[] = {
 	"version", "name", "description", "source", "window", "detectors", "alert", "notify",
-	"schedule", "bounds", NULL,
+	"schedule", "bounds", "labels", "annotations", "explain", NULL,
 };
 static const char *const detector_keys[] = {
 	"detector", "id", "params", "mode", "exec", "isolation", "limits", NULL,
@@ -488,6 +488,83 @@ static void parse_schedule(struct job_spec *spec, const json_t *sch, struct diag
 	spec->timezone = xstrdup(zone);
 }
 
+/* A label or annotation name: a Prometheus label name ([A-Za-z_][A-Za-z0-9_]*, at most 64 bytes). */
+static int valid_label_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len > 64 || isdigit((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* An http(s) URL that can stand in a Slack link (<url|text>): no space, '<', '>' or '|'. */
+static int valid_link_url(const char *s)
+{
+	if (strncmp(s, "https://", 8) && strncmp(s, "http://", 7))
+		return 0;
+	return !strpbrk(s, " \t\r\n<>|\"");
+}
+
+/*
+ * "labels" or "annotations" (key): an object of strings, kept in *out (an
+ * empty object when absent).  Annotations ending in "_url" must be links.
+ */
+static void parse_string_map(const json_t *root, const char *key, size_t value_max, json_t **out,
+                             struct diag *d)
+{
+	json_t *obj = json_object_get(root, key), *v;
+	char path[JPATH_MAX], sub[JPATH_MAX];
+	const char *name;
+	int is_annotations = !strcmp(key, "annotations");
+
+	*out = json_object();
+	if (!obj)
+		return;
+	jpath_key(path, sizeof(path), "$", key);
+	if (!json_is_object(obj)) {
+		diag_add(d, path, "must be an object of strings, like {%s}",
+		         is_annotations ? "\"runbook_url\": \"https://...\"" : "\"severity\": \"page\"");
+		return;
+	}
+	json_object_foreach(obj, name, v) {
+		size_t len = name[0] == '\0' ? 0 : strlen(name);
+
+		jpath_key(sub, sizeof(sub), path, name);
+		if (!valid_label_name(name))
+			diag_add(d, sub, "is not a valid name (letters, digits and '_', not starting with a digit, "
+			         "at most 64)");
+		else if (!json_is_string(v))
+			diag_add(d, sub, "must be a string");
+		else if (strlen(json_string_value(v)) > value_max)
+			diag_add(d, sub, "is longer than %zu bytes", value_max);
+		else if (is_annotations && len > 4 && !strcmp(name + len - 4, "_url")
+		         && !valid_link_url(json_string_value(v)))
+			diag_add(d, sub, "must be an http:// or https:// URL without spaces, '<', '>', '|' or '\"'");
+		else
+			json_object_set(*out, name, v);
+	}
+}
+
+/* "explain": {"exec": {...}}: the job's own root-cause executable (docs/spec.md#explain). */
+static void parse_explain(struct job_spec *spec, const json_t *ex, const struct registry *reg, struct diag *d)
+{
+	static const char *const explain_keys[] = { "exec", NULL };
+
+	if (!ex)
+		return;
+	if (!json_is_object(ex) || !json_object_get(ex, "exec")) {
+		diag_add(d, "$.explain", "must be an object like {\"exec\": {\"path\": \"my-explainer.py\"}} "
+		         "(without it, the built-in ranking explains)");
+		return;
+	}
+	check_keys(ex, explain_keys, d, "$.explain", "explain");
+	spec->explain_exec = exec_spec_explain(reg, json_object_get(ex, "exec"), spec->dir, d, "$.explain.exec");
+}
+
 static struct job_spec *spec_from_json(json_t *root, const char *path, const char *dir,
                                        const struct registry *reg, struct diag *d)
 {
@@ -541,6 +618,9 @@ static struct job_spec *spec_from_json(json_t *root, const char *path, const cha
 	parse_bounds(spec, json_object_get(root, "bounds"), d);
 	parse_notify(spec, json_object_get(root, "notify"), d);
 	parse_schedule(spec, json_object_get(root, "schedule"), d);
+	parse_string_map(root, "labels", 256, &spec->labels, d);
+	parse_string_map(root, "annotations", 2048, &spec->annotations, d);
+	parse_explain(spec, json_object_get(root, "explain"), reg, d);
 
 	if (d->n != before) {
 		spec_free(spec);
@@ -607,6 +687,8 @@ void spec_free(struct job_spec *spec)
 	free(spec->detectors);
 	free(spec->notify);
 	json_decref(spec->source);
+	json_decref(spec->labels);
+	json_decref(spec->annotations);
 	json_decref(spec->root);
 	cron_free(spec->cron);
 	free(spec->schedule_expr);

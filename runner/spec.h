@@ -20,6 +20,7 @@
 struct cron;
 struct tz;
 struct notify_type;
+struct exec_program;
 
 enum detector_mode {
 	MODE_ALERT,   /* may raise alerts */
@@ -100,6 +101,11 @@ struct job_spec {
 	enum misfire_policy misfire;
 	int64_t max_catchup_ms;    /* missed fire times older than this are dropped */
 	int64_t timeout_ms;        /* a run is stopped after this long */
+	/* "labels" and "annotations": objects of strings (empty when absent), for messages. */
+	json_t *labels;
+	json_t *annotations;
+	/* "explain": {"exec": ...}: the job's root-cause executable; NULL: the built-in ranking. */
+	const struct exec_program *explain_exec;
 };
 
 /*

@@ -436,6 +436,90 @@ START_TEST(test_slack_template)
 }
 END_TEST
 
+/* The job's labels and annotations: a context line, template placeholders, the webhook payload. */
+START_TEST(test_job_labels)
+{
+	struct fixture f;
+	json_t *labels = json_pack("{s:s, s:s}", "severity", "page", "team", "db<!channel>");
+	json_t *annotations = json_pack("{s:s, s:s, s:s}", "summary", "checkout p99 & friends",
+	                                "runbook_url", "https://wiki.example.com/rb?a=1&b=2",
+	                                "dashboard_url", "https://grafana.example.com/d/x");
+	struct notify_message msg = { .job = "meta", .run_id = 4, .scheduled_ms = 1795212000000LL,
+	                              .labels = labels, .annotations = annotations };
+	json_t *cfg = slack_cfg(NULL), *p, *ctx, *hook;
+	struct walk w;
+	char *payload;
+
+	fixture_init(&f, 1, 0);
+	msg.firing = f.series;
+	msg.n_firing = 1;
+	payload = render("slack", cfg, &msg);
+	p = check_slack_payload(payload, &w);
+	/* The first block of the attachment is the context line of the job's labels and links. */
+	ctx = json_array_get(json_object_get(json_array_get(json_object_get(p, "attachments"), 0), "blocks"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "type")), "context");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(ctx, "elements"), 0), "text")),
+	                 "checkout p99 &amp; friends\nseverity *page* \xc2\xb7 team *db&lt;!channel&gt;* \xc2\xb7 "
+	                 "<https://wiki.example.com/rb?a=1&amp;b=2|Runbook> \xc2\xb7 "
+	                 "<https://grafana.example.com/d/x|Dashboard>");
+	ck_assert(!w.unescaped);
+	json_decref(p);
+	strbuf_release(&w.all);
+	free(payload);
+	json_decref(cfg);
+
+	/* Without labels or annotations: no such block. */
+	msg.labels = msg.annotations = NULL;
+	cfg = slack_cfg(NULL);
+	payload = render("slack", cfg, &msg);
+	ck_assert_ptr_null(strstr(payload, "Runbook"));
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(json_array_get(
+	                 json_object_get(check_slack_payload(payload, &w), "attachments"), 0), "blocks"), 0), "type")),
+	                 "section");
+	strbuf_release(&w.all);
+	free(payload);
+	json_decref(cfg);
+
+	/* Templates: {job_label.NAME} and {annotation.NAME}, escaped in text, empty when absent. */
+	msg.labels = labels;
+	msg.annotations = annotations;
+	cfg = slack_cfg("\"template\": {\"title\": \"[{job_label.severity}] {job}{job_label.nope}\", \"text\": "
+	                "\"{series} ({job_label.team}) <{annotation.runbook_url}|runbook>\"}");
+	payload = render("slack", cfg, &msg);
+	p = check_slack_payload(payload, &w);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(p, "blocks"),
+	                 0), "text"), "text")), "[page] meta");
+	ck_assert_msg(strstr(w.all.buf, "web-0 (db&lt;!channel&gt;) <https://wiki.example.com/rb?a=1&amp;b=2|runbook>"),
+	              "%s", w.all.buf);
+	json_decref(p);
+	strbuf_release(&w.all);
+	free(payload);
+	json_decref(cfg);
+
+	/* The webhook payload carries both objects. */
+	cfg = json_pack("{s:s, s:s}", "type", "webhook", "url", "${env:HOOK}");
+	payload = render("webhook", cfg, &msg);
+	hook = json_loads(payload, 0, NULL);
+	ck_assert_ptr_nonnull(hook);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(hook, "labels"), "team")), "db<!channel>");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(hook, "annotations"), "runbook_url")),
+	                 "https://wiki.example.com/rb?a=1&b=2");
+	ck_assert_int_eq(json_object_size(json_object_get(hook, "annotations")), 3);
+	json_decref(hook);
+	free(payload);
+	msg.labels = msg.annotations = NULL;
+	payload = render("webhook", cfg, &msg);
+	hook = json_loads(payload, 0, NULL);
+	ck_assert(json_is_object(json_object_get(hook, "labels")) && !json_object_size(json_object_get(hook, "labels")));
+	json_decref(hook);
+	free(payload);
+	json_decref(cfg);
+	json_decref(labels);
+	json_decref(annotations);
+	fixture_release(&f);
+}
+END_TEST
+
 static void expect_spec_error(const char *notify, const char *want, const char *not_in)
 {
 	char *json = xasprintf("{\"name\": \"n\", \"source\": {\"type\": \"csv\", \"path\": \"x.csv\"}, "
@@ -1015,6 +1099,7 @@ static Suite *notify_suite(void)
 	tcase_add_test(tc, test_slack_escaping);
 	tcase_add_test(tc, test_slack_limits);
 	tcase_add_test(tc, test_slack_template);
+	tcase_add_test(tc, test_job_labels);
 	tcase_add_test(tc, test_slack_spec);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_redact);
