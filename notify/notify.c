@@ -8,6 +8,7 @@
 #include "log.h"
 #include "notify.h"
 #include "secret.h"
+#include "explain.h"
 #include "incident.h"
 #include "msgtext.h"
 #include "store.h"
@@ -73,6 +74,7 @@ void run_report_release(struct run_report *rep)
 	free(rep->error);
 	incidents_free(rep->incidents, rep->n_incidents);
 	free(rep->incident_events);
+	json_decref(rep->hints);
 	memset(rep, 0, sizeof(*rep));
 }
 
@@ -174,6 +176,14 @@ void notify_format_text(const struct run_report *rep, FILE *out)
 	}
 	for (size_t i = 0; i < rep->n_incidents; i++)
 		print_incident(out, &rep->incidents[i], rep->incident_events[i]);
+	if (rep->hints) {
+		struct strbuf sb = STRBUF_INIT;
+
+		explain_summary(rep->hints, &sb);
+		if (sb.len)
+			fprintf(out, "  HINT     %s\n", log_escape(esc, sizeof(esc), sb.buf));
+		strbuf_release(&sb);
+	}
 	for (size_t i = 0; i < rep->n_failures; i++)
 		fprintf(out, "  FAILED %s: %s\n", log_escape(esc, sizeof(esc), rep->failures[i].series),
 		        log_escape(esc2, sizeof(esc2), rep->failures[i].reason));

@@ -68,6 +68,8 @@ struct run_report {
 	struct incident *incidents;
 	unsigned *incident_events;
 	size_t n_incidents;
+	/* Root-cause hints for the incidents firing together in this run (runner/explain.h), or NULL.  Owned. */
+	json_t *hints;
 };
 
 void run_report_release(struct run_report *rep);
@@ -132,6 +134,7 @@ struct notify_message {
 	int muted;                 /* rendered for the record of a muted message */
 	const json_t *labels;      /* the job's "labels" (an object of strings), or NULL */
 	const json_t *annotations; /* the job's "annotations", or NULL */
+	const json_t *hints;       /* root-cause hints of the run's incident group (runner/explain.h), or NULL */
 };
 
 /* What an HTTP answer means for the message and its destination. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "explain.h"
 #include "incident.h"
 #include "msgtext.h"
 #include "notify.h"
@@ -48,6 +49,7 @@
 #define RESOLVED_MAX_BYTES 2000
 #define RESOLVED_LINE_MAX 400
 #define ANNOTATION_MAX_BYTES 600
+#define HINT_MAX_BYTES 600
 #define LINK_URL_MAX_BYTES 12000   /* never cut a link: 2048 bytes escaped at most 5 each */
 
 static const char *const slack_keys[] = {
@@ -646,8 +648,13 @@ static void fallback_text(struct strbuf *sb, const json_t *cfg, const struct not
 	}
 	if (i < n)
 		strbuf_addf(sb, " and %zu more", n - i);
-	if (!msg->n_firing)
-		strbuf_addstr(sb, " resolved");
+	if (!msg->n_firing) {
+		size_t accepted = 0;
+
+		for (i = 0; i < msg->n_resolved; i++)
+			accepted += !strcmp(msg->resolved[i].inc->state, "accepted");
+		strbuf_addstr(sb, accepted == msg->n_resolved ? " accepted as the normal level" : " resolved");
+	}
 }
 
 static json_t *text_obj(const char *type, const struct strbuf *sb)
@@ -666,6 +673,7 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	const char *tpl = json_string_value(json_object_get(json_object_get(cfg, "template"), "text"));
 	struct strbuf header = STRBUF_INIT, mentions = STRBUF_INIT, context = STRBUF_INIT, resolved = STRBUF_INIT;
 	struct strbuf text = STRBUF_INIT, sec = STRBUF_INIT, more = STRBUF_INIT, meta = STRBUF_INIT;
+	struct strbuf hint = STRBUF_INIT;
 	json_t *root, *top, *att, *blocks;
 	size_t used, n_blocks, listed = 0, max_series = pol->max_series ? pol->max_series : SLACK_DEFAULT_SERIES;
 	char *dump;
@@ -683,10 +691,20 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 		resolved_text(&resolved, msg, max_series);
 	fallback_text(&text, cfg, msg);
 	msgtext_cut(&text, 0, SLACK_TEXT_MAX);
+	if (msg->n_firing && msg->hints) {
+		struct strbuf raw = STRBUF_INIT;
+
+		explain_summary(msg->hints, &raw);
+		if (raw.len) {
+			strbuf_addstr(&hint, ":mag: *Likely shared cause:* ");
+			msgtext_append(&hint, raw.buf, HINT_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		}
+		strbuf_release(&raw);
+	}
 
 	/* What is always there, and room kept for "and K more". */
-	used = header.len + mentions.len + context.len + resolved.len + meta.len + 80;
-	n_blocks = 1 + (mentions.len > 0) + 1 + (resolved.len > 0) * 2 + 1 + (meta.len > 0);
+	used = header.len + mentions.len + context.len + resolved.len + meta.len + hint.len + 80;
+	n_blocks = 1 + (mentions.len > 0) + 1 + (resolved.len > 0) * 2 + 1 + (meta.len > 0) + (hint.len > 0);
 
 	top = json_array();
 	json_array_append_new(top, json_pack("{s:s, s:o}", "type", "header", "text",
@@ -698,6 +716,8 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	if (meta.len)
 		json_array_append_new(blocks, json_pack("{s:s, s:[o]}", "type", "context", "elements",
 		                                        text_obj("mrkdwn", &meta)));
+	if (hint.len)
+		json_array_append_new(blocks, section_block(&hint));
 	for (size_t i = 0; i < msg->n_firing; i++) {
 		const struct notify_series *s = &msg->firing[i];
 

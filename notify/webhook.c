@@ -201,6 +201,7 @@ static int webhook_render(const json_t *cfg, const struct notify_policy *pol, co
 	json_object_set_new(root, "resolved", resolved);
 	json_object_set_new(root, "resolved_total", json_integer((json_int_t)msg->n_resolved));
 	json_object_set_new(root, "ongoing", json_integer((json_int_t)msg->n_ongoing));
+	json_object_set_new(root, "hints", msg->n_firing && msg->hints ? json_deep_copy(msg->hints) : json_null());
 	dump = jsonfmt_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (!dump)

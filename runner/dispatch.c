@@ -110,7 +110,8 @@ static char *summary_of(const struct notify_message *msg)
 	strbuf_addf(&sb, "] %s:", msg->job);
 	for (size_t i = 0; i < n && i < 3; i++) {
 		strbuf_addstr(&names, i ? ", " : " ");
-		strbuf_addstr(&names, list[i].series);
+		strbuf_addstr(&names, *list[i].series ? list[i].series : !strcmp(list[i].inc->kind, "error")
+		              ? "runs failing" : "no data");
 	}
 	if (n > 3)
 		strbuf_addf(&names, " and %zu more", n - 3);
@@ -342,6 +343,7 @@ static void plan_target(const struct plan_in *in, const struct spec_notify *t, s
 			.job = spec->name, .run_id = rep->run_id, .scheduled_ms = sched,
 			.firing = l->firing, .n_firing = l->n_firing, .resolved = l->resolved, .n_resolved = l->n_resolved,
 			.n_ongoing = pass ? 0 : n_ongoing, .labels = spec->labels, .annotations = spec->annotations,
+			.hints = rep->hints,
 		};
 
 		if (!l->n_firing && !l->n_resolved)

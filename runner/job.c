@@ -7,6 +7,7 @@
 
 #include "alert.h"
 #include "dispatch.h"
+#include "explain.h"
 #include "incident.h"
 #include "job.h"
 #include "log.h"
@@ -291,6 +292,51 @@ static void finish_incidents(const struct job_spec *spec, const struct job_optio
 	memset(incs, 0, sizeof(*incs));
 }
 
+/*
+ * Several series firing together (open incidents touched by this run, one
+ * of them new): hints at what they share (runner/explain.h).  A failing
+ * explain executable is logged by explain_group; the incidents go out
+ * without hints.
+ */
+static void explain_run(const struct job_spec *spec, const struct series_set *set, struct run_report *rep)
+{
+	struct explain_series *es;
+	struct explain_input in = { .job = spec->name, .run_id = rep->run_id };
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	size_t n_open = 0, n_new = 0;
+
+	for (size_t i = 0; i < rep->n_incidents; i++) {
+		const struct incident *inc = &rep->incidents[i];
+
+		if (!*inc->series || strcmp(inc->state, "open"))
+			continue;
+		n_open++;
+		n_new += (rep->incident_events[i] & (INCIDENT_OPENED | INCIDENT_REOPENED)) != 0;
+	}
+	if (n_open < 2 || !n_new)
+		return;
+	es = xcalloc(set->n + 1, sizeof(*es));
+	for (size_t i = 0; i < set->n; i++) {
+		const struct series *s = set->items[i];
+		struct explain_series *e = &es[in.n];
+
+		if (!s->n)
+			continue;
+		*e = (struct explain_series){ .name = s->name, .labels = s->labels, .n_labels = s->n_labels,
+		                              .onset_ms = EXPLAIN_NO_ONSET };
+		for (size_t k = 0; k < rep->n_incidents; k++)
+			if (!strcmp(rep->incidents[k].series, s->name) && !strcmp(rep->incidents[k].state, "open")) {
+				e->anomalous = 1;
+				e->onset_ms = rep->incidents[k].start_ms;
+			}
+		in.n++;
+	}
+	in.series = es;
+	if (explain_group(spec, &in, &rep->hints, &err))
+		rep->hints = NULL;
+	free(es);
+}
+
 /* Score every non-empty series of set, in batches, and merge in order. */
 static void score_all(const struct job_spec *spec, struct detector_instance *const *insts,
                       const struct job_options *opt, const struct series_set *set, struct run_report *rep,
@@ -450,6 +496,7 @@ finish:
 	out.failures = rep->failures;
 	out.n_failures = rep->n_failures;
 	finish_incidents(spec, opt, &is, &incs, rep);
+	explain_run(spec, &set, rep);
 	if (is.st && !(opt->notify && opt->notify->dry_run))
 		out.health = &is.health;   /* like alert state, a dry run leaves the life-cycle where it was */
 	if (opt->notify) {
@@ -495,6 +542,18 @@ done:
 	series_set_release(&set);
 	rows_release(&rows);
 	return rc;
+}
+
+/* What a run did to an incident, in one word for JSON. */
+static const char *incident_event_name(const struct incident *inc, unsigned ev)
+{
+	int open = !strcmp(inc->state, "open");
+
+	if (ev & INCIDENT_OPENED)
+		return open ? "opened" : "opened_and_closed";
+	if (open)
+		return ev & INCIDENT_REOPENED ? "reopened" : "ongoing";
+	return ev & INCIDENT_CLOSED ? "closed" : "ongoing";
 }
 
 static json_t *num_or_null(double v)
@@ -545,10 +604,7 @@ json_t *run_report_json(const struct run_report *rep)
 			json_t *j = incident_json(&rep->incidents[i]);
 			unsigned ev = rep->incident_events[i];
 
-			json_object_set_new(j, "event", json_string(ev & INCIDENT_OPENED ? (ev & INCIDENT_CLOSED ? "opened_and_closed"
-			                                                                    : "opened")
-			                                            : ev & INCIDENT_CLOSED ? "closed"
-			                                            : ev & INCIDENT_REOPENED ? "reopened" : "ongoing"));
+			json_object_set_new(j, "event", json_string(incident_event_name(&rep->incidents[i], ev)));
 			json_array_append_new(incs, j);
 		}
 		json_object_set_new(o, "incidents", incs);
