@@ -1,12 +1,13 @@
 /*
  * slack.c - Slack incoming webhooks: one Block Kit message per job run.
  *
- * The message (docs/notify.md shows one): a header "[FIRING:2, RESOLVED:1]
+ * The message (docs/notify.md shows them): a header "[FIRING:2, RESOLVED:1]
  * job", the mentions, then in an attachment (the only way to get a colour
  * bar: red while anything fires, green when all is resolved) one section per
- * firing series -- observed vs expected and band, score, when, how many
- * points, which detectors agreed, the reason, a chart link -- "and K more",
- * the series back to normal, and a context line with the job and run.  The
+ * firing incident -- its peak vs the expected band of its onset, how unusual,
+ * since when, how many points, which detectors agreed, the reason, a chart
+ * link -- "and K more", the shared-cause hint, the incidents resolved or
+ * accepted (in words), and a context line with the job and run.  The
  * top-level `text` is the notification and fallback text.
  *
  * Every limit of ../shared/docs/slack-webhooks.md holds whatever the data:

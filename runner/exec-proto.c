@@ -599,7 +599,7 @@ static int anomaly(struct cur *c, size_t n, struct detection *det)
 	struct strbuf key = STRBUF_INIT, reason = STRBUF_INIT;
 	size_t i = 0;
 	int have_i = 0, have_reason = 0, rc = -1;
-	double exp_v = NAN, lo = NAN, hi = NAN, score = NAN;
+	double exp_v = NAN, lo = NAN, hi = NAN, score = NAN, rarity = NAN;
 
 	if (peek(c) != '{') {
 		if (index_of(c, n, &i))
@@ -634,6 +634,9 @@ static int anomaly(struct cur *c, size_t n, struct detection *det)
 			} else if (!strcmp(key.buf, "score")) {
 				if (num_or_null(c, &score))
 					goto out;
+			} else if (!strcmp(key.buf, "rarity")) {   /* optional: -log10 of the tail probability */
+				if (num_or_null(c, &rarity))
+					goto out;
 			} else if (skip(c, 1)) {
 				goto out;
 			}
@@ -656,6 +659,8 @@ static int anomaly(struct cur *c, size_t n, struct detection *det)
 		det->r.upper[i] = hi;
 	if (!isnan(score))
 		det->r.score[i] = score;
+	if (!isnan(rarity) && rarity >= 0 && det->r.rarity)
+		det->r.rarity[i] = rarity;
 	if (have_reason) {
 		if (reason.len > 255)
 			reason.buf[255] = '\0';
@@ -740,6 +745,9 @@ int exec_proto_detect_response(const char *line, size_t len, uint64_t want_id, s
 					goto out;
 			} else if (!strcmp(key.buf, "upper")) {
 				if (num_array(&c, "upper", det->r.upper, n))
+					goto out;
+			} else if (!strcmp(key.buf, "rarity") && det->r.rarity) {   /* optional, any version */
+				if (num_array(&c, "rarity", det->r.rarity, n))
 					goto out;
 			} else if (!strcmp(key.buf, "warmup")) {
 				if (num(&c, &warmup))

@@ -1,4 +1,5 @@
 /* jsonfmt.c - shortest round-trip reals in JSON text (see jsonfmt.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +23,12 @@ static void shortest(struct strbuf *sb, const char *text, size_t len)
 	v = strtod(in, NULL);
 	for (int p = 1; p <= 17; p++) {
 		snprintf(buf, sizeof(buf), "%.*g", p, v);
-		if (strtod(buf, NULL) == v)
-			break;
+		if (strtod(buf, NULL) != v)
+			continue;
+		/* "5e+02" is shortest, but people read 500.0: no exponent for everyday magnitudes */
+		if (strchr(buf, 'e') && fabs(v) >= 1 && fabs(v) < 1e17)
+			snprintf(buf, sizeof(buf), "%.0f", v);
+		break;
 	}
 	strbuf_addstr(sb, buf);
 	if (!strpbrk(buf, ".eEn"))

@@ -12,6 +12,7 @@
 #include "job.h"
 #include "msgtext.h"
 #include "mute.h"
+#include "jsonfmt.h"
 #include "notify.h"
 #include "outbox.h"
 #include "spec.h"
@@ -353,6 +354,54 @@ START_TEST(test_slack_escaping)
 END_TEST
 
 /* 500 anomalous series of hostile, oversized text: every limit holds, the rest is summarised. */
+/* 500 incidents firing together, with the shared-cause hint: one message within Slack's limits, hint included. */
+START_TEST(test_slack_group_hint)
+{
+	struct fixture f;
+	struct notify_message msg = { .job = "big", .run_id = 1, .scheduled_ms = 1795212000000LL };
+	json_t *cfg = slack_cfg("\"max_series\": 40"), *p;
+	json_t *hints = json_pack("{s:s, s:[{s:s, s:s, s:i, s:i, s:f, s:s}], s:[]}", "method", "builtin",
+	                          "contributors", "label", "dc", "value", "fra", "anomalous", 450, "normal", 0,
+	                          "p_value", 1e-9, "text", "450 of 500 anomalous series have dc=\"fra\"; 0 of 40 normal ones",
+	                          "first_moved");
+	struct walk w;
+	char *payload, *wh;
+
+	fixture_init(&f, 500, 1);
+	msg.firing = f.series;
+	msg.n_firing = 500;
+	msg.hints = hints;
+	payload = render("slack", cfg, &msg);
+	p = check_slack_payload(payload, &w);
+	ck_assert_msg(!w.unescaped, "unescaped text");
+	ck_assert_int_le(w.total_chars, 10000);
+	ck_assert_msg(strstr(w.all.buf, "*Likely shared cause:* 450 of 500 anomalous series have dc=\"fra\"; 0 of 40 normal ones"),
+	              "%s", w.all.buf);
+	ck_assert_msg(strstr(w.all.buf, "more firing incidents_"), "%s", w.all.buf);
+	json_decref(p);
+	strbuf_release(&w.all);
+	free(payload);
+	wh = render("webhook", cfg, &msg);
+	ck_assert_msg(strstr(wh, "\"hints\":{") && strstr(wh, "\"firing_total\":500"), "%.300s", wh);
+	free(wh);
+	json_decref(hints);
+	json_decref(cfg);
+	fixture_release(&f);
+}
+END_TEST
+
+/* JSON numbers: the shortest text that reads back the same double, still a real. */
+START_TEST(test_jsonfmt)
+{
+	json_t *a = json_pack("[f, f, f, f, i, s]", 578.7, 500.0, 1e-7, 0.1 + 0.2, 5, "578.70000000000005");
+	char *t = jsonfmt_dumps(a, JSON_COMPACT);
+
+	ck_assert_str_eq(t, "[578.7,500.0,1e-07,0.30000000000000004,5,\"578.70000000000005\"]");
+	free(t);
+	json_decref(a);
+}
+END_TEST
+
 START_TEST(test_slack_limits)
 {
 	struct fixture f;
@@ -1095,6 +1144,8 @@ static Suite *notify_suite(void)
 	TCase *td = tcase_create("dispatch");
 
 	tcase_add_test(tc, test_msgtext);
+	tcase_add_test(tc, test_slack_group_hint);
+	tcase_add_test(tc, test_jsonfmt);
 	tcase_add_test(tc, test_template);
 	tcase_add_test(tc, test_slack_escaping);
 	tcase_add_test(tc, test_slack_limits);
