@@ -24,6 +24,8 @@
 #include "api.h"
 #include "api-guard.h"
 #include "api-request.h"
+#include "incident.h"
+#include "jsonfmt.h"
 #include "log.h"
 #include "metrics.h"
 #include "redact.h"
@@ -143,7 +145,7 @@ static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, jso
 	size_t len;
 
 	scrub_json(o);   /* no resolved secret leaves the daemon, whatever produced the text */
-	text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	text = jsonfmt_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 
 	json_decref(o);
 	if (!text)
@@ -591,6 +593,88 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
 	return ret;
 }
 
+/* ---- incidents (runner/incident.h) -------------------------------------------- */
+
+/* GET /api/incidents?job=&all=1&since=&limit=: open ones and those that ended since `since` (default: 7 days). */
+static enum MHD_Result get_incidents(struct api *api, struct MHD_Connection *c)
+{
+	static const char *const allowed[] = { "job", "all", "since", "limit", NULL };
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct incident_filter f = { .job = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "job") };
+	long long limit = 100, all = 0;
+	struct incident *incs = NULL;
+	size_t n = 0;
+	json_t *arr;
+	const char *bad;
+
+	if ((bad = unknown_arg(c, allowed)))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s' (known: job, all, since, limit)", bad);
+	if (f.job && !valid_name(f.job))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "job: not a job name");
+	if (int_arg(c, "all", 0, 1, &all))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "all: must be 0 or 1");
+	if (int_arg(c, "limit", 1, API_LIMIT_MAX, &limit))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "limit: must be an integer from 1 to %d", API_LIMIT_MAX);
+	f.since_ms = time_now_ms() - 7LL * 24 * 3600 * 1000;
+	if (time_arg(c, "since", &f.since_ms))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "since: not a timestamp (ISO-8601 or unix seconds)");
+	f.all = (int)all;
+	f.limit = (size_t)limit;
+	if (!api->st->backend->incidents)
+		return reply_error(c, MHD_HTTP_NOT_IMPLEMENTED, "this store keeps no incidents");
+	if (api->st->backend->incidents->list(api->st, &f, &incs, &n, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, incident_json(&incs[i]));
+	incidents_free(incs, n);
+	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "incidents", arr));
+}
+
+static enum MHD_Result get_incident(struct api *api, struct MHD_Connection *c, const char *id_text)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *end;
+	long long id = strtoll(id_text, &end, 10);
+	struct incident inc;
+	int found = 0;
+	json_t *o;
+
+	if (!*id_text || *end || id < 1)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not an incident id", id_text);
+	if (!api->st->backend->incidents)
+		return reply_error(c, MHD_HTTP_NOT_IMPLEMENTED, "this store keeps no incidents");
+	if (api->st->backend->incidents->get(api->st, id, &inc, &found, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	if (!found)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no incident %lld", id);
+	o = incident_json(&inc);
+	incident_release(&inc);
+	return reply_json(c, MHD_HTTP_OK, o);
+}
+
+/* The per-job incident gauges of /metrics (nothing when the store cannot be read). */
+static void metrics_incidents(struct api *api, struct strbuf *sb)
+{
+	json_t *jobs = NULL;
+
+	if (api->st->backend->incidents && !api->st->backend->incidents->job_summary(api->st, &jobs, NULL))
+		metrics_render_jobs(jobs, sb);
+	json_decref(jobs);
+}
+
+/* /api/incidents and /api/incidents/{id}. */
+static enum MHD_Result route_incidents(struct api *api, struct MHD_Connection *c, const char *url, int get)
+{
+	if (!get)
+		return method_not_allowed(c, "GET");
+	if (!strcmp(url, "/api/incidents"))
+		return get_incidents(api, c);
+	if (!strncmp(url, "/api/incidents/", 15))
+		return get_incident(api, c, url + 15);
+	return reply_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint");
+}
+
 static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const char *url, const char *method)
 {
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST"), refused;
@@ -613,6 +697,7 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 			                    "text/plain; charset=utf-8", &sb);
 		}
 		metrics_render(serve_metrics(api->sv), &sb);
+		metrics_incidents(api, &sb);
 		return reply_strbuf(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &sb);
 	}
 	if (!strcmp(url, "/api/jobs")) {
@@ -662,6 +747,8 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 			return method_not_allowed(c, "GET");
 		return get_anomalies(api, c);
 	}
+	if (!strncmp(url, "/api/incidents", 14))
+		return route_incidents(api, c, url, get);
 	if (!strncmp(url, "/api/series/", 12)) {
 		const char *slash;
 		char job[130];

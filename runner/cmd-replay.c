@@ -5,9 +5,10 @@
  * Nothing is stored and nothing is sent: every notify target renders its
  * message in dry-run mode on standard output.  Runs report their scheduled
  * time as their start, so the output depends only on the spec and the data.
- * Slack and webhook targets keep their alert state from one replayed run to
- * the next in a store in memory, so reminders, repeat suppression and
- * resolved messages come out as they would have; quiet hours are judged at
+ * Slack and webhook targets keep their alert state, and every job its
+ * incidents, from one replayed run to the next in a store in memory, so
+ * incidents, reminders, repeat suppression and resolved messages come out
+ * as they would have; quiet hours are judged at
  * each run's scheduled time, and mutes (which live in the real store) are
  * not applied.
  */
@@ -17,7 +18,9 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "incident.h"
 #include "job.h"
+#include "jsonfmt.h"
 #include "log.h"
 #include "store.h"
 #include "timefmt.h"
@@ -31,20 +34,27 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 		{ "to", required_argument, NULL, 't' },
 		{ "step", required_argument, NULL, 'e' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_plugins plugins = { .n = 0 };
 	int64_t from = INT64_MIN, to = INT64_MIN, step = 0, *times = NULL;
 	size_t n = 0, invalid, sent = 0, failed_runs = 0, muted = 0;
-	int c, rc = EXIT_OK;
+	int c, rc = EXIT_OK, json = 0;
+	size_t opened = 0;
+	json_t *results = json_array();
+	FILE *human;
 	struct registry *reg;
 	struct job_spec **specs;
 	struct store *state = NULL;
 	struct vigil_error serr = VIGIL_ERROR_INIT;
 
-	while ((c = getopt_long(argc, argv, "f:t:e:P:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:t:e:P:jh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'j':
+			json = 1;
+			break;
 		case 'f':
 			if (time_parse(optarg, strlen(optarg), TIME_AUTO, &from))
 				return cmd_usage_error(self, "--from: '%s' is not a timestamp", optarg);
@@ -68,10 +78,15 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 			return cmd_usage_error(self, "unknown option");
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != 1) {
+		json_decref(results);
 		return cmd_usage_error(self, "give exactly one spec");
-	if (from == INT64_MIN || to == INT64_MIN)
+	}
+	if (from == INT64_MIN || to == INT64_MIN) {
+		json_decref(results);
 		return cmd_usage_error(self, "--from and --to are required");
+	}
+	human = json ? stderr : stdout;   /* with --json, stdout is JSON only */
 	reg = cli_load_registry(&plugins);
 	specs = cli_load_specs(argv + optind, 1, reg, &invalid);
 	if (invalid) {
@@ -86,9 +101,9 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct notify_ctx nctx = { .out = stdout, .dry_run = 1, .spec_dir = specs[0]->dir };
+		struct notify_ctx nctx = { .out = human, .dry_run = 1, .spec_dir = specs[0]->dir };
 		/* Slack and webhook messages: decided with the state in memory, printed, never sent. */
-		struct notify_ctx qctx = { .out = stdout, .spec_dir = specs[0]->dir, .outbox = state,
+		struct notify_ctx qctx = { .out = human, .spec_dir = specs[0]->dir, .outbox = state,
 		                           .skip_immediate = 1, .print_queued = 1 };
 		struct job_options opt = { .scheduled_ms = times[i], .fixed_clock = 1, .notify = &qctx };
 		struct vigil_error err = VIGIL_ERROR_INIT;
@@ -108,7 +123,15 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 			else
 				sent++;
 		}
+		for (size_t k = 0; k < rep.n_incidents; k++)
+			opened += (rep.incident_events[k] & INCIDENT_OPENED) != 0;
+		if (json)
+			json_array_append_new(results, run_report_json(&rep));
 		run_report_release(&rep);
+	}
+	if (json) {
+		jsonfmt_dumpf(results, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		fputc('\n', stdout);
 	}
 	fflush(stdout);
 	{
@@ -124,8 +147,10 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 	        sent == 1 ? "" : "s");
 	if (muted)
 		fprintf(stderr, " (and %zu kept muted)", muted);
-	fprintf(stderr, ", %zu failed run%s\n", failed_runs, failed_runs == 1 ? "" : "s");
+	fprintf(stderr, ", %zu failed run%s, %zu incident%s\n", failed_runs, failed_runs == 1 ? "" : "s", opened,
+	        opened == 1 ? "" : "s");
 out:
+	json_decref(results);
 	store_close(state);
 	free(times);
 	cli_free_specs(specs, 1);
@@ -135,11 +160,12 @@ out:
 
 const struct cmd_entry cmd_replay_entry = {
 	.name = "replay",
-	.usage = "SPEC --from TIME --to TIME [--step DURATION] [--plugin-dir DIR]",
+	.usage = "SPEC --from TIME --to TIME [--step DURATION] [--json] [--plugin-dir DIR]",
 	.summary = "print the notifications a job would have sent over a historical range",
 	.help = "  -f, --from TIME        first run time (ISO-8601 or unix seconds), inclusive\n"
 	        "  -t, --to TIME          last run time, inclusive\n"
 	        "  -e, --step DURATION    run every DURATION from --from instead of at the schedule's fire times\n"
+	        "  -j, --json             print every run's result (alerts, incidents) as JSON; messages go to stderr\n"
 	        "  -P, --plugin-dir DIR   also load detector plugins from DIR (repeatable)\n"
 	        "Nothing is stored or sent; the output depends only on the spec and its data.\n",
 	.exec = cmd_replay,

@@ -2,18 +2,19 @@
  * dispatch.h - from a run's alerts to the messages of its queued targets.
  *
  * For each queued target (slack, webhook) of a job, one message per run at
- * most, decided from the alert state the store keeps per (target, job,
- * series):
+ * most, about the incidents the run opened, changed or still has open
+ * (runner/incident.h), decided from what the store says the target was told
+ * per (target, job, series) -- a job-level incident uses "@error" or
+ * "@no_data" as its series:
  *
- *  - a series that alerts and was not firing is new: listed, state firing;
- *  - a series still firing is not listed again until repeat_interval has
- *    passed since it was last notified (then it is listed as a reminder);
- *    meanwhile it is only counted ("3 more series still anomalous");
- *  - a firing series that this run scored without an alert is resolved:
- *    listed under "back to normal" when the target wants resolved messages
- *    and the target had been told about it;
- *  - a series absent from the run, or on which a detector failed, keeps its
- *    state; a failed run changes nothing;
+ *  - an open incident the target was not told about is listed as firing;
+ *  - one it was told about is not listed again until repeat_interval has
+ *    passed since (then as a reminder); meanwhile it is only counted;
+ *  - one that reopened (flapping) after the target was told it resolved is
+ *    only counted until repeat_interval has passed;
+ *  - one that closed (resolved or accepted) is listed under "resolved" when
+ *    the target wants resolved messages and had been told it was firing;
+ *    one that opened and closed within the run is listed as firing (over);
  *  - a run older than the newest run the state has seen (a late backfill)
  *    notifies nothing.
  *

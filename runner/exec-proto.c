@@ -354,7 +354,7 @@ static int anomaly(struct jscan *js, size_t n, struct detection *det, struct vig
 	struct strbuf reason = STRBUF_INIT;
 	size_t i = 0;
 	int have_i = 0, have_reason = 0, rc = -1, r;
-	double exp_v = NAN, lo = NAN, hi = NAN, score = NAN;
+	double exp_v = NAN, lo = NAN, hi = NAN, score = NAN, rarity = NAN;
 	const char *k;
 	size_t klen;
 
@@ -391,6 +391,9 @@ static int anomaly(struct jscan *js, size_t n, struct detection *det, struct vig
 		} else if (jscan_key_is(k, klen, "score")) {
 			if (num_or_null(js, &score, err))
 				goto out;
+		} else if (jscan_key_is(k, klen, "rarity")) {   /* optional: -log10 of the tail probability */
+			if (num_or_null(js, &rarity, err))
+				goto out;
 		} else if (jscan_skip(js)) {
 			break;
 		}
@@ -412,6 +415,8 @@ static int anomaly(struct jscan *js, size_t n, struct detection *det, struct vig
 		det->r.upper[i] = hi;
 	if (!isnan(score))
 		det->r.score[i] = score;
+	if (!isnan(rarity) && rarity >= 0 && det->r.rarity)
+		det->r.rarity[i] = rarity;
 	if (have_reason) {
 		if (reason.len > 255)
 			reason.buf[255] = '\0';
@@ -476,6 +481,9 @@ static int detect_members(struct jscan *js, size_t n, struct detection *det, dou
 				return -1;
 		} else if (jscan_key_is(k, klen, "lower")) {
 			if (num_array(js, "lower", det->r.lower, n, err))
+				return -1;
+		} else if (jscan_key_is(k, klen, "rarity") && det->r.rarity) {   /* optional, any version */
+			if (num_array(js, "rarity", det->r.rarity, n, err))
 				return -1;
 		} else if (jscan_key_is(k, klen, "upper")) {
 			if (num_array(js, "upper", det->r.upper, n, err))

@@ -373,3 +373,26 @@ void metrics_render(struct metrics *m, struct strbuf *out)
 	            (unsigned long long)m->reloads_failed);
 	pthread_mutex_unlock(&m->lock);
 }
+
+void metrics_render_jobs(const json_t *jobs, struct strbuf *out)
+{
+	size_t i;
+	json_t *j;
+
+	header(out, "vigil_job_last_success_timestamp_seconds", "gauge", "Scheduled time of the newest run of the "
+	       "job that succeeded with data (unix seconds).");
+	json_array_foreach(jobs, i, j) {
+		if (!json_is_integer(json_object_get(j, "last_success")))
+			continue;
+		strbuf_addstr(out, "vigil_job_last_success_timestamp_seconds{");
+		add_label(out, "job", json_string_value(json_object_get(j, "job")));
+		strbuf_addf(out, "} %.3f\n", (double)json_integer_value(json_object_get(j, "last_success")) / 1000);
+	}
+	header(out, "vigil_incidents_open", "gauge", "Open incidents, by job (series incidents, and failing or "
+	       "silent runs).");
+	json_array_foreach(jobs, i, j) {
+		strbuf_addstr(out, "vigil_incidents_open{");
+		add_label(out, "job", json_string_value(json_object_get(j, "job")));
+		strbuf_addf(out, "} %lld\n", (long long)json_integer_value(json_object_get(j, "open")));
+	}
+}

@@ -9,6 +9,7 @@
 #define VIGIL_METRICS_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "strbuf.h"
@@ -37,5 +38,12 @@ void metrics_spec_reload(struct metrics *m, int ok);
 
 /* Append the whole exposition to out. */
 void metrics_render(struct metrics *m, struct strbuf *out);
+
+/*
+ * Append the per-job gauges read from the store (store_incident_ops.job_summary:
+ * [{job, open, last_success}]): vigil_job_last_success_timestamp_seconds and
+ * vigil_incidents_open.
+ */
+void metrics_render_jobs(const json_t *jobs, struct strbuf *out);
 
 #endif

@@ -23,12 +23,15 @@
 
 static const char *const top_keys[] = {
 	"version", "name", "description", "source", "window", "max_series", "detectors", "alert", "notify",
-	"schedule", "labels", "annotations", "explain", NULL,
+	"schedule", "bounds", "labels", "annotations", "explain", NULL,
 };
 static const char *const detector_keys[] = {
 	"detector", "id", "params", "mode", "exec", "isolation", "limits", NULL,
 };
-static const char *const alert_keys[] = { "min_score", "recent", "recent_points", "agree", NULL };
+static const char *const alert_keys[] = {
+	"min_score", "recent", "recent_points", "agree", "resolve_after", "accept_after", "on_error", "on_no_data",
+	"error_after", NULL,
+};
 static const char *const schedule_keys[] = {
 	"cron", "timezone", "misfire", "max_catchup_age", "timeout", NULL,
 };
@@ -218,6 +221,77 @@ static void parse_detectors(struct job_spec *spec, const json_t *arr, const stru
 	json_decref(seen);
 }
 
+/* "alert", "ok" or "keep_last" at path into *out. */
+static void parse_run_state(const json_t *v, enum run_state_policy *out, struct diag *d, const char *path)
+{
+	const char *s = json_string_value(v);
+
+	if (s && !strcmp(s, "alert"))
+		*out = RUN_STATE_ALERT;
+	else if (s && !strcmp(s, "ok"))
+		*out = RUN_STATE_OK;
+	else if (s && !strcmp(s, "keep_last"))
+		*out = RUN_STATE_KEEP_LAST;
+	else if (s)
+		diag_add(d, path, "unknown value '%s': must be \"alert\", \"ok\" or \"keep_last\"", s);
+	else
+		diag_add(d, path, "must be \"alert\", \"ok\" or \"keep_last\"");
+}
+
+/* A non-negative duration at path into *ms. */
+static void parse_lifecycle_duration(const json_t *v, int64_t *ms, struct diag *d, const char *path)
+{
+	const char *s = json_string_value(v);
+
+	if (s && *s == '-')
+		diag_add(d, path, "must not be negative (got \"%s\")", s);
+	else if (!s || duration_parse(s, ms))
+		diag_add(d, path, "must be a duration like \"15m\", \"2h\" or \"1d\"");
+}
+
+static void parse_lifecycle(struct spec_alert *a, const json_t *alert, struct diag *d)
+{
+	json_t *v;
+
+	if ((v = json_object_get(alert, "resolve_after")))
+		parse_lifecycle_duration(v, &a->resolve_after_ms, d, "$.alert.resolve_after");
+	if ((v = json_object_get(alert, "accept_after"))) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), "never"))
+			a->accept_after_ms = 0;
+		else
+			parse_lifecycle_duration(v, &a->accept_after_ms, d, "$.alert.accept_after");
+		if (json_is_string(v) && strcmp(json_string_value(v), "never") && a->accept_after_ms == 0)
+			diag_add(d, "$.alert.accept_after", "must be longer than 0 (use \"never\" to never accept)");
+	}
+	if ((v = json_object_get(alert, "on_error")))
+		parse_run_state(v, &a->on_error, d, "$.alert.on_error");
+	if ((v = json_object_get(alert, "on_no_data")))
+		parse_run_state(v, &a->on_no_data, d, "$.alert.on_no_data");
+	if ((v = json_object_get(alert, "error_after"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000)
+			diag_add(d, "$.alert.error_after", "must be an integer in [1, 1000]");
+		else
+			a->error_after = (unsigned)json_integer_value(v);
+	}
+}
+
+static void parse_bounds(struct job_spec *spec, const json_t *v, struct diag *d)
+{
+	if (!v)
+		return;
+	if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_number(json_array_get(v, 0)) ||
+	    !json_is_number(json_array_get(v, 1))) {
+		diag_add(d, "$.bounds", "must be [lowest, highest], two numbers");
+		return;
+	}
+	spec->bound_lo = json_number_value(json_array_get(v, 0));
+	spec->bound_hi = json_number_value(json_array_get(v, 1));
+	if (!(spec->bound_lo < spec->bound_hi))
+		diag_add(d, "$.bounds", "the lowest value must be below the highest");
+	else
+		spec->has_bounds = 1;
+}
+
 static void parse_alert(struct job_spec *spec, const json_t *alert, struct diag *d)
 {
 	struct spec_alert *a = &spec->alert;
@@ -225,6 +299,11 @@ static void parse_alert(struct job_spec *spec, const json_t *alert, struct diag 
 	size_t n_alerting = 0;
 
 	a->agree = AGREE_ANY;
+	a->resolve_after_ms = -1;
+	a->accept_after_ms = 24LL * 3600 * 1000;
+	a->on_error = RUN_STATE_ALERT;
+	a->on_no_data = RUN_STATE_KEEP_LAST;
+	a->error_after = 2;
 	for (size_t i = 0; i < spec->n_detectors; i++)
 		n_alerting += spec->detectors[i].mode == MODE_ALERT;
 	if (!alert)
@@ -234,6 +313,7 @@ static void parse_alert(struct job_spec *spec, const json_t *alert, struct diag 
 		return;
 	}
 	check_keys(alert, alert_keys, d, "$.alert", "alert");
+	parse_lifecycle(a, alert, d);
 	if ((v = json_object_get(alert, "min_score"))) {
 		if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1))
 			diag_add(d, "$.alert.min_score", "must be a number in [0, 1]");
@@ -544,6 +624,7 @@ static struct job_spec *spec_from_json(json_t *root, const char *path, const cha
 	else
 		parse_detectors(spec, v, reg, d);
 	parse_alert(spec, json_object_get(root, "alert"), d);
+	parse_bounds(spec, json_object_get(root, "bounds"), d);
 	parse_notify(spec, json_object_get(root, "notify"), d);
 	parse_schedule(spec, json_object_get(root, "schedule"), d);
 	parse_string_map(root, "labels", 256, &spec->labels, d);

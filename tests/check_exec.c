@@ -745,6 +745,13 @@ START_TEST(test_proto_responses)
 	ck_assert(det.r.expected[1] == 3.25 && det.r.lower[1] == -100 && det.r.upper[1] == 100);
 	ck_assert_str_eq(detection_reason(&det, 1), "caf\xc3\xa9 \xf0\x9f\x98\x80");
 	ck_assert_int_eq(det.r.warmup, 1);          /* min_history when the response has none */
+	ck_assert(isnan(det.r.rarity[1]));           /* no rarity: derived from the score later */
+	detection_release(&det);
+	/* the optional rarity: an array, overridden by an anomaly's own */
+	ck_assert_int_eq(decode("{\"id\": 5, \"scores\": [0.1, 1, 1], \"rarity\": [0.05, 6.5, null], "
+	                        "\"anomalies\": [1, {\"index\": 2, \"rarity\": 543.2}]}", 3, &det, &err), 0);
+	ck_assert(det.r.rarity[0] == 0.05 && det.r.rarity[1] == 6.5 && det.r.rarity[2] == 543.2);
+	ck_assert(detection_rarity(&det, 1) < detection_rarity(&det, 2));   /* a 5-sigma and a 50-sigma point differ */
 	detection_release(&det);
 
 #define BAD(line, n, want) do { \
@@ -769,6 +776,7 @@ START_TEST(test_proto_responses)
 	    "',' or ']' was expected");
 	BAD("{\"id\": 5, \"scores\": [1, 2, 3], \"x\": [1e}", 3,
 	    "malformed response: invalid JSON at byte 39: '}' where a digit was expected");
+	BAD("{\"id\": 5, \"rarity\": [1, 2]}", 3, "'rarity' has 2 values for a series of 3 points");
 #undef BAD
 }
 END_TEST

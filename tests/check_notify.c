@@ -12,6 +12,7 @@
 #include "job.h"
 #include "msgtext.h"
 #include "mute.h"
+#include "jsonfmt.h"
 #include "notify.h"
 #include "outbox.h"
 #include "spec.h"
@@ -173,6 +174,7 @@ static char *render(const char *type, json_t *cfg, const struct notify_message *
 /* n firing series with hostile, oversized data. */
 struct fixture {
 	struct alert_item *alerts;
+	struct incident *incs;
 	struct notify_series *series;
 	struct vigil_label *labels;
 	char **strings;
@@ -200,6 +202,7 @@ static void fixture_init(struct fixture *f, size_t n, int hostile)
 	memset(f, 0, sizeof(*f));
 	f->n = n;
 	f->alerts = xcalloc(n, sizeof(*f->alerts));
+	f->incs = xcalloc(n, sizeof(*f->incs));
 	f->series = xcalloc(n, sizeof(*f->series));
 	f->labels = xcalloc(n * 5, sizeof(*f->labels));
 	for (size_t i = 0; i < n; i++) {
@@ -220,8 +223,15 @@ static void fixture_init(struct fixture *f, size_t n, int hostile)
 		a->score = 0.5 + (double)(i % 50) / 100.0;
 		a->detectors = hostile ? keep(f, repeat_str("det<&>,", 100)) : "mad,zscore";
 		a->reason = hostile ? keep(f, repeat_str("<@U123> & <!channel> \n", 300)) : "above the band";
+		f->incs[i] = (struct incident){
+			.job = "job", .series = name, .kind = "anomaly", .state = "open", .start_ms = a->ts_ms,
+			.last_alert_ms = a->ts_ms, .n_alerts = 3, .peak_ms = a->ts_ms, .peak_value = a->value,
+			.peak_expected = a->expected, .peak_score = a->score, .peak_rarity = 2 + (double)(i % 50) / 10.0,
+			.onset_expected = a->expected, .onset_lower = a->lower, .onset_upper = a->upper,
+			.accepted_lower = NAN, .accepted_upper = NAN, .detectors = (char *)a->detectors, .evidence = a->reason,
+		};
 		f->series[i] = (struct notify_series){
-			.series = name, .labels = &f->labels[i * 5], .n_labels = 5, .alert = a, .n_points = 3,
+			.series = name, .labels = &f->labels[i * 5], .n_labels = 5, .alert = a, .inc = &f->incs[i], .n_points = 3,
 			.max_score = a->score, .since_ms = a->ts_ms, .last_alert_ms = a->ts_ms, .last_value = 12,
 		};
 	}
@@ -233,6 +243,7 @@ static void fixture_release(struct fixture *f)
 		free(f->strings[i]);
 	free(f->strings);
 	free(f->alerts);
+	free(f->incs);
 	free(f->series);
 	free(f->labels);
 }
@@ -314,7 +325,7 @@ START_TEST(test_slack_escaping)
 
 	fixture_init(&f, 1, 0);
 	f.series[0].series = f.alerts[0].series = "<!channel> & <script>";
-	f.alerts[0].reason = "<@U999> said > 5 & < 9";
+	f.alerts[0].reason = f.incs[0].evidence = "<@U999> said > 5 & < 9";
 	msg.firing = f.series;
 	msg.n_firing = 1;
 	payload = render("slack", cfg, &msg);
@@ -325,9 +336,9 @@ START_TEST(test_slack_escaping)
 	ck_assert_ptr_null(strstr(payload, "<!channel>"));   /* only the configured mentions are live */
 	ck_assert_ptr_null(strstr(payload, "<@U999>"));
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(p, "text")), "<!here> <@U024BE7LH>"));
-	/* observed vs expected and band, score, time, points, detectors */
-	ck_assert_msg(strstr(w.all.buf, "observed *100*, expected 10 (band 5 to 15)"), "%s", w.all.buf);
-	ck_assert_msg(strstr(w.all.buf, "score *0.50*"), "%s", w.all.buf);
+	/* peak vs expected and the onset band, how unusual, since when, points, detectors */
+	ck_assert_msg(strstr(w.all.buf, "peak *100*, expected 10 (band 5 to 15) \xc2\xb7 *1 in 100*"), "%s", w.all.buf);
+	ck_assert_msg(!strstr(w.all.buf, "score *"), "%s", w.all.buf);
 	ck_assert_msg(strstr(w.all.buf, "<!date^1795212000^{date_short_pretty} {time}|2026-11-20T22:00:00Z>"), "%s",
 	              w.all.buf);
 	ck_assert_msg(strstr(w.all.buf, "3 points \xc2\xb7 by mad,zscore"), "%s", w.all.buf);
@@ -343,6 +354,54 @@ START_TEST(test_slack_escaping)
 END_TEST
 
 /* 500 anomalous series of hostile, oversized text: every limit holds, the rest is summarised. */
+/* 500 incidents firing together, with the shared-cause hint: one message within Slack's limits, hint included. */
+START_TEST(test_slack_group_hint)
+{
+	struct fixture f;
+	struct notify_message msg = { .job = "big", .run_id = 1, .scheduled_ms = 1795212000000LL };
+	json_t *cfg = slack_cfg("\"max_series\": 40"), *p;
+	json_t *hints = json_pack("{s:s, s:[{s:s, s:s, s:i, s:i, s:f, s:s}], s:[]}", "method", "builtin",
+	                          "contributors", "label", "dc", "value", "fra", "anomalous", 450, "normal", 0,
+	                          "p_value", 1e-9, "text", "450 of 500 anomalous series have dc=\"fra\"; 0 of 40 normal ones",
+	                          "first_moved");
+	struct walk w;
+	char *payload, *wh;
+
+	fixture_init(&f, 500, 1);
+	msg.firing = f.series;
+	msg.n_firing = 500;
+	msg.hints = hints;
+	payload = render("slack", cfg, &msg);
+	p = check_slack_payload(payload, &w);
+	ck_assert_msg(!w.unescaped, "unescaped text");
+	ck_assert_int_le(w.total_chars, 10000);
+	ck_assert_msg(strstr(w.all.buf, "*Likely shared cause:* 450 of 500 anomalous series have dc=\"fra\"; 0 of 40 normal ones"),
+	              "%s", w.all.buf);
+	ck_assert_msg(strstr(w.all.buf, "more firing incidents_"), "%s", w.all.buf);
+	json_decref(p);
+	strbuf_release(&w.all);
+	free(payload);
+	wh = render("webhook", cfg, &msg);
+	ck_assert_msg(strstr(wh, "\"hints\":{") && strstr(wh, "\"firing_total\":500"), "%.300s", wh);
+	free(wh);
+	json_decref(hints);
+	json_decref(cfg);
+	fixture_release(&f);
+}
+END_TEST
+
+/* JSON numbers: the shortest text that reads back the same double, still a real. */
+START_TEST(test_jsonfmt)
+{
+	json_t *a = json_pack("[f, f, f, f, i, s]", 578.7, 500.0, 1e-7, 0.1 + 0.2, 5, "578.70000000000005");
+	char *t = jsonfmt_dumps(a, JSON_COMPACT);
+
+	ck_assert_str_eq(t, "[578.7,500.0,1e-07,0.30000000000000004,5,\"578.70000000000005\"]");
+	free(t);
+	json_decref(a);
+}
+END_TEST
+
 START_TEST(test_slack_limits)
 {
 	struct fixture f;
@@ -379,11 +438,11 @@ START_TEST(test_slack_limits)
 				listed--;   /* the "and K more" section */
 				ck_assert_int_ge(listed, 1);
 				ck_assert_int_le(listed, e ? 40 : 10);
-				snprintf(want, sizeof(want), "_and %zu more anomalous series_", 500 - listed);
+				snprintf(want, sizeof(want), "_and %zu more firing incidents_", 500 - listed);
 				ck_assert_msg(strstr(w.all.buf, want), "case %zu/%d: no '%s'", e, resolved, want);
 			}
 			if (resolved)
-				ck_assert_msg(strstr(w.all.buf, "*Back to normal* (500)") && strstr(w.all.buf, " more_"),
+				ck_assert_msg(strstr(w.all.buf, "*Resolved* (500)") && strstr(w.all.buf, " more_"),
 				              "case %zu/%d", e, resolved);
 			json_decref(p);
 			strbuf_release(&w.all);
@@ -819,7 +878,7 @@ START_TEST(test_dispatch_group_and_repeat)
 	/* the same ongoing anomaly a minute later: no message */
 	ck_assert_int_eq(run_at(&e, 61), 1);
 	ck_assert_int_eq(run_at(&e, 64), 1);
-	/* a new series joins: only it is listed, the others are counted */
+	/* a new series joins: only it is listed, the others (not back for 15 min yet) are counted */
 	{
 		static const int sc[] = { 66, -1 };
 
@@ -827,11 +886,18 @@ START_TEST(test_dispatch_group_and_repeat)
 	}
 	ck_assert_int_eq(run_at(&e, 67), 2);
 	p = last_payload(&e);
-	/* c is new; a's spikes (55-57) are now outside "recent" (10m): back to normal; b goes on, counted */
-	ck_assert_msg(strstr(p, "[FIRING:1, RESOLVED:1] disp") && strstr(p, "*c*") && !strstr(p, "*b*"), "%s", p);
-	ck_assert_msg(strstr(p, "*Back to normal* (1)\\n\xe2\x80\xa2 *a* now 10, anomalous from "), "%s", p);
-	ck_assert_msg(strstr(p, "1 more series still anomalous (already notified)"), "%s", p);
+	ck_assert_msg(strstr(p, "[FIRING:1] disp") && strstr(p, "*c*") && !strstr(p, "*b*") && !strstr(p, "*a*"), "%s", p);
+	ck_assert_msg(strstr(p, "2 more incidents still open (already notified)"), "%s", p);
 	free(p);
+	/* a has been back (from 58) for 15 min at 73, b (from 59) at 74: both resolved in the run of 74 */
+	ck_assert_int_eq(run_at(&e, 72), 2);
+	ck_assert_int_eq(run_at(&e, 74), 3);
+	p = last_payload(&e);
+	ck_assert_msg(strstr(p, "[RESOLVED:2] disp"), "%s", p);
+	ck_assert_msg(strstr(p, "*Resolved* (2)\\n\xe2\x80\xa2 *a* back inside the expected band since "), "%s", p);
+	free(p);
+	ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM incidents WHERE state = 'resolved'"), 2);
+	ck_assert_int_eq(scalar(e.db, "SELECT end_ts FROM incidents WHERE series = 'a'"), T0 + 58 * MIN);
 	env_free(&e);
 }
 END_TEST
@@ -851,7 +917,7 @@ START_TEST(test_dispatch_repeat_due)
 	ck_assert_int_eq(run_at(&e, 130), 1);   /* 30 min later: suppressed */
 	ck_assert_int_eq(run_at(&e, 160), 2);   /* an hour after the first: a reminder */
 	p = last_payload(&e);
-	ck_assert_msg(strstr(p, "(reminder)") && strstr(p, "still anomalous since"), "%s", p);
+	ck_assert_msg(strstr(p, "(reminder)") && strstr(p, "still firing since"), "%s", p);
 	free(p);
 	ck_assert_int_eq(scalar(e.db, "SELECT last_sent FROM alert_state WHERE series = 'a'"), T0 + 160 * MIN);
 	ck_assert_int_eq(run_at(&e, 200), 2);
@@ -875,7 +941,8 @@ START_TEST(test_dispatch_resolved)
 		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM alert_state WHERE state = 'resolved'"), 2);
 		if (wanted) {
 			p = last_payload(&e);
-			ck_assert_msg(strstr(p, "[RESOLVED:2] disp") && strstr(p, "\"good\"") && strstr(p, "*Back to normal* (2)"),
+			ck_assert_msg(strstr(p, "[RESOLVED:2] disp") && strstr(p, "\"good\"") && strstr(p, "*Resolved* (2)") &&
+			              !strstr(p, "normal"),
 			              "%s", p);
 			free(p);
 		}
@@ -1027,14 +1094,21 @@ START_TEST(test_dispatch_dry_run)
 }
 END_TEST
 
-/* A series on which a detector failed, or absent from the run, is not declared back to normal. */
+/* An incident of a series on which a detector failed, or absent from the run, is not resolved. */
 START_TEST(test_dispatch_failed_series_not_resolved)
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	struct env e;
 	struct alert_state_row firing = {
-		.target = NULL, .job = "disp", .series = "c", .state = "firing", .since = T0, .last_sent = T0,
-		.updated_run = T0,
+		.target = NULL, .job = "disp", .series = "c", .state = "firing", .since = T0 + 55 * MIN,
+		.last_sent = T0 + 60 * MIN, .updated_run = T0 + 60 * MIN,
+	};
+	struct incident inc = {
+		.job = "disp", .series = "c", .kind = "anomaly", .labels_json = "{}", .state = "open",
+		.start_ms = T0 + 55 * MIN, .last_seen_ms = T0 + 60 * MIN, .last_alert_ms = T0 + 55 * MIN, .n_alerts = 1,
+		.peak_ms = T0 + 55 * MIN, .peak_value = 100, .peak_expected = NAN, .peak_score = 1, .peak_rarity = 3,
+		.onset_expected = NAN, .onset_lower = NAN, .onset_upper = 50, .accepted_lower = NAN, .accepted_upper = NAN,
+		.detectors = "threshold", .opened_run_ms = T0 + 60 * MIN, .updated_run_ms = T0 + 60 * MIN,
 	};
 	char *target;
 
@@ -1044,19 +1118,20 @@ START_TEST(test_dispatch_failed_series_not_resolved)
 		target = notify_target_key("slack", "${env:SLACK_URL}", e.dir);
 		firing.target = target;
 		firing.series = "c";
-		firing.updated_run = T0;
 		ck_assert_int_eq(e.st->backend->notify->enqueue(e.st, NULL, 0, &firing, 1, &err), 0);
-		/* c is in the data and clean: resolved, unless a detector failed on it */
-		ck_assert_int_eq(run_at(&e, 60), failing ? 0 : 1);
+		inc.series = "c";
+		ck_assert_int_eq(e.st->backend->incidents->open(e.st, &inc, &err), 0);
+		/* c is in the data and clean for an hour: resolved, unless a detector failed on it */
+		ck_assert_int_eq(run_at(&e, 120), failing ? 0 : 1);
 		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM alert_state WHERE series = 'c' AND state = 'resolved'"),
 		                 !failing);
-		/* a series absent from the data keeps its state */
-		firing.series = "gone";
-		firing.updated_run = T0 + 60 * MIN;
-		ck_assert_int_eq(e.st->backend->notify->enqueue(e.st, NULL, 0, &firing, 1, &err), 0);
-		run_at(&e, 120);
-		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM alert_state WHERE series = 'gone' AND "
-		                              "state = 'firing'"), 1);
+		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM incidents WHERE series = 'c' AND state = 'open'"),
+		                 failing);
+		/* an incident of a series absent from the data stays open */
+		inc.series = "gone";
+		ck_assert_int_eq(e.st->backend->incidents->open(e.st, &inc, &err), 0);
+		run_at(&e, 180);
+		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM incidents WHERE series = 'gone' AND state = 'open'"), 1);
 		free(target);
 		env_free(&e);
 	}
@@ -1070,6 +1145,8 @@ static Suite *notify_suite(void)
 	TCase *td = tcase_create("dispatch");
 
 	tcase_add_test(tc, test_msgtext);
+	tcase_add_test(tc, test_slack_group_hint);
+	tcase_add_test(tc, test_jsonfmt);
 	tcase_add_test(tc, test_template);
 	tcase_add_test(tc, test_slack_escaping);
 	tcase_add_test(tc, test_slack_limits);
