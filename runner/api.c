@@ -24,9 +24,11 @@
 #include "api.h"
 #include "log.h"
 #include "metrics.h"
+#include "mute.h"
 #include "store.h"
 #include "strbuf.h"
 #include "timefmt.h"
+#include "ui.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -35,6 +37,8 @@
 #define API_LIMIT_DEFAULT 50
 /* Points in one /api/series answer; a longer range keeps the newest. */
 #define API_SERIES_MAX_POINTS 200000
+/* Flagged points of one run whose reasons /api/series looks up. */
+#define API_REASONS_MAX 100000
 
 struct api {
 	struct MHD_Daemon *mhd;
@@ -293,19 +297,66 @@ static int time_arg(struct MHD_Connection *c, const char *name, int64_t *v)
 
 /* ---- endpoints --------------------------------------------------------------------- */
 
+/* Store rows as the API shows them: labels an object, shadow and alerted booleans. */
+static void rows_api_form(json_t *rows)
+{
+	static const char *const flags[] = { "shadow", "alerted" };
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		json_t *labels = json_object_get(row, "labels");
+
+		if (json_is_string(labels)) {
+			json_t *o = json_loads(json_string_value(labels), 0, NULL);
+
+			json_object_set_new(row, "labels", json_is_object(o) ? o : json_object());
+			if (!json_is_object(o))
+				json_decref(o);
+		}
+		for (size_t k = 0; k < 2; k++) {
+			json_t *v = json_object_get(row, flags[k]);
+
+			if (json_is_integer(v))
+				json_object_set_new(row, flags[k], json_boolean(json_integer_value(v)));
+		}
+	}
+}
+
+/* The end of the mute that silences every series of job now, or 0 when none does. */
+static int64_t job_muted_until(struct api *api, const char *job, int64_t now)
+{
+	struct mute_set set = MUTE_SET_INIT;
+	int64_t until = 0;
+
+	if (mute_set_load(api->st, job, now, &set, NULL))
+		return 0;
+	for (size_t i = 0; i < set.n; i++)
+		if (!strcmp(set.items[i].series_pattern, "*") && set.items[i].until_ms > until)
+			until = set.items[i].until_ms;
+	mute_set_release(&set);
+	return until;
+}
+
 static enum MHD_Result get_jobs(struct api *api, struct MHD_Connection *c)
 {
 	json_t *jobs = serve_jobs_json(api->sv), *j;
+	int64_t now = time_now_ms();
 	size_t i;
 
+	if (api->st->backend->now)
+		api->st->backend->now(api->st, &now, NULL);
 	json_array_foreach(jobs, i, j) {
+		const char *name = json_string_value(json_object_get(j, "name"));
 		json_t *state = NULL;
+		int64_t muted = job_muted_until(api, name, now);
 
-		if (api->st->backend->job_state(api->st, json_string_value(json_object_get(j, "name")), &state,
-		                                NULL) == 0) {
+		if (api->st->backend->job_state(api->st, name, &state, NULL) == 0) {
 			json_object_set(j, "last_run", json_object_get(state, "last_run"));
 			json_decref(state);
 		}
+		json_object_set_new(j, "muted", json_boolean(muted));
+		json_object_set_new(j, "muted_until", muted ? json_integer(muted) : json_null());
 	}
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", jobs));
 }
@@ -325,6 +376,7 @@ static enum MHD_Result get_job(struct api *api, struct MHD_Connection *c, const 
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
 	}
 	json_object_set(job, "last_run", json_object_get(state, "last_run"));
+	rows_api_form(series);
 	json_object_set_new(job, "series", series);
 	json_decref(state);
 	return reply_json(c, MHD_HTTP_OK, job);
@@ -421,6 +473,7 @@ static enum MHD_Result get_anomalies(struct api *api, struct MHD_Connection *c)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "limit: must be an integer from 1 to %d", API_LIMIT_MAX);
 	if (api->st->backend->anomalies_since(api->st, job, since, (size_t)limit, &rows, &err))
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	rows_api_form(rows);
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "anomalies", rows));
 }
 
@@ -515,6 +568,35 @@ static void add_json_string(struct strbuf *sb, const char *s)
 	json_decref(j);
 }
 
+/*
+ * The reasons the run gave for the flagged points of one series:
+ * {detector: {"<ts>": reason}}.  An empty object when they cannot be read
+ * (the chart then shows no reason).
+ */
+static json_t *series_reasons(struct api *api, const char *job, const char *series, int64_t run_id)
+{
+	json_t *rows = NULL, *out = json_object(), *row;
+	size_t i;
+
+	if (api->st->backend->list_anomalies(api->st, job, run_id, API_REASONS_MAX, &rows, NULL))
+		return out;
+	json_array_foreach(rows, i, row) {
+		const char *det = json_string_value(json_object_get(row, "detector"));
+		const char *name = json_string_value(json_object_get(row, "series"));
+		json_t *reason = json_object_get(row, "reason"), *by;
+		char ts[24];
+
+		if (!det || !name || !json_is_string(reason) || strcmp(name, series))
+			continue;
+		if (!(by = json_object_get(out, det)))
+			json_object_set_new(out, det, by = json_object());
+		snprintf(ts, sizeof(ts), "%lld", (long long)json_integer_value(json_object_get(row, "ts")));
+		json_object_set(by, ts, reason);
+	}
+	json_decref(rows);
+	return out;
+}
+
 static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, const char *job, const char *series)
 {
 	static const char *const allowed[] = { "from", "to", NULL };
@@ -524,6 +606,7 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 	int64_t from = INT64_MIN, to = INT64_MAX;
 	size_t skip = 0, n;
 	const char *bad;
+	json_t *reasons;
 	int found = 0, first = 1;
 
 	if ((bad = unknown_arg(c, allowed)))
@@ -565,6 +648,7 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 	for (size_t k = 0; k < s.n_detectors; k++) {
 		strbuf_addstr(&sb, k ? ",{\"id\":" : "{\"id\":");
 		add_json_string(&sb, s.det[k].id);
+		strbuf_addf(&sb, ",\"shadow\":%s", s.n && s.det[k].flags[0] & STORED_SHADOW ? "true" : "false");
 		add_array(&sb, "score", s.det[k].score + skip, n);
 		add_array(&sb, "expected", s.det[k].expected + skip, n);
 		add_array(&sb, "lower", s.det[k].lower + skip, n);
@@ -572,8 +656,12 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 		strbuf_addch(&sb, '}');
 	}
 	strbuf_addstr(&sb, "],\"anomalies\":[");
+	reasons = series_reasons(api, job, series, s.run_id);
 	for (size_t k = 0; k < s.n_detectors; k++) {
 		for (size_t i = skip; i < s.n; i++) {
+			const char *reason;
+			char key[64];
+
 			if (!(s.det[k].flags[i] & STORED_FLAGGED))
 				continue;
 			strbuf_addstr(&sb, first ? "{\"ts\":" : ",{\"ts\":");
@@ -585,9 +673,19 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 			add_num(&sb, s.det[k].score[i]);
 			strbuf_addstr(&sb, ",\"detector\":");
 			add_json_string(&sb, s.det[k].id);
-			strbuf_addf(&sb, ",\"alerted\":%s}", s.det[k].flags[i] & STORED_ALERTED ? "true" : "false");
+			strbuf_addf(&sb, ",\"alerted\":%s,\"shadow\":%s,\"reason\":",
+			            s.det[k].flags[i] & STORED_ALERTED ? "true" : "false",
+			            s.det[k].flags[i] & STORED_SHADOW ? "true" : "false");
+			snprintf(key, sizeof(key), "%lld", (long long)s.ts[i]);
+			reason = json_string_value(json_object_get(json_object_get(reasons, s.det[k].id), key));
+			if (reason)
+				add_json_string(&sb, reason);
+			else
+				strbuf_addstr(&sb, "null");
+			strbuf_addch(&sb, '}');
 		}
 	}
+	json_decref(reasons);
 	strbuf_addstr(&sb, "]}\n");
 	stored_series_release(&s);
 	return reply_strbuf(c, MHD_HTTP_OK, "application/json", &sb);
@@ -602,6 +700,7 @@ static enum MHD_Result get_series_list(struct api *api, struct MHD_Connection *c
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%s'", job);
 	if (api->st->backend->series_list(api->st, job, &list, &err))
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	rows_api_form(list);
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:s, s:o}", "job", job, "series", list));
 }
 
@@ -723,6 +822,12 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 			return get_series_list(api, c, rest);
 		snprintf(job, sizeof(job), "%.*s", (int)(slash - rest) > 129 ? 129 : (int)(slash - rest), rest);
 		return get_series(api, c, job, slash + 1);
+	}
+	{
+		enum MHD_Result r;
+
+		if (ui_handle(c, url, method, &r))
+			return r;
 	}
 	return reply_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint");
 }

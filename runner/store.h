@@ -185,10 +185,11 @@ struct run_claim {
 struct stored_detector {
 	char *id;
 	double *score, *expected, *lower, *upper;
-	uint8_t *flags;            /* STORED_FLAGGED | STORED_ALERTED */
+	uint8_t *flags;            /* STORED_FLAGGED | STORED_ALERTED | STORED_SHADOW */
 };
 
-enum { STORED_FLAGGED = 1, STORED_ALERTED = 2 };
+/* STORED_SHADOW is set on every point of a shadow-mode detector. */
+enum { STORED_FLAGGED = 1, STORED_ALERTED = 2, STORED_SHADOW = 4 };
 
 /*
  * A series as a run saw it, with every detector's scores and bands: what
