@@ -138,6 +138,49 @@ static const char *const migrations[] = {
 	"  reason TEXT,"
 	"  created_at BIGINT NOT NULL"
 	");",
+	/* 4: incidents (one event of a series or of a job's runs) and job health (store-sqlite-incidents.c) */
+	"CREATE TABLE incidents ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job TEXT NOT NULL,"
+	"  series TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  labels TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  start_ts BIGINT NOT NULL,"
+	"  end_ts BIGINT NOT NULL DEFAULT 0,"
+	"  last_seen BIGINT NOT NULL DEFAULT 0,"
+	"  last_alert_ts BIGINT NOT NULL DEFAULT 0,"
+	"  back_since BIGINT NOT NULL DEFAULT 0,"
+	"  back_points BIGINT NOT NULL DEFAULT 0,"
+	"  n_alerts BIGINT NOT NULL DEFAULT 0,"
+	"  flaps BIGINT NOT NULL DEFAULT 0,"
+	"  peak_ts BIGINT NOT NULL DEFAULT 0,"
+	"  peak_value DOUBLE PRECISION,"
+	"  peak_expected DOUBLE PRECISION,"
+	"  peak_score DOUBLE PRECISION,"
+	"  peak_rarity DOUBLE PRECISION,"
+	"  onset_expected DOUBLE PRECISION,"
+	"  onset_lower DOUBLE PRECISION,"
+	"  onset_upper DOUBLE PRECISION,"
+	"  accepted_lower DOUBLE PRECISION,"
+	"  accepted_upper DOUBLE PRECISION,"
+	"  detectors TEXT,"
+	"  evidence TEXT,"
+	"  last_notified BIGINT NOT NULL DEFAULT 0,"
+	"  opened_run BIGINT NOT NULL DEFAULT 0,"
+	"  updated_run BIGINT NOT NULL DEFAULT 0,"
+	"  UNIQUE (job, series, kind, start_ts)"
+	");"
+	"CREATE INDEX incidents_job_state ON incidents (job, state, series);"
+	"CREATE INDEX incidents_start ON incidents (start_ts);"
+	"CREATE TABLE job_health ("
+	"  job TEXT PRIMARY KEY,"
+	"  failed_runs BIGINT NOT NULL DEFAULT 0,"
+	"  empty_runs BIGINT NOT NULL DEFAULT 0,"
+	"  last_success BIGINT NOT NULL DEFAULT 0,"
+	"  updated_run BIGINT NOT NULL DEFAULT 0,"
+	"  last_error TEXT"
+	");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -371,7 +414,8 @@ static int sqlite_run_finish(struct store *st, int64_t run_id, int64_t finished_
 		goto fail;
 	sqlite3_finalize(stmt);
 	stmt = NULL;
-	if (sqlite_notify_write(db, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err)) {
+	if (sqlite_notify_write(db, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err) ||
+	    sqlite_incidents_write(db, o->incidents, o->n_incidents, o->health, err)) {
 		exec(db, "ROLLBACK", NULL);
 		return -1;
 	}
@@ -877,4 +921,5 @@ const struct store_backend store_sqlite = {
 	.series_get = sqlite_series_get,
 	.series_list = sqlite_series_list,
 	.notify = &store_sqlite_notify,
+	.incidents = &store_sqlite_incidents,
 };

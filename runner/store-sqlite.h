@@ -39,4 +39,12 @@ static inline int exec(sqlite3 *db, const char *sql, struct vigil_error *err)
 int sqlite_notify_write(sqlite3 *db, const struct outbox_row *rows, size_t n_rows,
                         const struct alert_state_row *states, size_t n_states, struct vigil_error *err);
 
+/*
+ * Upsert incidents and (if h) a job's health inside the caller's open
+ * transaction, as sqlite_notify_write does.  An incident with id 0 is
+ * matched on (job, series, kind, start).
+ */
+int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, const struct job_health *h,
+                           struct vigil_error *err);
+
 #endif

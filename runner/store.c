@@ -190,3 +190,35 @@ int stored_series_decode(struct stored_series *s, const void *blob, size_t len, 
 corrupt:
 	return vigil_error_set(err, VIGIL_E_STORE, "stored series: corrupt blob");
 }
+
+/* ---- incidents: what the backends fill ------------------------------------ */
+
+void incident_release(struct incident *inc)
+{
+	if (!inc)
+		return;
+	free(inc->job);
+	free(inc->series);
+	free(inc->kind);
+	free(inc->labels_json);
+	free(inc->state);
+	free(inc->detectors);
+	free(inc->evidence);
+	memset(inc, 0, sizeof(*inc));
+}
+
+void incidents_free(struct incident *incs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		incident_release(&incs[i]);
+	free(incs);
+}
+
+void job_health_release(struct job_health *h)
+{
+	if (!h)
+		return;
+	free(h->job);
+	free(h->last_error);
+	memset(h, 0, sizeof(*h));
+}

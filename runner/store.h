@@ -17,7 +17,7 @@
 #include "error.h"
 #include "notify.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -149,6 +149,98 @@ struct store_notify_ops {
 	int (*mutes)(struct store *st, int64_t after, json_t **out, struct vigil_error *err);
 };
 
+/*
+ * An incident: one event of one series (or of a whole job's runs), from
+ * its onset to its end (runner/incident.h has the life-cycle).  Strings are
+ * owned (incident_release) when the store filled the struct; writers may
+ * point them anywhere.  Times are ms; 0 means "not yet" / "none".  Doubles
+ * are NaN when unknown.
+ */
+struct incident {
+	int64_t id;                /* 0 until stored */
+	char *job;
+	char *series;              /* "" for a job-level incident (kind error or no_data) */
+	char *kind;                /* "anomaly", "error" (runs fail) or "no_data" (runs return nothing) */
+	char *labels_json;         /* the series' labels, {"k": "v"} */
+	char *state;               /* "open", "resolved" (over) or "accepted" (the new normal level) */
+	int64_t start_ms;          /* the onset: the first alerting point (job-level: the first failed run) */
+	int64_t end_ms;            /* resolved: when it came back inside the band; accepted: when accepted */
+	int64_t last_seen_ms;      /* the newest point (job-level: run) the life-cycle has looked at */
+	int64_t last_alert_ms;     /* the newest alerting point */
+	int64_t back_since_ms;     /* first point of the current stretch back inside the band, 0: outside */
+	int64_t back_points;       /* points in that stretch */
+	int64_t n_alerts;          /* alerting points (job-level: failed or empty runs) */
+	int64_t flaps;             /* times it came back after being resolved */
+	int64_t peak_ms;           /* the most unusual point */
+	double peak_value, peak_expected, peak_score, peak_rarity;
+	double onset_expected, onset_lower, onset_upper;   /* the expected band as it was at the onset */
+	double accepted_lower, accepted_upper;             /* accepted: the band around the new level */
+	char *detectors;           /* ids of the detectors that agreed, comma-separated */
+	char *evidence;            /* the strongest detector's reason at the peak, or the error (job-level) */
+	int64_t last_notified_ms;  /* the scheduled time of the run that last notified it, 0: never */
+	int64_t opened_run_ms;     /* the scheduled time of the run that opened it */
+	int64_t updated_run_ms;    /* ... and of the run that last wrote it */
+};
+
+/* Free what a store-filled incident owns (NULL-safe); incidents_free frees an array of them. */
+void incident_release(struct incident *inc);
+void incidents_free(struct incident *incs, size_t n);
+
+/* The per-job run health behind on_error / on_no_data (runner/incident.h). */
+struct job_health {
+	char *job;
+	int64_t failed_runs;       /* consecutive failed runs up to the newest */
+	int64_t empty_runs;        /* consecutive runs that returned no data */
+	int64_t last_success_ms;   /* scheduled time of the newest run that succeeded with data, 0: never */
+	int64_t updated_run_ms;    /* scheduled time of the run that wrote it */
+	char *last_error;          /* the newest failure's reason, or NULL */
+};
+
+/* Free what a store-filled job_health owns (NULL-safe). */
+void job_health_release(struct job_health *h);
+
+/* Which incidents list() returns. */
+struct incident_filter {
+	const char *job;           /* NULL: every job */
+	int all;                   /* 1: every state; 0: open ones and those that ended at or after since_ms */
+	int64_t since_ms;
+	size_t limit;              /* 0: no limit */
+};
+
+/*
+ * Incidents in the store.  open, update and resolve are one transaction
+ * each; a run writes its incidents and health inside its own transaction
+ * instead (run_outcome), so a crash leaves both or neither.
+ */
+struct store_incident_ops {
+	/* Insert inc and set inc->id; an incident with the same (job, series, kind, start) is updated instead. */
+	int (*open)(struct store *st, struct incident *inc, struct vigil_error *err);
+	/* Write every field of the stored incident inc->id. */
+	int (*update)(struct store *st, const struct incident *inc, struct vigil_error *err);
+	/* Close incident id as "resolved" or "accepted" at end_ms, by the run scheduled at run_ms. */
+	int (*resolve)(struct store *st, int64_t id, const char *state, int64_t end_ms, int64_t run_ms,
+	               struct vigil_error *err);
+	/* Incidents per the filter, newest start first (ties: highest id). */
+	int (*list)(struct store *st, const struct incident_filter *f, struct incident **out, size_t *n,
+	            struct vigil_error *err);
+	/* One incident; *found is 0 when there is none. */
+	int (*get)(struct store *st, int64_t id, struct incident *out, int *found, struct vigil_error *err);
+	/*
+	 * Where a job's life-cycle goes on from: per (series, kind) of job, the
+	 * newest incident (open or closed), ordered by series then kind.
+	 */
+	int (*latest)(struct store *st, const char *job, struct incident **out, size_t *n,
+	              struct vigil_error *err);
+	/* Upsert incidents (id 0: by (job, series, kind, start)) and, if h, a job's health, in one transaction. */
+	int (*put)(struct store *st, const struct incident *incs, size_t n, const struct job_health *h,
+	           struct vigil_error *err);
+	/* The job's health; *found is 0 when no run wrote it yet. */
+	int (*health_get)(struct store *st, const char *job, struct job_health *out, int *found,
+	                  struct vigil_error *err);
+	/* [{job, open, last_success}] of every job with health or incidents (for /metrics). */
+	int (*job_summary)(struct store *st, json_t **out, struct vigil_error *err);
+};
+
 /* How a run ended. */
 struct run_outcome {
 	const char *state;         /* "succeeded" or "failed" */
@@ -165,6 +257,10 @@ struct run_outcome {
 	size_t n_outbox;
 	const struct alert_state_row *alert_states;
 	size_t n_alert_states;
+	/* The run's incidents (new and changed) and the job's health, same transaction (NULL/0: none). */
+	const struct incident *incidents;
+	size_t n_incidents;
+	const struct job_health *health;
 };
 
 /*
@@ -288,6 +384,9 @@ struct store_backend {
 
 	/* --- notifications (appended; NULL in backends without an outbox) --- */
 	const struct store_notify_ops *notify;
+
+	/* --- incidents (appended; NULL in backends without them) --- */
+	const struct store_incident_ops *incidents;
 };
 
 struct store {
@@ -303,6 +402,7 @@ struct store {
 
 extern const struct store_backend store_sqlite;
 extern const struct store_notify_ops store_sqlite_notify;
+extern const struct store_incident_ops store_sqlite_incidents;
 
 /* Open the store at target (a path to an SQLite file), migrating its schema. */
 struct store *store_open(const char *target, struct vigil_error *err);

@@ -230,6 +230,135 @@ START_TEST(test_no_data)
 }
 END_TEST
 
+/* Incidents: open, natural-key upsert, update, resolve, listings, latest per series, health, run transaction. */
+START_TEST(test_incidents)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *path = tmp_db();
+	struct store *st = store_open(path, &err);
+	const struct store_incident_ops *ops = st->backend->incidents;
+	struct incident a = {
+		.job = "j", .series = "cpu{host=\"a\"}", .kind = "anomaly", .labels_json = "{\"host\":\"a\"}",
+		.state = "open", .start_ms = 1000, .last_seen_ms = 1000, .last_alert_ms = 1000, .n_alerts = 1,
+		.peak_ms = 1000, .peak_value = 97.5, .peak_expected = 40, .peak_score = 1, .peak_rarity = 6.5,
+		.onset_expected = 40, .onset_lower = 30, .onset_upper = 50, .accepted_lower = NAN, .accepted_upper = NAN,
+		.detectors = "mad", .evidence = "7.1 MADs above the median", .opened_run_ms = 1500, .updated_run_ms = 1500,
+	};
+	struct incident b, got, *list = NULL;
+	struct incident_filter f = { .job = "j" };
+	struct job_health h = { .job = "j", .failed_runs = 2, .last_success_ms = 500, .updated_run_ms = 3000,
+	                        .last_error = "source: connection refused" }, hr;
+	size_t n = 0;
+	int found = 0;
+	int64_t first_id, run_id;
+	json_t *sum = NULL;
+
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('incidents', 'job_health')"), 2);
+	ck_assert_int_eq(ops->open(st, &a, &err), 0);
+	ck_assert_int_gt(a.id, 0);
+	first_id = a.id;
+	/* the same onset again (a re-run) is the same incident */
+	a.id = 0;
+	a.n_alerts = 3;
+	ck_assert_int_eq(ops->open(st, &a, &err), 0);
+	ck_assert_int_eq(a.id, first_id);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM incidents"), 1);
+	ck_assert_int_eq(scalar(path, "SELECT n_alerts FROM incidents"), 3);
+	/* update by id keeps NaN as NULL and reads back NaN */
+	a.peak_value = 99;
+	a.last_seen_ms = 2000;
+	ck_assert_int_eq(ops->update(st, &a, &err), 0);
+	ck_assert_int_eq(ops->get(st, a.id, &got, &found, &err), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_str_eq(got.series, "cpu{host=\"a\"}");
+	ck_assert_str_eq(got.state, "open");
+	ck_assert_double_eq(got.peak_value, 99);
+	ck_assert_double_eq(got.peak_rarity, 6.5);
+	ck_assert(isnan(got.accepted_lower));
+	ck_assert_int_eq(got.last_seen_ms, 2000);
+	ck_assert_int_eq(got.opened_run_ms, 1500);
+	ck_assert_str_eq(got.evidence, "7.1 MADs above the median");
+	incident_release(&got);
+	ck_assert_int_eq(ops->get(st, 424242, &got, &found, &err), 0);
+	ck_assert_int_eq(found, 0);
+
+	/* a second, later incident of the same series: latest() gives the open one first */
+	b = a;
+	b.id = 0;
+	b.start_ms = 90000;
+	ck_assert_int_eq(ops->resolve(st, a.id, "resolved", 5000, 6000, &err), 0);
+	ck_assert_int_eq(ops->open(st, &b, &err), 0);
+	ck_assert_int_ne(b.id, a.id);
+	ck_assert_int_eq(ops->latest(st, "j", &list, &n, &err), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(list[0].id, b.id);
+	incidents_free(list, n);
+	ck_assert_int_eq(ops->resolve(st, b.id, "accepted", 95000, 96000, &err), 0);
+	ck_assert_int_eq(ops->latest(st, "j", &list, &n, &err), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(list[0].id, b.id);
+	ck_assert_str_eq(list[0].state, "accepted");
+	ck_assert_int_eq(list[0].end_ms, 95000);
+	incidents_free(list, n);
+	ck_assert_int_eq(ops->resolve(st, b.id, "bogus", 1, 1, &err), -1);
+
+	/* listings: open and recent by default, all with all */
+	f.since_ms = 10000;
+	ck_assert_int_eq(ops->list(st, &f, &list, &n, &err), 0);
+	ck_assert_int_eq(n, 1);   /* the first ended at 5000 */
+	ck_assert_int_eq(list[0].id, b.id);
+	incidents_free(list, n);
+	f.all = 1;
+	ck_assert_int_eq(ops->list(st, &f, &list, &n, &err), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(list[0].id, b.id);   /* newest start first */
+	incidents_free(list, n);
+	f.job = "other";
+	ck_assert_int_eq(ops->list(st, &f, &list, &n, &err), 0);
+	ck_assert_int_eq(n, 0);
+	incidents_free(list, n);
+
+	/* health */
+	ck_assert_int_eq(ops->health_get(st, "j", &hr, &found, &err), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(ops->put(st, NULL, 0, &h, &err), 0);
+	ck_assert_int_eq(ops->health_get(st, "j", &hr, &found, &err), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(hr.failed_runs, 2);
+	ck_assert_int_eq(hr.last_success_ms, 500);
+	ck_assert_str_eq(hr.last_error, "source: connection refused");
+	job_health_release(&hr);
+
+	/* a run writes its incidents and health in its own transaction: a refused finish writes neither */
+	{
+		struct incident c = a;
+		struct run_outcome o = { .state = "succeeded", .outcome = "anomalies", .incidents = &c, .n_incidents = 1,
+		                         .health = &h };
+
+		c.id = 0;
+		c.series = "mem";
+		c.start_ms = 7000;
+		h.failed_runs = 0;
+		ck_assert_int_eq(st->backend->run_begin(st, "j", 7000, 7000, &run_id, &err), 0);
+		ck_assert_int_eq(st->backend->run_finish(st, run_id, 7100, &o, NULL, 0, &err), 0);
+		ck_assert_int_eq(scalar(path, "SELECT count(*) FROM incidents WHERE series = 'mem'"), 1);
+		ck_assert_int_eq(scalar(path, "SELECT failed_runs FROM job_health"), 0);
+		c.series = "disk";
+		h.failed_runs = 7;
+		ck_assert_int_eq(st->backend->run_finish(st, run_id, 7200, &o, NULL, 0, &err), -1);
+		ck_assert_int_eq(scalar(path, "SELECT count(*) FROM incidents WHERE series = 'disk'"), 0);
+		ck_assert_int_eq(scalar(path, "SELECT failed_runs FROM job_health"), 0);
+	}
+	ck_assert_int_eq(ops->job_summary(st, &sum, &err), 0);
+	ck_assert_int_eq(json_array_size(sum), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(sum, 0), "open")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(sum, 0), "last_success")), 500);
+	json_decref(sum);
+	store_close(st);
+	free(path);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -241,6 +370,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_series_failure_contained);
 	tcase_add_test(tc, test_alert_rules);
 	tcase_add_test(tc, test_no_data);
+	tcase_add_test(tc, test_incidents);
 	suite_add_tcase(s, tc);
 	return s;
 }
