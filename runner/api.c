@@ -386,7 +386,6 @@ static enum MHD_Result post_run(struct api *api, struct MHD_Connection *c, const
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	int64_t t;
-	char when[40];
 
 	if (!valid_name(name))
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%s'", name);
@@ -396,9 +395,7 @@ static enum MHD_Result post_run(struct api *api, struct MHD_Connection *c, const
 
 		return reply_error(c, status, "%s", err.msg);
 	}
-	time_format_iso(t, when, sizeof(when));
-	return reply_json(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s, s:I}", "job", name, "scheduled_for", when,
-	                                                  "scheduled_ms", (json_int_t)t));
+	return reply_json(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:I}", "job", name, "scheduled_for", (json_int_t)t));
 }
 
 static enum MHD_Result get_runs(struct api *api, struct MHD_Connection *c)

@@ -755,14 +755,12 @@ int serve_ready(struct serve *sv)
 	return r;
 }
 
+/* API v1 has one time form: integer ms since the epoch (docs/api.md). */
 static json_t *time_or_null(int64_t ms)
 {
-	char buf[40];
-
 	if (ms == INT64_MAX || ms == INT64_MIN || ms == 0)
 		return json_null();
-	time_format_iso(ms, buf, sizeof(buf));
-	return json_string(buf);
+	return json_integer((json_int_t)ms);
 }
 
 static json_t *job_summary(struct serve *sv, const struct slot *s)

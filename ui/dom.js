@@ -96,14 +96,6 @@ export function fmtTime(ms) {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.000Z$/, 'Z');
 }
 
-// API times are ms numbers, or ISO strings for a few job fields.
-export function toMs(t) {
-  if (t === null || t === undefined) return null;
-  if (typeof t === 'number') return t;
-  const ms = Date.parse(t);
-  return isNaN(ms) ? null : ms;
-}
-
 export function fmtDuration(ms) {
   if (ms === null || ms === undefined || !isFinite(ms)) return '—';
   if (ms < 1000) return Math.round(ms) + ' ms';

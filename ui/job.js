@@ -2,7 +2,7 @@
 // anomalies, run history with durations and failure reasons, the spec
 // (redacted by the API), and "run now" (a mutating call: the token).
 import { api, ApiError, apiOrNull, badge, downsample, fmtDuration, fmtLabels, fmtNum, fmtTime, h, link, message,
-  sparkline, table, toMs } from './dom.js';
+  sparkline, table } from './dom.js';
 import { jobState } from './overview.js';
 
 const SPARK_SERIES = 24;      // series drawn with a sparkline (the rest are listed)
@@ -24,7 +24,7 @@ function runNow(job) {
     out.textContent = 'asking…';
     try {
       const r = await api('/api/jobs/' + encodeURIComponent(job) + '/run', { method: 'POST' });
-      out.textContent = 'queued for ' + fmtTime(toMs(r.scheduled_ms)) + ' (reload to see its run)';
+      out.textContent = 'queued for ' + fmtTime(r.scheduled_for) + ' (reload to see its run)';
       out.className = 'ok';
     } catch (e) {
       out.textContent = e instanceof ApiError && e.status === 401
@@ -85,11 +85,11 @@ export async function jobPage(main, name) {
     h('h1', {}, name, ' ', badge(state)),
     h('dl', { class: 'facts' },
       h('dt', {}, 'Schedule'), h('dd', {}, job.schedule ? `${job.schedule} (${job.timezone || 'UTC'})` : 'on demand'),
-      h('dt', {}, 'Next run'), h('dd', {}, job.next_run ? fmtTime(toMs(job.next_run)) : '—'),
+      h('dt', {}, 'Next run'), h('dd', {}, job.next_run ? fmtTime(job.next_run) : '—'),
       h('dt', {}, 'Last run'), h('dd', {}, job.last_run
         ? `${fmtTime(job.last_run.scheduled_for)}: ${job.last_run.state}${job.last_run.outcome ? ' (' + job.last_run.outcome + ')' : ''}`
         : 'never'),
-      h('dt', {}, 'Running'), h('dd', {}, job.running ? 'yes, since ' + fmtTime(toMs(job.running_since)) : 'no'),
+      h('dt', {}, 'Running'), h('dd', {}, job.running ? 'yes, since ' + fmtTime(job.running_since) : 'no'),
       job.error ? [h('dt', {}, 'Spec error'), h('dd', { class: 'error' }, job.error)] : null),
     runNow(name),
     h('h2', {}, 'Series'),

@@ -1,7 +1,7 @@
 // overview.js - the jobs at a glance (/): state, last and next run, alerts,
 // a sparkline of the anomalies found by the recent runs; filters by state
 // and by label (or name), kept in the URL so a filtered view can be shared.
-import { api, badge, fmtLabels, fmtTime, h, link, message, sparkline, table, toMs } from './dom.js';
+import { api, badge, fmtLabels, fmtTime, h, link, message, sparkline, table } from './dom.js';
 
 export const STATES = ['ok', 'firing', 'error', 'no data', 'muted'];
 const RECENT_RUNS = 30;
@@ -50,7 +50,7 @@ export async function overviewPage(main) {
         h('a', { href: link.job(j.name) }, j.name),
         badge(state),
         r ? h('span', {}, fmtTime(r.scheduled_for), ' ', h('span', { class: 'muted' }, r.outcome || r.state)) : '—',
-        j.next_run ? fmtTime(toMs(j.next_run)) : h('span', { class: 'muted' }, j.schedule ? '—' : 'on demand'),
+        j.next_run ? fmtTime(j.next_run) : h('span', { class: 'muted' }, j.schedule ? '—' : 'on demand'),
         r ? String(r.n_alerts) : '—',
         sparkline(recent, { title: `anomalies in the last ${recent.length} runs: ${recent.join(', ')}` }),
         h('span', { title: series.map((s) => s.series + ' ' + fmtLabels(s.labels)).join('\n') },

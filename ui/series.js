@@ -159,10 +159,12 @@ export async function seriesPage(main, job, name) {
       spans.length ? h('li', {}, h('span', { class: 'swatch span' }), ` alert spans (${spans.length})`) : null,
       bandId ? h('li', {}, h('span', { class: 'swatch band' }), ` expected band of ${bandId}`) : null]);
     window.vigilCharts = charts;   // for the browser tests and the curious
-    if (range.from !== null || range.to !== null)
+    if (range.from !== null || range.to !== null) {
+      preset.value = 'custom';
       setRange(range.from !== null ? range.from : first, range.to !== null ? range.to : last);
-    else
+    } else {
       onScale(first / 1000, last / 1000);
+    }
     chartBox.dataset.ready = '1';
   }
   function zoom(f) {
