@@ -632,8 +632,8 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 	add_int(&sb, s.run_id);
 	strbuf_addstr(&sb, ",\"scheduled_for\":");
 	add_int(&sb, s.scheduled_ms);
-	strbuf_addf(&sb, ",\"points_stored\":%zu,\"n\":%zu,\"truncated\":%s,\"ts\":[", s.n_total, n,
-	            skip ? "true" : "false");
+	strbuf_addf(&sb, ",\"points_stored\":%zu,\"n\":%zu,\"truncated\":%s,\"kept\":%s,\"ts\":[", s.n_total, n,
+	            skip ? "true" : "false", s.kept ? "true" : "false");
 	for (size_t i = skip; i < s.n; i++) {
 		if (i > skip)
 			strbuf_addch(&sb, ',');

@@ -237,6 +237,18 @@ try {
   ok(Math.abs(hr.max - hr.min - 3600) < 1, 'the range picker shows the last hour');
   clean('zooming and panning');
 
+  // a chart link from weeks ago: the kept window; one from a year ago: purged, and said so
+  const older = Number(process.env.VIGIL_OLDER_SPIKE);
+  clean(await visit(`/jobs/older/series/old?from=${older - 6 * 3600e3}&to=${older + 3600e3}`,
+    'a chart link to an alert the latest run no longer covers', '#chart[data-ready]'));
+  ok(await page.evaluate((t) => window.vigilCharts.main.data[1].includes(900) &&
+    window.vigilCharts.main.data[0].includes(t / 1000), older), 'it shows the kept window with the spike');
+  ok(/keeps that window/.test(await page.textContent('main')), 'and says it is the kept window');
+  const yearAgo = older - 365 * 86400e3;
+  clean(await visit(`/jobs/older/series/old?from=${yearAgo}&to=${yearAgo + 3600e3}`, 'a chart link to a purged window',
+    '#chart[data-ready]'));
+  ok(/no longer kept/.test(await page.textContent('#purged')), 'a purged window says so');
+
   // the markup-named series has its own page, shown as text
   clean(await visit('/jobs/checkout/series/' + encodeURIComponent('<img src=x onerror=alert(1)>'),
     'a series page with a markup name', '#chart[data-ready]'));

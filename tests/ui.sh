@@ -114,8 +114,35 @@ curl -s "$URL/api/jobs" > "$TMP/jobs.json"
 expect_grep "$TMP/jobs.json" '"name":"billing"' "billing is listed"
 expect_grep "$TMP/jobs.json" '"muted":true' "a muted job says so"
 
+# --- a link weeks later: the window around the alert is kept -----------------------
+# "older" alerts once, then its data moves on (the spike is no longer in its runs' window)
+awk -v t0=$((now - 6 * 3600)) 'BEGIN { print "ts,old"
+	for (i = 0; i <= 360; i++) printf "%d,%s\n", t0 + i * 60, (i == 60 ? "900" : 50 + i % 4) }' > "$TMP/older.csv"
+cat > "$D/older.json" <<JSON
+{"name": "older", "source": {"type": "csv", "path": "$TMP/older.csv", "time_column": "ts"}, "window": "7h",
+ "detectors": [{"detector": "mad", "params": {"window": 30}}]}
+JSON
+older_loaded() { curl -s "$URL/api/jobs" | grep -q '"name":"older"'; }
+wait_for 20 older_loaded || not_ok "the older job was not loaded"
+older_runs() { [ "$(curl -s "$URL/api/runs?job=older" | grep -o '"finished_at":[0-9]' | wc -l)" -ge "$1" ]; }
+curl -s -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" "$URL/api/jobs/older/run"
+wait_for 30 older_runs 1 || not_ok "older did not run"
+spike_ts=$(( (now - 6 * 3600 + 60 * 60) * 1000 ))
+awk -v t0=$((now - 600)) 'BEGIN { print "ts,old"; for (i = 0; i <= 10; i++) printf "%d,%d\n", t0 + i * 60, 50 + i % 4 }' \
+	> "$TMP/older.csv"
+sleep 1   # a run scheduled in a later millisecond
+curl -s -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" "$URL/api/jobs/older/run"
+wait_for 30 older_runs 2 || not_ok "older did not run again"
+curl -s "$URL/api/series/older/old" > "$TMP/latest.json"
+expect_grep "$TMP/latest.json" '"n":11,' "the latest run's series no longer has the spike"
+curl -s "$URL/api/series/older/old?from=$((spike_ts - 6 * 3600000))&to=$((spike_ts + 3600000))" > "$TMP/kept.json"
+expect_grep "$TMP/kept.json" '"kept":true' "the chart link's range finds the window kept around the alert"
+expect_grep "$TMP/kept.json" '"value":900,' "with the spike"
+echo "$spike_ts" > "$TMP/spike_ts"
+export VIGIL_OLDER_SPIKE=$spike_ts
+
 # --- the browser ------------------------------------------------------------------
-VIGIL_URL=$URL VIGIL_TOKEN=$TOKEN CHROMIUM=$CHROMIUM VIGIL_UI_SHOTS=${VIGIL_UI_SHOTS:-} \
+VIGIL_URL=$URL VIGIL_TOKEN=$TOKEN VIGIL_OLDER_SPIKE=$spike_ts CHROMIUM=$CHROMIUM VIGIL_UI_SHOTS=${VIGIL_UI_SHOTS:-} \
 	node "$top_srcdir/tests/ui-browser.mjs" > "$TMP/browser.out" 2>&1
 rc=$?
 cat "$TMP/browser.out"

@@ -52,7 +52,26 @@ export async function seriesPage(main, job, name) {
   document.title = `${name} (${job}) - vigil`;
   const crumbs = h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Jobs'), ' / ', h('a', { href: link.job(job) }, job),
     ' / ', name);
-  const d = await apiOrNull('/api/series/' + encodeURIComponent(job) + '/' + encodeURIComponent(name));
+  const path = '/api/series/' + encodeURIComponent(job) + '/' + encodeURIComponent(name);
+  const q = new URLSearchParams(location.search);
+  let range = { from: parseTime(q.get('from')), to: parseTime(q.get('to')) };
+  let d = await apiOrNull(path);
+  let notice = null;
+  // a link to a time the latest run does not cover: the window kept around that alert, if it still is
+  if (d && range.from !== null && range.to !== null && (!d.n || range.to < d.ts[0] || range.from > d.ts[d.n - 1])) {
+    const kept = await apiOrNull(`${path}?from=${Math.floor(range.from)}&to=${Math.ceil(range.to)}`);
+    if (kept && kept.n && kept.kept) {
+      d = kept;
+      notice = message(`This is the series as run ${d.run_id} (${fmtTime(d.scheduled_for)}) saw it around its ` +
+        'alerts: vigil keeps that window after later runs, until the retention purges it.', 'note');
+    } else {
+      notice = message(`The series around ${fmtTime(range.from)} – ${fmtTime(range.to)} is no longer kept: the ` +
+        'windows around alerts are purged after the retention (vigil serve --series-retention, 30 days by ' +
+        'default). Below is the latest run\'s series.', 'error');
+      notice.id = 'purged';
+      range = { from: null, to: null };
+    }
+  }
   if (!d) {
     main.append(crumbs, h('h1', {}, name), message(`Job '${job}' has no stored series '${name}'. vigil keeps the ` +
       'series of each job\'s latest run; a series the latest run did not see is no longer stored.'));
@@ -71,8 +90,6 @@ export async function seriesPage(main, job, name) {
     if (!byTs.has(a.ts)) byTs.set(a.ts, []);
     byTs.get(a.ts).push(a);
   }
-  const q = new URLSearchParams(location.search);
-  let range = { from: parseTime(q.get('from')), to: parseTime(q.get('to')) };
   const first = d.ts[0], last = d.ts[d.n - 1];
 
   // ---- controls
@@ -100,7 +117,7 @@ export async function seriesPage(main, job, name) {
   const key = h('ul', { class: 'key', id: 'chart-key' });
   const wrap = h('div', { class: 'chart-wrap' }, chartBox, tip);
 
-  main.append(crumbs, h('h1', {}, name),
+  main.append(crumbs, h('h1', {}, name), notice,
     h('p', { class: 'muted' }, fmtLabels(d.labels) || 'no labels', ` · run ${d.run_id} of ${fmtTime(d.scheduled_for)} · `,
       `${d.n} points from ${fmtTime(first)} to ${fmtTime(last)}`, d.truncated ? ` (the newest of ${d.points_stored})` : ''),
     controls, wrap, h('h2', { class: 'lane-title', hidden: true, id: 'lane-title' }, 'Shadow detectors'), laneBox, key);
