@@ -173,15 +173,8 @@ json_t *msgtext_json(const char *s, size_t max)
 	return j ? j : json_string("");
 }
 
+/* Four significant digits; whole numbers from 1000 up (no exponent for everyday sizes). */
 void msgtext_number(char *buf, size_t len, double v)
-{
-	if (isnan(v))
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%.6g", v);
-}
-
-void msgtext_number_short(char *buf, size_t len, double v)
 {
 	if (isnan(v))
 		snprintf(buf, len, "-");
@@ -189,4 +182,9 @@ void msgtext_number_short(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.0f", v);
 	else
 		snprintf(buf, len, "%.4g", v);
+}
+
+void msgtext_number_short(char *buf, size_t len, double v)
+{
+	msgtext_number(buf, len, v);
 }

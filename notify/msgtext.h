@@ -45,9 +45,12 @@ int msgtext_cut(struct strbuf *sb, size_t start, size_t max);
 /* A JSON string of s made valid UTF-8 (and without control characters but \n), at most max bytes. */
 json_t *msgtext_json(const char *s, size_t max);
 
-/* A number for people: "%.6g", or "-" for NaN. */
+/*
+ * A number for people: 4 significant digits ("95.91", "25.86", "0.001234"),
+ * whole from 1000 on ("12346"), "-" for NaN.  Every message uses the same
+ * precision; msgtext_number_short is the same (kept for estimates).
+ */
 void msgtext_number(char *buf, size_t len, double v);
-/* The same, shorter, for estimates (expected values, bands): 4 significant digits, no exponent from 1000 on. */
 void msgtext_number_short(char *buf, size_t len, double v);
 
 #endif

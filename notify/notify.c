@@ -8,6 +8,9 @@
 #include "log.h"
 #include "notify.h"
 #include "secret.h"
+#include "incident.h"
+#include "msgtext.h"
+#include "store.h"
 #include "suggest.h"
 #include "timefmt.h"
 #include "tz.h"
@@ -68,59 +71,109 @@ void run_report_release(struct run_report *rep)
 	free(rep->alerts);
 	free(rep->failures);
 	free(rep->error);
+	incidents_free(rep->incidents, rep->n_incidents);
+	free(rep->incident_events);
 	memset(rep, 0, sizeof(*rep));
 }
 
 static void print_num(FILE *out, double v)
 {
-	if (isnan(v))
-		fputs("-", out);
-	else
-		fprintf(out, "%.6g", v);
+	char buf[40];
+
+	msgtext_number(buf, sizeof(buf), v);
+	fputs(buf, out);
+}
+
+/* What an incident's line starts with, from its state and what the run did to it. */
+static const char *incident_word(const struct incident *inc, unsigned ev)
+{
+	if (!strcmp(inc->state, "accepted"))
+		return "ACCEPTED";
+	if (!strcmp(inc->state, "resolved"))
+		return (ev & INCIDENT_OPENED) ? "OVER" : "RESOLVED";
+	if (!strcmp(inc->kind, "error"))
+		return "ERROR";
+	if (!strcmp(inc->kind, "no_data"))
+		return "NO-DATA";
+	return (ev & (INCIDENT_OPENED | INCIDENT_REOPENED)) ? "FIRING" : "ONGOING";
+}
+
+/* One line per incident: start, end or "ongoing", peak, expected, how unusual. */
+static void print_incident(FILE *out, const struct incident *inc, unsigned ev)
+{
+	char when[40], esc[512], rare[64];
+
+	fprintf(out, "  %-8s %s  ", incident_word(inc, ev),
+	        log_escape(esc, sizeof(esc), *inc->series ? inc->series : !strcmp(inc->kind, "error")
+	                   ? "(runs failing)" : "(no data)"));
+	time_format_iso(inc->start_ms, when, sizeof(when));
+	fprintf(out, "%s to ", when);
+	if (inc->end_ms) {
+		time_format_iso(inc->end_ms, when, sizeof(when));
+		fputs(when, out);
+	} else {
+		fputs("ongoing", out);
+	}
+	if (!*inc->series) {
+		fprintf(out, "  %lld run%s", (long long)inc->n_alerts, inc->n_alerts == 1 ? "" : "s");
+		if (inc->evidence)
+			fprintf(out, ": %s", log_escape(esc, sizeof(esc), inc->evidence));
+		fputc('\n', out);
+		return;
+	}
+	fputs("  peak ", out);
+	print_num(out, inc->peak_value);
+	if (inc->peak_ms) {
+		time_format_iso(inc->peak_ms, when, sizeof(when));
+		fprintf(out, " at %s", when);
+	}
+	fputs("  expected ", out);
+	print_num(out, inc->peak_expected);
+	if (!isnan(inc->onset_lower) || !isnan(inc->onset_upper)) {
+		fputs(" (band ", out);
+		print_num(out, inc->onset_lower);
+		fputs(" to ", out);
+		print_num(out, inc->onset_upper);
+		fputc(')', out);
+	}
+	incident_rarity_text(inc->peak_rarity, rare, sizeof(rare));
+	fprintf(out, "  %s  %lld point%s by %s", rare, (long long)inc->n_alerts, inc->n_alerts == 1 ? "" : "s",
+	        log_escape(esc, sizeof(esc), inc->detectors ? inc->detectors : "-"));
+	if (inc->flaps)
+		fprintf(out, ", came back %lld time%s", (long long)inc->flaps, inc->flaps == 1 ? "" : "s");
+	if (!strcmp(inc->state, "accepted"))
+		fputs(", now the normal level", out);
+	if (inc->evidence)
+		fprintf(out, " (%s)", log_escape(esc, sizeof(esc), inc->evidence));
+	fputc('\n', out);
 }
 
 void notify_format_text(const struct run_report *rep, FILE *out)
 {
 	char when[40], esc[512], esc2[512];
+	size_t n_inc = 0;
 
 	time_format_iso(rep->started_ms, when, sizeof(when));
 	fprintf(out, "== vigil: job '%s'", log_escape(esc, sizeof(esc), rep->job));
 	if (rep->run_id)
 		fprintf(out, " run %lld", (long long)rep->run_id);
 	fprintf(out, " at %s ==\n", when);
-	if (rep->failed) {
+	if (rep->failed)
 		fprintf(out, "FAILED: %s\n", log_escape(esc, sizeof(esc), rep->error ? rep->error : "unknown"));
-		return;
-	}
-	if (rep->no_data) {
+	else if (rep->no_data)
 		fprintf(out, "no data: the source returned no points\n");
-		return;
-	}
-	fprintf(out, "%zu series, %zu points, %zu anomal%s to alert on",
-	        rep->n_series, rep->n_points, rep->n_alerts, rep->n_alerts == 1 ? "y" : "ies");
-	if (rep->n_failures)
-		fprintf(out, ", %zu series failed", rep->n_failures);
-	fputc('\n', out);
-	for (size_t i = 0; i < rep->n_alerts; i++) {
-		const struct alert_item *a = &rep->alerts[i];
-
-		time_format_iso(a->ts_ms, when, sizeof(when));
-		fprintf(out, "  ANOMALY %s  %s  value=", log_escape(esc, sizeof(esc), a->series), when);
-		print_num(out, a->value);
-		fputs(" expected=", out);
-		print_num(out, a->expected);
-		if (!isnan(a->lower) || !isnan(a->upper)) {
-			fputs(" band=[", out);
-			print_num(out, a->lower);
-			fputs(", ", out);
-			print_num(out, a->upper);
-			fputs("]", out);
-		}
-		fprintf(out, " score=%.4f by %s", a->score, log_escape(esc2, sizeof(esc2), a->detectors));
-		if (a->reason)
-			fprintf(out, " (%s)", log_escape(esc, sizeof(esc), a->reason));
+	for (size_t i = 0; i < rep->n_incidents; i++)
+		n_inc += !!*rep->incidents[i].series;
+	if (!rep->failed && !rep->no_data) {
+		fprintf(out, "%zu series, %zu points, %zu anomal%s to alert on, %zu incident%s",
+		        rep->n_series, rep->n_points, rep->n_alerts, rep->n_alerts == 1 ? "y" : "ies", n_inc,
+		        n_inc == 1 ? "" : "s");
+		if (rep->n_failures)
+			fprintf(out, ", %zu series failed", rep->n_failures);
 		fputc('\n', out);
 	}
+	for (size_t i = 0; i < rep->n_incidents; i++)
+		print_incident(out, &rep->incidents[i], rep->incident_events[i]);
 	for (size_t i = 0; i < rep->n_failures; i++)
 		fprintf(out, "  FAILED %s: %s\n", log_escape(esc, sizeof(esc), rep->failures[i].series),
 		        log_escape(esc2, sizeof(esc2), rep->failures[i].reason));

@@ -23,6 +23,8 @@
 #include "error.h"
 #include "strbuf.h"
 
+struct incident;
+
 /* One alerting point of one series.  The report owns every string. */
 struct alert_item {
 	char *series;
@@ -31,6 +33,7 @@ struct alert_item {
 	int64_t ts_ms;
 	double value;
 	double score;              /* the highest score among agreeing detectors */
+	double rarity;             /* the highest rarity among them (-log10 tail probability; detect.h) */
 	double expected, lower, upper;   /* NaN when no detector has a model */
 	char *detectors;           /* ids of the detectors that flagged it, comma-separated */
 	char *reason;              /* the first detector's reason, or NULL */
@@ -57,6 +60,14 @@ struct run_report {
 	size_t n_failures;
 	struct alert_item *alerts;
 	size_t n_alerts;
+	/*
+	 * The incidents this run opened, changed or closed (runner/incident.h),
+	 * each with its events (enum incident_event bits), in series order,
+	 * job-level ones (kind "error", "no_data") last.  Owned.
+	 */
+	struct incident *incidents;
+	unsigned *incident_events;
+	size_t n_incidents;
 };
 
 void run_report_release(struct run_report *rep);
@@ -89,31 +100,38 @@ struct notify_policy {
 	const char *chart_base_url; /* vigil's UI, for chart links (borrowed), or NULL */
 };
 
-/* One series in a message. */
+/* One incident in a message. */
 struct notify_series {
-	const char *series;
+	const char *series;        /* "" for a job-level incident (inc->kind "error" or "no_data") */
 	const struct vigil_label *labels;
 	size_t n_labels;
-	const struct alert_item *alert;  /* firing: the newest alerting point; NULL when resolved */
-	size_t n_points;           /* firing: alerting points of the series in this run */
-	double max_score;          /* firing: the highest score among them */
-	int64_t since_ms;          /* when it started firing: its first alerting point */
-	int64_t last_alert_ms;     /* resolved: the newest alerting point seen while firing (0: unknown) */
-	double last_value;         /* resolved: the series' newest value (NaN: none) */
-	int repeat;                /* firing: a reminder of an anomaly already notified */
+	const struct incident *inc; /* what the entry is about (runner/store.h) */
+	const struct alert_item *alert;  /* the series' newest alerting point in this run, or NULL */
+	size_t n_points;           /* alerting points of the incident */
+	double max_score;          /* the peak's score */
+	int64_t since_ms;          /* the incident's start */
+	int64_t last_alert_ms;     /* its newest alerting point (0: unknown) */
+	double last_value;         /* the series' newest value (NaN: none) */
+	int repeat;                /* firing: a reminder of an incident already notified ("still firing since") */
 };
 
-/* What one message says: a job run's new/reminded firing series and resolved ones. */
+/*
+ * What one message says: the incidents of a job run that fire (new, or a
+ * reminder; an incident that opened and closed inside the run is listed
+ * here too, closed) and those that closed (resolved or accepted).
+ */
 struct notify_message {
 	const char *job;
 	int64_t run_id;            /* 0 when not stored */
 	int64_t scheduled_ms;
-	const struct notify_series *firing;   /* most severe first */
+	const struct notify_series *firing;   /* job-level first, then the most unusual first */
 	size_t n_firing;
 	const struct notify_series *resolved;
 	size_t n_resolved;
-	size_t n_ongoing;          /* still firing but already notified: counted, not listed */
+	size_t n_ongoing;          /* incidents still open but already notified: counted, not listed */
 	int muted;                 /* rendered for the record of a muted message */
+	const json_t *labels;      /* the job's "labels" (an object of strings), or NULL */
+	const json_t *annotations; /* the job's "annotations", or NULL */
 };
 
 /* What an HTTP answer means for the message and its destination. */

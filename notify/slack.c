@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "incident.h"
 #include "msgtext.h"
 #include "notify.h"
 #include "template.h"
@@ -35,7 +36,7 @@
 #define SLACK_TEXT_MAX 3000       /* the top-level text; Slack recommends <= 4000 */
 #define SLACK_MAX_MENTIONS 10
 #define SLACK_DEFAULT_SERIES 10
-#define SLACK_HARD_MAX_SERIES 40  /* 40 sections + header, mentions, more, divider, resolved, context < 50 */
+#define SLACK_HARD_MAX_SERIES 40  /* 40 sections + header, mentions, job labels, more, divider, resolved, context < 50 */
 
 /* Per-field budgets for outside text. */
 #define NAME_MAX_BYTES 200
@@ -46,16 +47,21 @@
 #define CHART_URL_MAX_BYTES 1000
 #define RESOLVED_MAX_BYTES 2000
 #define RESOLVED_LINE_MAX 400
+#define ANNOTATION_MAX_BYTES 600
+#define LINK_URL_MAX_BYTES 12000   /* never cut a link: 2048 bytes escaped at most 5 each */
 
 static const char *const slack_keys[] = {
 	"webhook_url", "mentions", "template", "resolved", "repeat_interval", "retry_for", "timeout",
 	"max_series", "quiet_hours", "chart_base_url", NULL,
 };
 
-static const char *const title_names[] = { "job", "run", "firing", "resolved", "status", "time", NULL };
+static const char *const title_names[] = {
+	"job", "run", "firing", "resolved", "status", "time", "job_label.", "annotation.", NULL,
+};
 static const char *const text_names[] = {
 	"job", "run", "series", "labels", "label.", "time", "value", "expected", "band", "lower", "upper", "score",
-	"detector", "reason", "chart", "chart_url", "points", "since", NULL,
+	"detector", "reason", "chart", "chart_url", "points", "since", "unusual", "rarity", "state", "end",
+	"job_label.", "annotation.", NULL,
 };
 
 /* <!here>, <!channel>, <!everyone>, <@U123>, <!subteam^S123> (optionally with "|label"). */
@@ -197,15 +203,33 @@ static void add_labels(struct strbuf *sb, const struct notify_series *s, int cod
 	}
 }
 
-static void add_band(struct strbuf *sb, const struct alert_item *a)
+/* The expected band as it was at the incident's onset. */
+static void add_band(struct strbuf *sb, const struct incident *inc)
 {
-	if (isnan(a->lower) && isnan(a->upper)) {
+	if (isnan(inc->onset_lower) && isnan(inc->onset_upper)) {
 		strbuf_addstr(sb, "-");
 		return;
 	}
-	add_estimate(sb, a->lower);
+	add_estimate(sb, inc->onset_lower);
 	strbuf_addstr(sb, " to ");
-	add_estimate(sb, a->upper);
+	add_estimate(sb, inc->onset_upper);
+}
+
+static void add_unusual(struct strbuf *sb, double rarity)
+{
+	char buf[64];
+
+	incident_rarity_text(rarity, buf, sizeof(buf));
+	strbuf_addstr(sb, buf);
+}
+
+/* "1d 2h": how long an incident lasted or has been open. */
+static void add_duration(struct strbuf *sb, int64_t ms)
+{
+	char buf[64];
+
+	duration_format(ms < 0 ? 0 : ms, buf, sizeof(buf));
+	strbuf_addstr(sb, buf);
 }
 
 static void add_chart(struct strbuf *sb, const struct notify_policy *pol, const char *job,
@@ -213,7 +237,7 @@ static void add_chart(struct strbuf *sb, const struct notify_policy *pol, const 
 {
 	struct strbuf url = STRBUF_INIT;
 
-	notify_chart_url(&url, pol->chart_base_url, job, s->series, s->alert ? s->alert->ts_ms : s->since_ms);
+	notify_chart_url(&url, pol->chart_base_url, job, s->series, s->inc->peak_ms ? s->inc->peak_ms : s->since_ms);
 	if (url.len && url.len <= CHART_URL_MAX_BYTES) {
 		if (link)
 			strbuf_addf(sb, "<%s|View chart>", url.buf);
@@ -231,6 +255,25 @@ static void add_run(struct strbuf *sb, const struct notify_message *msg)
 		strbuf_addstr(sb, "-");
 }
 
+/*
+ * {job_label.NAME} and {annotation.NAME}: the job's labels and annotations
+ * (empty when it has none of that name).  Returns 0 if key is neither.
+ */
+static int job_meta_value(const struct notify_message *msg, const char *key, unsigned flags, struct strbuf *out)
+{
+	const json_t *map;
+
+	if (!strncmp(key, "job_label.", 10))
+		map = msg->labels, key += 10;
+	else if (!strncmp(key, "annotation.", 11))
+		map = msg->annotations, key += 11;
+	else
+		return 0;
+	msgtext_append(out, json_string_value(json_object_get(map, key)) ? json_string_value(json_object_get(map,
+	               key)) : "", ANNOTATION_MAX_BYTES, flags | MSGTEXT_ONELINE);
+	return 1;
+}
+
 struct series_ctx {
 	const struct notify_message *msg;
 	const struct notify_policy *pol;
@@ -242,16 +285,19 @@ static void text_value(void *arg, const char *name, size_t len, struct strbuf *o
 {
 	const struct series_ctx *c = arg;
 	const struct notify_series *s = c->s;
+	const struct incident *inc = s->inc;
 	const struct alert_item *a = s->alert;
 	char key[80];
 
 	snprintf(key, sizeof(key), "%.*s", (int)len, name);
+	if (job_meta_value(c->msg, key, MSGTEXT_MRKDWN, out))
+		return;
 	if (!strcmp(key, "job"))
 		msgtext_append(out, c->msg->job, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	else if (!strcmp(key, "run"))
 		add_run(out, c->msg);
 	else if (!strcmp(key, "series"))
-		msgtext_append(out, s->series, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		msgtext_append(out, *s->series ? s->series : inc->kind, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	else if (!strcmp(key, "labels"))
 		add_labels(out, s, 0);
 	else if (!strncmp(key, "label.", 6)) {
@@ -261,23 +307,35 @@ static void text_value(void *arg, const char *name, size_t len, struct strbuf *o
 				break;
 			}
 	} else if (!strcmp(key, "time"))
-		add_date(out, a->ts_ms);
+		add_date(out, a ? a->ts_ms : inc->peak_ms ? inc->peak_ms : inc->start_ms);
 	else if (!strcmp(key, "value"))
-		add_number(out, a->value);
+		add_number(out, a ? a->value : inc->peak_value);
 	else if (!strcmp(key, "expected"))
-		add_number(out, a->expected);
+		add_number(out, a ? a->expected : inc->peak_expected);
 	else if (!strcmp(key, "lower"))
-		add_number(out, a->lower);
+		add_number(out, inc->onset_lower);
 	else if (!strcmp(key, "upper"))
-		add_number(out, a->upper);
+		add_number(out, inc->onset_upper);
 	else if (!strcmp(key, "band"))
-		add_band(out, a);
+		add_band(out, inc);
 	else if (!strcmp(key, "score"))
-		strbuf_addf(out, "%.2f", s->max_score);
-	else if (!strcmp(key, "detector"))
-		msgtext_append(out, a->detectors, DETECTORS_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addf(out, "%.2f", isnan(s->max_score) ? 0 : s->max_score);
+	else if (!strcmp(key, "unusual"))
+		add_unusual(out, inc->peak_rarity);
+	else if (!strcmp(key, "rarity"))
+		strbuf_addf(out, "%.1f", isnan(inc->peak_rarity) ? 0 : inc->peak_rarity);
+	else if (!strcmp(key, "state"))
+		strbuf_addstr(out, inc->state);
+	else if (!strcmp(key, "end")) {
+		if (inc->end_ms)
+			add_date(out, inc->end_ms);
+		else
+			strbuf_addstr(out, "ongoing");
+	} else if (!strcmp(key, "detector"))
+		msgtext_append(out, inc->detectors ? inc->detectors : "", DETECTORS_MAX_BYTES,
+		               MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	else if (!strcmp(key, "reason"))
-		msgtext_append(out, a->reason ? a->reason : "", REASON_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		msgtext_append(out, inc->evidence ? inc->evidence : "", REASON_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	else if (!strcmp(key, "chart"))
 		add_chart(out, c->pol, c->msg->job, s, 1);
 	else if (!strcmp(key, "chart_url"))
@@ -288,12 +346,36 @@ static void text_value(void *arg, const char *name, size_t len, struct strbuf *o
 		add_date(out, s->since_ms);
 }
 
-/* The default section of one firing series. */
+/* The section of a job-level incident: runs failing, or no data. */
+static void job_section(struct strbuf *sb, const struct notify_series *s)
+{
+	const struct incident *inc = s->inc;
+	int err = !strcmp(inc->kind, "error");
+
+	strbuf_addstr(sb, err ? "*Runs failing*" : "*No data*");
+	strbuf_addstr(sb, s->repeat ? " \xe2\x80\x94 still firing since " : " since ");
+	add_date(sb, inc->start_ms);
+	strbuf_addf(sb, " \xc2\xb7 %lld run%s in a row", (long long)inc->n_alerts, inc->n_alerts == 1 ? "" : "s");
+	if (s->repeat)
+		strbuf_addstr(sb, " (reminder)");
+	if (inc->evidence && *inc->evidence) {
+		strbuf_addstr(sb, "\n_");
+		msgtext_append(sb, inc->evidence, REASON_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addch(sb, '_');
+	}
+}
+
+/* The default section of one firing incident. */
 static void series_default(struct strbuf *sb, const struct notify_message *msg, const struct notify_policy *pol,
                            const struct notify_series *s)
 {
-	const struct alert_item *a = s->alert;
+	const struct incident *inc = s->inc;
+	int open = !strcmp(inc->state, "open");
 
+	if (!*s->series) {
+		job_section(sb, s);
+		return;
+	}
 	strbuf_addch(sb, '*');
 	msgtext_append(sb, s->series, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	strbuf_addch(sb, '*');
@@ -301,37 +383,44 @@ static void series_default(struct strbuf *sb, const struct notify_message *msg, 
 		strbuf_addstr(sb, "  ");
 		add_labels(sb, s, 1);
 	}
-	strbuf_addstr(sb, "\nobserved *");
-	add_number(sb, a->value);
+	strbuf_addstr(sb, "\npeak *");
+	add_number(sb, inc->peak_value);
 	strbuf_addch(sb, '*');
-	if (!isnan(a->expected)) {
+	if (!isnan(inc->peak_expected)) {
 		strbuf_addstr(sb, ", expected ");
-		add_estimate(sb, a->expected);
+		add_estimate(sb, inc->peak_expected);
 	}
-	if (!isnan(a->lower) || !isnan(a->upper)) {
+	if (!isnan(inc->onset_lower) || !isnan(inc->onset_upper)) {
 		strbuf_addstr(sb, " (band ");
-		add_band(sb, a);
+		add_band(sb, inc);
 		strbuf_addch(sb, ')');
 	}
-	strbuf_addf(sb, "\nscore *%.2f* \xc2\xb7 ", s->max_score);
-	add_date(sb, a->ts_ms);
-	if (s->n_points > 1 && !s->repeat && s->since_ms < a->ts_ms) {
-		strbuf_addf(sb, " \xc2\xb7 %zu points since ", s->n_points);
-		add_date(sb, s->since_ms);
-	} else if (s->n_points > 1) {
-		strbuf_addf(sb, " \xc2\xb7 %zu points", s->n_points);
+	strbuf_addstr(sb, " \xc2\xb7 *");
+	add_unusual(sb, inc->peak_rarity);
+	strbuf_addstr(sb, "*\n");
+	if (s->repeat)
+		strbuf_addstr(sb, "still firing since ");
+	else
+		strbuf_addstr(sb, "since ");
+	add_date(sb, inc->start_ms);
+	if (!open) {
+		strbuf_addstr(sb, !strcmp(inc->state, "accepted") ? ", accepted " : ", over at ");
+		add_date(sb, inc->end_ms);
+	} else if (!isnan(s->last_value)) {
+		strbuf_addstr(sb, " \xc2\xb7 now ");
+		add_number(sb, s->last_value);
 	}
-	strbuf_addstr(sb, " \xc2\xb7 by ");
-	msgtext_append(sb, a->detectors, DETECTORS_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
-	if (a->reason && *a->reason) {
-		strbuf_addstr(sb, "\n_");
-		msgtext_append(sb, a->reason, REASON_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
-		strbuf_addch(sb, '_');
-	}
-	if (s->repeat) {
-		strbuf_addstr(sb, "\nstill anomalous since ");
-		add_date(sb, s->since_ms);
+	strbuf_addf(sb, " \xc2\xb7 %lld point%s \xc2\xb7 by ", (long long)inc->n_alerts, inc->n_alerts == 1 ? "" : "s");
+	msgtext_append(sb, inc->detectors ? inc->detectors : "", DETECTORS_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+	if (inc->flaps)
+		strbuf_addf(sb, " \xc2\xb7 flapping: came back %lld time%s", (long long)inc->flaps,
+		            inc->flaps == 1 ? "" : "s");
+	if (s->repeat)
 		strbuf_addstr(sb, " (reminder)");
+	if (inc->evidence && *inc->evidence) {
+		strbuf_addstr(sb, "\n_");
+		msgtext_append(sb, inc->evidence, REASON_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addch(sb, '_');
 	}
 	if (pol->chart_base_url) {
 		strbuf_addch(sb, '\n');
@@ -347,9 +436,11 @@ struct title_ctx {
 static void title_value(void *arg, const char *name, size_t len, struct strbuf *out)
 {
 	const struct notify_message *msg = ((const struct title_ctx *)arg)->msg;
-	char key[40], iso[40];
+	char key[80], iso[40];
 
 	snprintf(key, sizeof(key), "%.*s", (int)len, name);
+	if (job_meta_value(msg, key, 0, out))
+		return;
 	if (!strcmp(key, "job"))
 		msgtext_append(out, msg->job, NAME_MAX_BYTES, MSGTEXT_ONELINE);
 	else if (!strcmp(key, "run"))
@@ -408,32 +499,65 @@ static void mentions_text(struct strbuf *sb, const json_t *cfg)
 	}
 }
 
+/* One closed incident: resolved (over), or accepted (the new normal level, said in words). */
+static void resolved_line(struct strbuf *line, const struct notify_series *s)
+{
+	const struct incident *inc = s->inc;
+
+	strbuf_addstr(line, "\n\xe2\x80\xa2 ");
+	if (!*s->series) {
+		strbuf_addstr(line, !strcmp(inc->kind, "error") ? "*Runs succeed again*, failing from "
+		                                                 : "*Data arrives again*, none from ");
+		add_date(line, inc->start_ms);
+		strbuf_addstr(line, " to ");
+		add_date(line, inc->end_ms);
+		return;
+	}
+	strbuf_addch(line, '*');
+	msgtext_append(line, s->series, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+	strbuf_addch(line, '*');
+	if (!strcmp(inc->state, "accepted")) {
+		strbuf_addstr(line, " stays at ");
+		add_number(line, isnan(s->last_value) ? inc->peak_value : s->last_value);
+		strbuf_addstr(line, ": now the normal level (open for ");
+		add_duration(line, inc->end_ms - inc->start_ms);
+		strbuf_addstr(line, " since ");
+		add_date(line, inc->start_ms);
+		strbuf_addstr(line, ", expected was ");
+		add_estimate(line, inc->onset_expected);
+		strbuf_addch(line, ')');
+	} else {
+		strbuf_addstr(line, " back inside the expected band");
+		if (!isnan(inc->onset_lower) || !isnan(inc->onset_upper)) {
+			strbuf_addstr(line, " (");
+			add_band(line, inc);
+			strbuf_addch(line, ')');
+		}
+		strbuf_addstr(line, " since ");
+		add_date(line, inc->end_ms);
+		strbuf_addstr(line, "; from ");
+		add_date(line, inc->start_ms);
+		strbuf_addstr(line, ", peak ");
+		add_number(line, inc->peak_value);
+		strbuf_addstr(line, " (");
+		add_unusual(line, inc->peak_rarity);
+		strbuf_addch(line, ')');
+	}
+	if (s->n_labels) {
+		strbuf_addstr(line, "  ");
+		add_labels(line, s, 1);
+	}
+}
+
 static void resolved_text(struct strbuf *sb, const struct notify_message *msg, size_t max_series)
 {
 	size_t listed = 0;
 
-	strbuf_addf(sb, "*Back to normal* (%zu)", msg->n_resolved);
+	strbuf_addf(sb, "*Resolved* (%zu)", msg->n_resolved);
 	for (size_t i = 0; i < msg->n_resolved; i++) {
-		const struct notify_series *s = &msg->resolved[i];
 		struct strbuf line = STRBUF_INIT;
 
-		strbuf_addstr(&line, "\n\xe2\x80\xa2 *");
-		msgtext_append(&line, s->series, NAME_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
-		strbuf_addch(&line, '*');
-		if (!isnan(s->last_value)) {
-			strbuf_addstr(&line, " now ");
-			add_number(&line, s->last_value);
-		}
-		strbuf_addstr(&line, ", anomalous from ");
-		add_date(&line, s->since_ms);
-		if (s->last_alert_ms > s->since_ms) {
-			strbuf_addstr(&line, " to ");
-			add_date(&line, s->last_alert_ms);
-		}
-		if (s->n_labels) {
-			strbuf_addstr(&line, "  ");
-			add_labels(&line, s, 1);
-		}
+		resolved_line(&line, &msg->resolved[i]);
 		msgtext_cut(&line, 0, RESOLVED_LINE_MAX);
 		if (listed >= max_series || sb->len + line.len + 40 > RESOLVED_MAX_BYTES) {
 			strbuf_release(&line);
@@ -457,7 +581,50 @@ static void context_text(struct strbuf *sb, const struct notify_message *msg)
 	strbuf_addstr(sb, " \xc2\xb7 ");
 	add_date(sb, msg->scheduled_ms);
 	if (msg->n_ongoing)
-		strbuf_addf(sb, " \xc2\xb7 %zu more series still anomalous (already notified)", msg->n_ongoing);
+		strbuf_addf(sb, " \xc2\xb7 %zu more incident%s still open (already notified)", msg->n_ongoing,
+		            msg->n_ongoing == 1 ? "" : "s");
+}
+
+/*
+ * The job's labels and links, for a context block under the header: its
+ * "summary" annotation, then each label as "key *value*" and the
+ * runbook_url / dashboard_url annotations as links.  Empty without any.
+ */
+static void job_meta_text(struct strbuf *sb, const struct notify_message *msg)
+{
+	static const struct { const char *key, *text; } links[] = {
+		{ "runbook_url", "Runbook" }, { "dashboard_url", "Dashboard" },
+	};
+	const char *summary = json_string_value(json_object_get(msg->annotations, "summary")), *key;
+	size_t start;
+	json_t *v;
+
+	if (summary && *summary) {
+		msgtext_append(sb, summary, ANNOTATION_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addch(sb, '\n');
+	}
+	start = sb->len;
+	json_object_foreach((json_t *)msg->labels, key, v) {
+		strbuf_addstr(sb, sb->len > start ? " \xc2\xb7 " : "");
+		msgtext_append(sb, key, LABEL_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addstr(sb, " *");
+		msgtext_append(sb, json_string_value(v), LABEL_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addch(sb, '*');
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		const char *url = json_string_value(json_object_get(msg->annotations, links[i].key));
+
+		if (!url || !*url)
+			continue;
+		/* The spec checked it: http(s), no space, '<', '>' or '|'. */
+		strbuf_addstr(sb, sb->len > start ? " \xc2\xb7 <" : "<");
+		msgtext_append(sb, url, LINK_URL_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		strbuf_addf(sb, "|%s>", links[i].text);
+	}
+	if (sb->len == start && start) {
+		sb->len--;   /* a summary alone: drop its newline */
+		sb->buf[sb->len] = '\0';
+	}
 }
 
 /* The notification text: mentions, counts, job, the first series names. */
@@ -474,12 +641,13 @@ static void fallback_text(struct strbuf *sb, const json_t *cfg, const struct not
 	strbuf_addf(sb, " %s:", msg->job);
 	for (i = 0; i < n && sb->len < SLACK_TEXT_MAX - 200; i++) {
 		strbuf_addstr(sb, i ? ", " : " ");
-		msgtext_append(sb, list[i].series, 100, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
+		msgtext_append(sb, *list[i].series ? list[i].series : !strcmp(list[i].inc->kind, "error")
+		               ? "runs failing" : "no data", 100, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 	}
 	if (i < n)
 		strbuf_addf(sb, " and %zu more", n - i);
 	if (!msg->n_firing)
-		strbuf_addstr(sb, " back to normal");
+		strbuf_addstr(sb, " resolved");
 }
 
 static json_t *text_obj(const char *type, const struct strbuf *sb)
@@ -497,7 +665,7 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 {
 	const char *tpl = json_string_value(json_object_get(json_object_get(cfg, "template"), "text"));
 	struct strbuf header = STRBUF_INIT, mentions = STRBUF_INIT, context = STRBUF_INIT, resolved = STRBUF_INIT;
-	struct strbuf text = STRBUF_INIT, sec = STRBUF_INIT, more = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT, sec = STRBUF_INIT, more = STRBUF_INIT, meta = STRBUF_INIT;
 	json_t *root, *top, *att, *blocks;
 	size_t used, n_blocks, listed = 0, max_series = pol->max_series ? pol->max_series : SLACK_DEFAULT_SERIES;
 	char *dump;
@@ -509,14 +677,16 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 		mentions_text(&mentions, cfg);
 	context_text(&context, msg);
 	msgtext_cut(&context, 0, SLACK_CONTEXT_MAX);
+	job_meta_text(&meta, msg);
+	msgtext_cut(&meta, 0, SLACK_CONTEXT_MAX);
 	if (msg->n_resolved)
 		resolved_text(&resolved, msg, max_series);
 	fallback_text(&text, cfg, msg);
 	msgtext_cut(&text, 0, SLACK_TEXT_MAX);
 
 	/* What is always there, and room kept for "and K more". */
-	used = header.len + mentions.len + context.len + resolved.len + 80;
-	n_blocks = 1 + (mentions.len > 0) + 1 + (resolved.len > 0) * 2 + 1;
+	used = header.len + mentions.len + context.len + resolved.len + meta.len + 80;
+	n_blocks = 1 + (mentions.len > 0) + 1 + (resolved.len > 0) * 2 + 1 + (meta.len > 0);
 
 	top = json_array();
 	json_array_append_new(top, json_pack("{s:s, s:o}", "type", "header", "text",
@@ -525,6 +695,9 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	if (mentions.len)
 		json_array_append_new(top, section_block(&mentions));
 	blocks = json_array();
+	if (meta.len)
+		json_array_append_new(blocks, json_pack("{s:s, s:[o]}", "type", "context", "elements",
+		                                        text_obj("mrkdwn", &meta)));
 	for (size_t i = 0; i < msg->n_firing; i++) {
 		const struct notify_series *s = &msg->firing[i];
 
@@ -547,7 +720,8 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 		listed++;
 	}
 	if (listed < msg->n_firing) {
-		strbuf_addf(&more, "_and %zu more anomalous series_", msg->n_firing - listed);
+		strbuf_addf(&more, "_and %zu more firing incident%s_", msg->n_firing - listed,
+		            msg->n_firing - listed == 1 ? "" : "s");
 		json_array_append_new(blocks, section_block(&more));
 	}
 	if (resolved.len) {
@@ -567,6 +741,7 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	strbuf_release(&text);
 	strbuf_release(&sec);
 	strbuf_release(&more);
+	strbuf_release(&meta);
 	if (!root)
 		return vigil_error_set(err, VIGIL_E_INTERNAL, "slack: cannot build the message");
 	dump = json_dumps(root, JSON_COMPACT);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonfmt.h"
+#include "incident.h"
 #include "msgtext.h"
 #include "notify.h"
 #include "secret.h"
@@ -125,6 +127,22 @@ static json_t *detectors_arr(const char *list)
 	return a;
 }
 
+/* The job's labels and annotations as objects (empty when the spec has none). */
+static void add_job_meta(json_t *root, const struct notify_message *msg)
+{
+	const char *names[2] = { "labels", "annotations" };
+	const json_t *maps[2] = { msg->labels, msg->annotations };
+
+	for (int i = 0; i < 2; i++) {
+		json_t *o = json_object(), *v;
+		const char *key;
+
+		json_object_foreach((json_t *)maps[i], key, v)
+			json_object_set_new(o, key, msgtext_json(json_string_value(v), WEBHOOK_TEXT_MAX * 2));
+		json_object_set_new(root, names[i], o);
+	}
+}
+
 static int webhook_render(const json_t *cfg, const struct notify_policy *pol, const struct notify_message *msg,
                           struct strbuf *body, struct vigil_error *err)
 {
@@ -137,48 +155,53 @@ static int webhook_render(const json_t *cfg, const struct notify_policy *pol, co
 		max = WEBHOOK_HARD_MAX_SERIES;
 	for (size_t i = 0; i < msg->n_firing && i < max; i++) {
 		const struct notify_series *s = &msg->firing[i];
+		const struct incident *inc = s->inc;
 		const struct alert_item *a = s->alert;
 		struct strbuf chart = STRBUF_INIT;
 		json_t *o = json_object();
 
 		json_object_set_new(o, "series", msgtext_json(s->series, WEBHOOK_TEXT_MAX));
 		json_object_set_new(o, "labels", labels_obj(s));
-		json_object_set_new(o, "time", iso(a->ts_ms));
-		json_object_set_new(o, "ts_ms", json_integer(a->ts_ms));
-		json_object_set_new(o, "value", num(a->value));
-		json_object_set_new(o, "expected", num(a->expected));
-		json_object_set_new(o, "lower", num(a->lower));
-		json_object_set_new(o, "upper", num(a->upper));
+		json_object_set_new(o, "time", iso(a ? a->ts_ms : inc->peak_ms ? inc->peak_ms : inc->start_ms));
+		json_object_set_new(o, "ts_ms", json_integer(a ? a->ts_ms : inc->peak_ms ? inc->peak_ms : inc->start_ms));
+		json_object_set_new(o, "value", num(a ? a->value : inc->peak_value));
+		json_object_set_new(o, "expected", num(a ? a->expected : inc->peak_expected));
+		json_object_set_new(o, "lower", num(inc->onset_lower));
+		json_object_set_new(o, "upper", num(inc->onset_upper));
 		json_object_set_new(o, "score", num(s->max_score));
-		json_object_set_new(o, "detectors", detectors_arr(a->detectors));
-		json_object_set_new(o, "reason", a->reason ? msgtext_json(a->reason, WEBHOOK_TEXT_MAX) : json_null());
+		json_object_set_new(o, "rarity", num(inc->peak_rarity));
+		json_object_set_new(o, "detectors", detectors_arr(inc->detectors));
+		json_object_set_new(o, "reason", inc->evidence ? msgtext_json(inc->evidence, WEBHOOK_TEXT_MAX) : json_null());
 		json_object_set_new(o, "points", json_integer((json_int_t)s->n_points));
 		json_object_set_new(o, "since", iso(s->since_ms));
 		json_object_set_new(o, "reminder", json_boolean(s->repeat));
-		notify_chart_url(&chart, pol->chart_base_url, msg->job, s->series, a->ts_ms);
+		json_object_set_new(o, "now", num(s->last_value));
+		notify_chart_url(&chart, pol->chart_base_url, msg->job, s->series, inc->peak_ms ? inc->peak_ms : inc->start_ms);
 		json_object_set_new(o, "chart_url", chart.len ? json_string(chart.buf) : json_null());
 		strbuf_release(&chart);
+		json_object_set_new(o, "incident", incident_json(inc));
 		json_array_append_new(firing, o);
 	}
 	for (size_t i = 0; i < msg->n_resolved && i < max; i++) {
 		const struct notify_series *s = &msg->resolved[i];
 
-		json_array_append_new(resolved, json_pack("{s:o, s:o, s:o, s:o, s:o}",
+		json_array_append_new(resolved, json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
 			"series", msgtext_json(s->series, WEBHOOK_TEXT_MAX), "labels", labels_obj(s),
 			"since", iso(s->since_ms), "last_anomaly", s->last_alert_ms ? iso(s->last_alert_ms) : json_null(),
-			"value", num(s->last_value)));
+			"value", num(s->last_value), "state", s->inc->state, "incident", incident_json(s->inc)));
 	}
 	json_object_set_new(root, "version", json_integer(1));
 	json_object_set_new(root, "status", json_string(msg->n_firing ? "firing" : "resolved"));
 	json_object_set_new(root, "job", json_string(msg->job));
 	json_object_set_new(root, "run_id", msg->run_id ? json_integer(msg->run_id) : json_null());
 	json_object_set_new(root, "scheduled_for", iso(msg->scheduled_ms));
+	add_job_meta(root, msg);
 	json_object_set_new(root, "firing", firing);
 	json_object_set_new(root, "firing_total", json_integer((json_int_t)msg->n_firing));
 	json_object_set_new(root, "resolved", resolved);
 	json_object_set_new(root, "resolved_total", json_integer((json_int_t)msg->n_resolved));
 	json_object_set_new(root, "ongoing", json_integer((json_int_t)msg->n_ongoing));
-	dump = json_dumps(root, JSON_COMPACT);
+	dump = jsonfmt_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (!dump)
 		return vigil_error_set(err, VIGIL_E_INTERNAL, "webhook: cannot encode the message");

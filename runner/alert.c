@@ -99,7 +99,7 @@ void alert_evaluate(const struct job_spec *spec, const struct series *s,
 		item.n_labels = s->n_labels;
 		item.ts_ms = s->ts[i];
 		item.value = s->v[i];
-		item.expected = item.lower = item.upper = NAN;
+		item.expected = item.lower = item.upper = item.rarity = NAN;
 		for (size_t k = 0; k < spec->n_detectors; k++) {
 			const struct detection *det = dets[k];
 
@@ -108,6 +108,8 @@ void alert_evaluate(const struct job_spec *spec, const struct series *s,
 			strbuf_addf(&who, "%s%s", who.len ? "," : "", spec->detectors[k].id);
 			if (det->r.score[i] > item.score)
 				item.score = det->r.score[i];
+			if (isnan(item.rarity) || detection_rarity(det, i) > item.rarity)
+				item.rarity = detection_rarity(det, i);
 			if (isnan(item.expected) && !isnan(det->r.expected[i])) {
 				item.expected = det->r.expected[i];
 				item.lower = det->r.lower[i];

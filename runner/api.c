@@ -22,6 +22,8 @@
 #include <strings.h>
 
 #include "api.h"
+#include "incident.h"
+#include "jsonfmt.h"
 #include "log.h"
 #include "metrics.h"
 #include "mute.h"
@@ -194,7 +196,7 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *o)
 {
-	char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *text = jsonfmt_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	size_t len;
 
 	json_decref(o);

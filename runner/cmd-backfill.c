@@ -16,7 +16,9 @@
 
 #include "cmd.h"
 #include "cron.h"
+#include "incident.h"
 #include "job.h"
+#include "jsonfmt.h"
 #include "log.h"
 #include "outbox.h"
 #include "sched.h"
@@ -102,7 +104,7 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	const char *state = NULL, *store_opt = NULL;
 	int64_t from = INT64_MIN, to = INT64_MIN, step = 0, *times = NULL;
-	size_t n = 0, invalid, ok = 0, failed = 0, skipped = 0, alerts = 0, with_anomalies = 0;
+	size_t n = 0, invalid, ok = 0, failed = 0, skipped = 0, alerts = 0, with_anomalies = 0, opened = 0;
 	int c, notify = 0, json = 0, quiet = 0, rc = EXIT_OK, bar;
 	struct registry *reg;
 	struct job_spec **specs;
@@ -190,6 +192,8 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 			}
 			alerts += rep.n_alerts;
 			with_anomalies += rep.n_alerts > 0;
+			for (size_t k = 0; k < rep.n_incidents; k++)
+				opened += (rep.incident_events[k] & INCIDENT_OPENED) != 0;
 			if (json)
 				json_array_append_new(results, run_report_json(&rep));
 			run_report_release(&rep);
@@ -217,13 +221,13 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 		}
 	}
 	if (json) {
-		json_dumpf(results, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		jsonfmt_dumpf(results, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		fputc('\n', stdout);
 	}
 	if (!quiet)
 		fprintf(json ? stderr : stdout, "backfill '%s': %zu run%s (%zu succeeded, %zu failed, %zu already done), "
-		        "%zu with alerts, %zu alerts\n", specs[0]->name, n, n == 1 ? "" : "s", ok, failed, skipped,
-		        with_anomalies, alerts);
+		        "%zu with alerts, %zu alerts, %zu incident%s\n", specs[0]->name, n, n == 1 ? "" : "s", ok, failed,
+		        skipped, with_anomalies, alerts, opened, opened == 1 ? "" : "s");
 out:
 	json_decref(results);
 	store_close(st);

@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "job.h"
+#include "jsonfmt.h"
 #include "log.h"
 #include "outbox.h"
 #include "paths.h"
@@ -148,7 +149,7 @@ static int cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	if (sender)
 		rc = deliver_rest(sender, outbox, send_wait, st == NULL, rc);
 	if (json) {
-		json_dumpf(results, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		jsonfmt_dumpf(results, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		fputc('\n', stdout);
 	}
 	json_decref(results);

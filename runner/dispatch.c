@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "incident.h"
 #include "log.h"
 #include "msgtext.h"
 #include "mute.h"
@@ -11,20 +12,17 @@
 #include "xmalloc.h"
 #include "banned.h"
 
-/* What the store says about one series of (target, job). */
+/* What the store says a target was told about one series (or job-level kind) of the job. */
 struct known {
 	const char *series;
 	int firing;
 	int64_t since, last_alert_ts, last_sent, updated_run;
-	int seen;                  /* alerting in this run */
 };
 
-/* One alerting series of the run: its alerts are contiguous in rep->alerts. */
-struct group {
-	const struct alert_item *newest;
-	const struct alert_item *first;
-	size_t n;
-	double max_score;
+/* The newest alerting point of one series in the run (alerts of a series are contiguous). */
+struct newest {
+	const char *series;
+	const struct alert_item *alert;
 };
 
 static char *own(struct dispatch *d, char *s)
@@ -42,11 +40,6 @@ static int cmp_known(const void *a, const void *b)
 	return strcmp(((const struct known *)a)->series, ((const struct known *)b)->series);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static struct known *find_known(struct known *k, size_t n, const char *series)
 {
 	struct known key = { .series = series };
@@ -54,24 +47,29 @@ static struct known *find_known(struct known *k, size_t n, const char *series)
 	return n ? bsearch(&key, k, n, sizeof(*k), cmp_known) : NULL;
 }
 
-static int in_sorted(const char **names, size_t n, const char *name)
-{
-	return n && bsearch(&name, names, n, sizeof(*names), cmp_str) != NULL;
-}
-
-/* Most severe first, then by name. */
+/* Job-level incidents first, then the most unusual, then by name. */
 static int cmp_firing(const void *a, const void *b)
 {
 	const struct notify_series *x = a, *y = b;
+	int jx = !*x->series, jy = !*y->series;
+	double rx = isnan(x->inc->peak_rarity) ? -1 : x->inc->peak_rarity;
+	double ry = isnan(y->inc->peak_rarity) ? -1 : y->inc->peak_rarity;
 
-	if (x->max_score != y->max_score)
-		return x->max_score < y->max_score ? 1 : -1;
+	if (jx != jy)
+		return jy - jx;
+	if (rx != ry)
+		return rx < ry ? 1 : -1;
 	return strcmp(x->series, y->series);
 }
 
 static int cmp_resolved(const void *a, const void *b)
 {
-	return strcmp(((const struct notify_series *)a)->series, ((const struct notify_series *)b)->series);
+	const struct notify_series *x = a, *y = b;
+	int jx = !*x->series, jy = !*y->series;
+
+	if (jx != jy)
+		return jy - jx;
+	return strcmp(x->series, y->series);
 }
 
 struct lists {
@@ -165,18 +163,59 @@ static void add_row(struct dispatch *d, const struct job_spec *spec, const struc
 
 static double newest_value(const struct series *s)
 {
-	for (size_t i = s->n; i-- > 0;)
+	for (size_t i = s ? s->n : 0; i-- > 0;)
 		if (!isnan(s->v[i]))
 			return s->v[i];
 	return NAN;
 }
 
-static void plan_target(const struct job_spec *spec, const struct spec_notify *t, const struct run_report *rep,
-                        const struct series_set *set, struct store *st, int64_t sched, int64_t now_ms,
-                        int64_t mute_clock,
-                        const struct group *groups, size_t n_groups, const char **present, size_t n_present,
-                        const char **failed, size_t n_failed, struct dispatch *d)
+/* The alert-state key of an incident: its series, or "@error" / "@no_data" for the job's runs. */
+static const char *state_key(const struct incident *inc, char *buf, size_t len)
 {
+	if (inc->series && *inc->series)
+		return inc->series;
+	snprintf(buf, len, "@%s", inc->kind);
+	return buf;
+}
+
+static const struct alert_item *newest_alert(const struct newest *nw, size_t n, const char *series)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(nw[mid].series, series);
+
+		if (!c)
+			return nw[mid].alert;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int cmp_newest(const void *a, const void *b)
+{
+	return strcmp(((const struct newest *)a)->series, ((const struct newest *)b)->series);
+}
+
+struct plan_in {
+	const struct job_spec *spec;
+	const struct run_report *rep;
+	const struct series_set *set;
+	struct store *st;
+	int64_t sched, now_ms, mute_clock;
+	const struct newest *newest;
+	size_t n_newest;
+};
+
+static void plan_target(const struct plan_in *in, const struct spec_notify *t, struct dispatch *d)
+{
+	const struct job_spec *spec = in->spec;
+	const struct run_report *rep = in->rep;
+	int64_t sched = in->sched;
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	struct notify_policy pol;
 	const char *url_ref = t->type->dest(t->cfg);
@@ -191,8 +230,9 @@ static void plan_target(const struct job_spec *spec, const struct spec_notify *t
 	int64_t newest_run = INT64_MIN;
 
 	notify_policy_get(t->cfg, 0, &pol);
-	if (st && st->backend->notify && st->backend->notify->alert_states(st, target, spec->name, &rows, &err)) {
-		log_error("notify", "job '%s': %s target: cannot read alert state (notifying every alert as new): %s",
+	if (in->st && in->st->backend->notify &&
+	    in->st->backend->notify->alert_states(in->st, target, spec->name, &rows, &err)) {
+		log_error("notify", "job '%s': %s target: cannot read alert state (notifying every incident as new): %s",
 		          spec->name, t->type->name, err.msg);
 		rows = NULL;
 	}
@@ -223,8 +263,8 @@ static void plan_target(const struct job_spec *spec, const struct spec_notify *t
 		            "notified run, %s)]\n", t->type->name, url_ref, b);
 		goto out;
 	}
-	quiet = mute_quiet_now(&pol, mute_clock);
-	if (st && mute_set_load(st, spec->name, mute_clock, &mutes, &err)) {
+	quiet = mute_quiet_now(&pol, in->mute_clock);
+	if (in->st && mute_set_load(in->st, spec->name, in->mute_clock, &mutes, &err)) {
 		log_error("notify", "job '%s': cannot read mutes (sending anyway): %s", spec->name, err.msg);
 		mute_set_release(&mutes);
 	}
@@ -232,61 +272,68 @@ static void plan_target(const struct job_spec *spec, const struct spec_notify *t
 		strbuf_addf(&note, "quiet hours (%02d:%02d-%02d:%02d %s)", pol.quiet_from / 60, pol.quiet_from % 60,
 		            pol.quiet_to / 60, pol.quiet_to % 60, pol.quiet_tz);
 
-	/* Firing series: new, reminder, or already notified. */
-	for (i = 0; i < n_groups; i++) {
-		const struct group *g = &groups[i];
-		const char *name = g->newest->series;
-		struct known *k = find_known(known, n_known, name);
-		int was_firing = k && k->firing;
-		int64_t since = was_firing ? k->since : g->first->ts_ms, last_sent = was_firing ? k->last_sent : 0;
-		int due = !last_sent || (pol.repeat_ms && sched - last_sent >= pol.repeat_ms);
-		const struct mute *m = quiet ? NULL : mute_set_match(&mutes, name);
-		struct notify_series ns = {
-			.series = name, .labels = g->newest->labels, .n_labels = g->newest->n_labels, .alert = g->newest,
-			.n_points = g->n, .max_score = g->max_score, .since_ms = since, .last_value = NAN,
-			.repeat = due && last_sent != 0,
-		};
-
-		if (k)
-			k->seen = 1;
-		if (!due) {
-			n_ongoing++;
-		} else if (quiet || m) {
-			list_add(&muted.firing, &muted.n_firing, &ns);
-			if (m && !quiet && !strstr(strbuf_str(&note), "mute "))
-				strbuf_addf(&note, "%smute %lld", note.len ? ", " : "", (long long)m->id);
-		} else {
-			list_add(&send.firing, &send.n_firing, &ns);
-			last_sent = sched;
-		}
-		add_state(d, target, spec->name, name, "firing", since, g->newest->ts_ms, last_sent, sched);
-	}
-	/* Firing series scored clean in this run: back to normal. */
-	for (i = 0; i < n_known; i++) {
-		struct known *k = &known[i];
-		const struct series *s;
+	for (i = 0; i < rep->n_incidents; i++) {
+		struct incident *inc = &rep->incidents[i];
+		unsigned ev = rep->incident_events[i];
+		char keybuf[32];
+		const char *key = state_key(inc, keybuf, sizeof(keybuf));
+		struct known *k = find_known(known, n_known, key);
+		int told = k && k->firing && k->since == inc->start_ms;
+		int open = !strcmp(inc->state, "open");
+		int64_t last_sent = k && k->since == inc->start_ms ? k->last_sent : 0;
+		int due = pol.repeat_ms && last_sent && sched - last_sent >= pol.repeat_ms;
+		const struct series *s = *inc->series ? series_set_find(in->set, inc->series) : NULL;
 		const struct mute *m;
-		struct notify_series ns;
-
-		if (!k->firing || k->seen || !in_sorted(present, n_present, k->series) ||
-		    in_sorted(failed, n_failed, k->series))
-			continue;
-		add_state(d, target, spec->name, k->series, "resolved", sched, k->last_alert_ts, k->last_sent, sched);
-		if (!pol.resolved || !k->last_sent)
-			continue;   /* not wanted, or the target never heard of it */
-		s = series_set_find(set, k->series);
-		ns = (struct notify_series){
-			.series = d->states[d->n_states - 1].series, .labels = s ? s->labels : NULL,
-			.n_labels = s ? s->n_labels : 0, .since_ms = k->since, .last_alert_ms = k->last_alert_ts,
-			.last_value = s ? newest_value(s) : NAN,
+		struct notify_series ns = {
+			.series = inc->series, .labels = s ? s->labels : NULL, .n_labels = s ? s->n_labels : 0, .inc = inc,
+			.alert = *inc->series ? newest_alert(in->newest, in->n_newest, inc->series) : NULL,
+			.n_points = (size_t)inc->n_alerts, .max_score = inc->peak_score, .since_ms = inc->start_ms,
+			.last_alert_ms = inc->last_alert_ms, .last_value = newest_value(s),
 		};
-		m = quiet ? NULL : mute_set_match(&mutes, k->series);
-		if (quiet || m)
-			list_add(&muted.resolved, &muted.n_resolved, &ns);
+		struct lists *to;
+		int listed_resolved = 0;
+
+		if (!(ev & (INCIDENT_OPENED | INCIDENT_CLOSED | INCIDENT_REOPENED)) && !open)
+			continue;   /* written (its cursor moved), nothing happened */
+		if (open && told && !due) {
+			n_ongoing++;
+			add_state(d, target, spec->name, key, "firing", inc->start_ms, inc->last_alert_ms, last_sent, sched);
+			continue;
+		}
+		if (open && !told && (ev & INCIDENT_REOPENED) && last_sent && !due) {
+			n_ongoing++;   /* flapping: told recently; the state stays "resolved", so no resolve is sent either */
+			continue;
+		}
+		if (!open && !told && !(ev & INCIDENT_OPENED)) {
+			/* closed after a silent flap, or never told: the target has nothing to take back */
+			if (k)
+				add_state(d, target, spec->name, key, "resolved", inc->start_ms, inc->last_alert_ms, last_sent,
+				          sched);
+			continue;
+		}
+		if (!open && told) {
+			listed_resolved = 1;
+			if (!pol.resolved) {
+				add_state(d, target, spec->name, key, "resolved", inc->start_ms, inc->last_alert_ms, last_sent,
+				          sched);
+				continue;
+			}
+		}
+		ns.repeat = open && told;
+		m = quiet ? NULL : mute_set_match(&mutes, *inc->series ? inc->series : key);
+		to = quiet || m ? &muted : &send;
+		if (listed_resolved)
+			list_add(&to->resolved, &to->n_resolved, &ns);
 		else
-			list_add(&send.resolved, &send.n_resolved, &ns);
-		if (m && !quiet && !strstr(strbuf_str(&note), "mute "))
+			list_add(&to->firing, &to->n_firing, &ns);
+		if (m && !strstr(strbuf_str(&note), "mute "))
 			strbuf_addf(&note, "%smute %lld", note.len ? ", " : "", (long long)m->id);
+		if (to == &send) {
+			last_sent = sched;
+			inc->last_notified_ms = sched;
+		}
+		add_state(d, target, spec->name, key, open ? "firing" : "resolved", inc->start_ms, inc->last_alert_ms,
+		          last_sent, sched);
 	}
 
 	for (int pass = 0; pass < 2; pass++) {
@@ -294,7 +341,7 @@ static void plan_target(const struct job_spec *spec, const struct spec_notify *t
 		struct notify_message msg = {
 			.job = spec->name, .run_id = rep->run_id, .scheduled_ms = sched,
 			.firing = l->firing, .n_firing = l->n_firing, .resolved = l->resolved, .n_resolved = l->n_resolved,
-			.n_ongoing = pass ? 0 : n_ongoing,
+			.n_ongoing = pass ? 0 : n_ongoing, .labels = spec->labels, .annotations = spec->annotations,
 		};
 
 		if (!l->n_firing && !l->n_resolved)
@@ -304,11 +351,11 @@ static void plan_target(const struct job_spec *spec, const struct spec_notify *t
 		if (l->n_resolved > 1)
 			qsort(l->resolved, l->n_resolved, sizeof(*l->resolved), cmp_resolved);
 		add_row(d, spec, t, &pol, target, url_ref, &msg, pass ? "muted" : "send",
-		        pass ? strbuf_str(&note) : NULL, now_ms);
+		        pass ? strbuf_str(&note) : NULL, in->now_ms);
 	}
 	if (!send.n_firing && !send.n_resolved)
 		strbuf_addf(&d->notes, "[dry run: %s target %s: nothing to send%s]\n", t->type->name, url_ref,
-		            n_ongoing ? " (series still anomalous were already notified)" :
+		            n_ongoing ? " (open incidents were already notified)" :
 		            muted.n_firing + muted.n_resolved ? " (muted)" : "");
 out:
 	free(send.firing);
@@ -325,46 +372,31 @@ void dispatch_plan(const struct job_spec *spec, const struct run_report *rep, co
                    struct store *st, int64_t scheduled_ms, int64_t now_ms, int64_t mute_clock_ms,
                    struct dispatch *d)
 {
-	struct group *groups = NULL;
-	const char **present = NULL, **failed = NULL;
-	size_t n_groups = 0, n_present = 0, n_failed = 0, i, n_queued = 0;
+	struct plan_in in = { .spec = spec, .rep = rep, .set = set, .st = st, .sched = scheduled_ms, .now_ms = now_ms,
+	                      .mute_clock = mute_clock_ms };
+	struct newest *nw;
+	size_t i, n_queued = 0, n = 0;
 
 	for (i = 0; i < spec->n_notify; i++)
 		n_queued += spec->notify[i].type->render != NULL;
-	if (!n_queued || rep->failed)
+	if (!n_queued)
 		return;
-	groups = xcalloc(rep->n_alerts + 1, sizeof(*groups));
+	nw = xcalloc(rep->n_alerts + 1, sizeof(*nw));
 	for (i = 0; i < rep->n_alerts; i++) {
 		const struct alert_item *a = &rep->alerts[i];
-		struct group *g = n_groups ? &groups[n_groups - 1] : NULL;
 
-		if (!g || strcmp(g->first->series, a->series)) {
-			g = &groups[n_groups++];
-			g->first = g->newest = a;
-			g->max_score = a->score;
-		}
-		g->n++;
-		if (a->ts_ms >= g->newest->ts_ms)
-			g->newest = a;
-		if (a->score > g->max_score)
-			g->max_score = a->score;
+		if (!n || strcmp(nw[n - 1].series, a->series))
+			nw[n++] = (struct newest){ a->series, a };
+		else if (a->ts_ms >= nw[n - 1].alert->ts_ms)
+			nw[n - 1].alert = a;
 	}
-	present = xcalloc(set->n + 1, sizeof(*present));
-	for (i = 0; i < set->n; i++)
-		if (set->items[i]->n)
-			present[n_present++] = set->items[i]->name;
-	qsort(present, n_present, sizeof(*present), cmp_str);
-	failed = xcalloc(rep->n_failures + 1, sizeof(*failed));
-	for (i = 0; i < rep->n_failures; i++)
-		failed[n_failed++] = rep->failures[i].series;
-	qsort(failed, n_failed, sizeof(*failed), cmp_str);
+	qsort(nw, n, sizeof(*nw), cmp_newest);
+	in.newest = nw;
+	in.n_newest = n;
 	for (i = 0; i < spec->n_notify; i++)
 		if (spec->notify[i].type->render)
-			plan_target(spec, &spec->notify[i], rep, set, st, scheduled_ms, now_ms, mute_clock_ms, groups, n_groups,
-			            present, n_present, failed, n_failed, d);
-	free(groups);
-	free(present);
-	free(failed);
+			plan_target(&in, &spec->notify[i], d);
+	free(nw);
 }
 
 void dispatch_print(const struct dispatch *d, FILE *out)

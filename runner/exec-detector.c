@@ -14,6 +14,7 @@
 
 #include "exec-detector.h"
 #include "exec-proto.h"
+#include "explain.h"
 #include "log.h"
 #include "params.h"
 #include "secret.h"
@@ -47,6 +48,7 @@ struct exec_program {
 	struct detector_entry **entries;
 	size_t n_entries;
 	char *error;                /* why describing it failed */
+	int explains;               /* its describe advertised the explain method */
 	struct job_pool *pools;
 	size_t n_pools;
 	pthread_mutex_t lock;
@@ -483,7 +485,7 @@ static int describe(struct exec_program *p, struct vigil_error *err)
 		goto out;
 	}
 	log_stderr(p, &call, "", "-");
-	dets = exec_proto_describe_response(call.out.buf, call.out.len, 0, err);
+	dets = exec_proto_describe_response(call.out.buf, call.out.len, 0, &p->explains, err);
 	if (!dets)
 		goto out;
 	json_array_foreach(dets, i, item) {
@@ -656,6 +658,20 @@ void exec_foreach_entry(const struct registry *reg,
 
 /* --- detect ------------------------------------------------------------- */
 
+/* What check_detect() needs to decode a detect response (worker_call's check). */
+struct detect_check {
+	uint64_t id;
+	size_t n, min_history;
+	struct detection *det;
+};
+
+static int check_detect(const char *resp, size_t len, void *arg, struct vigil_error *err)
+{
+	const struct detect_check *c = arg;
+
+	return exec_proto_detect_response(resp, len, c->id, c->n, c->min_history, c->det, err);
+}
+
 int exec_detect(const struct detector_instance *inst, const struct series *s, struct detection *det,
                 struct vigil_error *err)
 {
@@ -665,27 +681,27 @@ int exec_detect(const struct detector_instance *inst, const struct series *s, st
 	struct strbuf req = STRBUF_INIT;
 	struct exec_context ctx = { .job = inst->job, .run_id = inst->run_id, .entry_id = inst->entry_id };
 	size_t out_max = p->limits.output_max ? p->limits.output_max : ((size_t)1 << 20) + s->n * 256;
+	struct detect_check chk = { .n = s->n, .min_history = inst->entry->min_history, .det = det };
 	uint64_t id;
-	int rc = -1;
+	int rc;
 
 	if (!pool)
 		return -1;
 	pthread_mutex_lock(&p->lock);
-	id = ++p->next_id;
+	id = chk.id = ++p->next_id;
 	pthread_mutex_unlock(&p->lock);
 	exec_proto_detect_request(&req, id, inst->entry->d.name, inst->params_json, &ctx, s);
-	if (worker_pool_call(pool, req.buf, req.len, p->limits.timeout_ms, out_max, &call, err) == 0) {
-		rc = exec_proto_detect_response(call.out.buf, call.out.len, id, s->n, inst->entry->min_history,
-		                                det, err);
-		if (rc && call.out.len) {
-			/* Keep a short, escaped sample of what it said, for the log. */
-			char sample[120], esc[400];
+	/* The response is decoded as soon as it is complete (a one-shot garbage answer is not awaited). */
+	call.check = check_detect;
+	call.check_arg = &chk;
+	rc = worker_pool_call(pool, req.buf, req.len, p->limits.timeout_ms, out_max, &call, err);
+	if (rc && call.check_failed && call.out.len) {
+		/* Keep a short, escaped sample of what it said, for the log. */
+		char sample[120], esc[400];
 
-			snprintf(sample, sizeof(sample), "%.*s", (int)(call.out.len < 100 ? call.out.len : 100),
-			         call.out.buf);
-			log_info("exec", "job '%s': series '%s': '%s' answered: %s%s", inst->job ? inst->job : "",
-			         s->name, p->path, log_escape(esc, sizeof(esc), sample), call.out.len > 100 ? "..." : "");
-		}
+		snprintf(sample, sizeof(sample), "%.*s", (int)(call.out.len < 100 ? call.out.len : 100), call.out.buf);
+		log_info("exec", "job '%s': series '%s': '%s' answered: %s%s", inst->job ? inst->job : "",
+		         s->name, p->path, log_escape(esc, sizeof(esc), sample), call.out.len > 100 ? "..." : "");
 	}
 	if (call.leftover && rc == 0)
 		log_warn("exec", "job '%s': series '%s': '%s' wrote more than one line for a request; worker retired",
@@ -694,4 +710,61 @@ int exec_detect(const struct detector_instance *inst, const struct series *s, st
 	worker_call_release(&call);
 	strbuf_release(&req);
 	return rc;
+}
+
+/* --- explain ------------------------------------------------------------ */
+
+const struct exec_program *exec_spec_explain(const struct registry *reg, const json_t *exec, const char *spec_dir,
+                                             struct diag *d, const char *path)
+{
+	struct exec_program *p = program_get(reg, exec, spec_dir, d, path);
+
+	if (p && !p->explains) {
+		diag_add(d, path, "'%s' does not answer explain requests (its describe response has no "
+		         "\"explain\": true)", p->path);
+		return NULL;
+	}
+	return p;
+}
+
+struct explain_check {
+	uint64_t id;
+	const struct explain_input *in;
+	json_t *hints;
+};
+
+static int check_explain(const char *resp, size_t len, void *arg, struct vigil_error *err)
+{
+	struct explain_check *c = arg;
+
+	c->hints = exec_proto_explain_response(resp, len, c->id, c->in, err);
+	return c->hints ? 0 : -1;
+}
+
+json_t *exec_explain(const struct exec_program *cp, const struct explain_input *in, struct vigil_error *err)
+{
+	/* Programs are shared, logically const: only the pools and the id counter change. */
+	struct exec_program *p = (struct exec_program *)cp;
+	struct worker_pool *pool = pool_for(p, in->job, err);
+	struct worker_call call = WORKER_CALL_INIT;
+	struct strbuf req = STRBUF_INIT;
+	size_t out_max = p->limits.output_max ? p->limits.output_max : (size_t)1 << 20;
+	struct explain_check chk = { .in = in };
+
+	if (!pool)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	chk.id = ++p->next_id;
+	pthread_mutex_unlock(&p->lock);
+	exec_proto_explain_request(&req, chk.id, in);
+	call.check = check_explain;
+	call.check_arg = &chk;
+	if (worker_pool_call(pool, req.buf, req.len, p->limits.timeout_ms, out_max, &call, err)) {
+		json_decref(chk.hints);   /* it answered, then failed to exit cleanly (one-shot) */
+		chk.hints = NULL;
+	}
+	log_stderr(p, &call, in->job, "-");
+	worker_call_release(&call);
+	strbuf_release(&req);
+	return chk.hints;
 }

@@ -57,6 +57,25 @@ const char *exec_program_path(const struct exec_program *p);
 int exec_detect(const struct detector_instance *inst, const struct series *s, struct detection *det,
                 struct vigil_error *err);
 
+struct explain_input;
+
+/*
+ * The program of a spec's "explain": {"exec": ...} object at path (the exec
+ * object's JSON path), described once per registry like a detector's; NULL
+ * after adding every problem to d, including a program whose describe does
+ * not advertise the explain method.
+ */
+const struct exec_program *exec_spec_explain(const struct registry *reg, const json_t *exec, const char *spec_dir,
+                                             struct diag *d, const char *path);
+
+/*
+ * Send p an explain request for in (docs/exec-protocol.md#explain) and
+ * return its contributors, first_moved and statistic as a new object, or
+ * NULL with err set (could not run, timed out, malformed response, its
+ * error message).  Its stderr is logged.
+ */
+json_t *exec_explain(const struct exec_program *p, const struct explain_input *in, struct vigil_error *err);
+
 /* Retire idle workers of every pool (a long-running process calls this between runs). */
 void exec_table_reap(struct exec_table *t);
 

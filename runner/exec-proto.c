@@ -815,7 +815,7 @@ out:
 	return rc;
 }
 
-json_t *exec_proto_describe_response(const char *line, size_t len, uint64_t want_id,
+json_t *exec_proto_describe_response(const char *line, size_t len, uint64_t want_id, int *explains,
                                      struct vigil_error *err)
 {
 	json_error_t jerr;
@@ -843,8 +843,11 @@ json_t *exec_proto_describe_response(const char *line, size_t len, uint64_t want
 		                : "(no message)");
 		goto fail;
 	}
+	*explains = json_is_true(json_object_get(root, "explain"));
 	dets = json_object_get(root, "detectors");
-	if (!json_is_array(dets) || !json_array_size(dets)) {
+	if (*explains && !dets)
+		dets = json_object_set_new(root, "detectors", json_array()) ? NULL : json_object_get(root, "detectors");
+	if (!json_is_array(dets) || (!json_array_size(dets) && !*explains)) {
 		vigil_error_set(err, VIGIL_E_PLUGIN, "malformed describe response: \"detectors\" must be a "
 		                "non-empty array");
 		goto fail;

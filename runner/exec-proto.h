@@ -47,10 +47,30 @@ int exec_proto_detect_response(const char *line, size_t len, uint64_t want_id, s
 
 /*
  * Decode a describe response.  Returns the "detectors" array (new
- * reference), or NULL with err set.
+ * reference), or NULL with err set.  *explains is set when the response
+ * advertises the explain method ("explain": true); the array may then be
+ * empty (an executable that only explains).
  */
-json_t *exec_proto_describe_response(const char *line, size_t len, uint64_t want_id,
+json_t *exec_proto_describe_response(const char *line, size_t len, uint64_t want_id, int *explains,
                                      struct vigil_error *err);
+
+struct explain_input;
+
+/*
+ * Append an explain request for the incident group in (one line): every
+ * series with its labels, whether it is anomalous and its onset
+ * (runner/exec-proto-explain.c).
+ */
+void exec_proto_explain_request(struct strbuf *sb, uint64_t id, const struct explain_input *in);
+
+/*
+ * Decode an explain response to in into hints of explain.h's form (a new
+ * object; "method", "program" and the counts are the caller's).  Returns
+ * NULL with err set: "malformed explain response: ...", a wrong id, or
+ * the executable's own error message.
+ */
+json_t *exec_proto_explain_response(const char *line, size_t len, uint64_t want_id,
+                                    const struct explain_input *in, struct vigil_error *err);
 
 /* Append v as a JSON number (null for NaN, "inf"/"-inf" strings for infinities). */
 void exec_proto_put_double(struct strbuf *sb, double v);

@@ -7,6 +7,7 @@
 
 #include "alert.h"
 #include "dispatch.h"
+#include "incident.h"
 #include "job.h"
 #include "log.h"
 #include "timefmt.h"
@@ -74,6 +75,9 @@ static void add_failure(struct run_report *rep, const char *series, const char *
  */
 struct series_work {
 	const struct series *s;
+	const struct incident *prev;   /* the series' latest incident, or NULL */
+	int64_t run_ms;
+	struct incident_set incs;      /* what the run did to its incidents */
 	struct detection *dets;
 	struct detection **ok;
 	uint8_t *alerted;
@@ -102,6 +106,9 @@ static void score_series(const struct job_spec *spec, struct detector_instance *
 		w->ok[k] = &w->dets[k];
 	}
 	alert_evaluate(spec, s, w->ok, &w->part, w->alerted);
+	/* a detector failed on the series: its incident stays as it was (no onset, no resolve on partial evidence) */
+	if (!w->part.n_failures)
+		incident_track_series(spec, s, w->ok, w->alerted, w->prev, w->run_ms, &w->incs);
 	for (size_t k = 0; k < spec->n_detectors; k++) {
 		if (!w->ok[k])
 			continue;
@@ -144,8 +151,9 @@ static void score_series(const struct job_spec *spec, struct detector_instance *
 
 /* On the calling thread, in order: the callback, then w's results move into rep and rows. */
 static void merge_series(const struct job_spec *spec, const struct job_options *opt, struct series_work *w,
-                         struct run_report *rep, struct row_buf *rows)
+                         struct run_report *rep, struct row_buf *rows, struct incident_set *incs)
 {
+	incident_set_take(incs, &w->incs);
 	if (opt->on_series)
 		opt->on_series(opt->arg, spec, w->s, w->ok, w->alerted);
 	for (size_t k = 0; k < spec->n_detectors; k++)
@@ -215,10 +223,78 @@ static unsigned job_threads(void)
 	return n < 1 ? 1 : n > JOB_MAX_THREADS ? JOB_MAX_THREADS : (unsigned)n;
 }
 
+/* The incidents the life-cycle goes on from: the job's latest per (series, kind), sorted by series, kind. */
+struct incident_state {
+	struct incident *latest;
+	size_t n;
+	struct job_health health;
+	struct store *st;          /* where they are read and written, or NULL */
+};
+
+static const struct incident *latest_of(const struct incident_state *is, const char *series, const char *kind)
+{
+	size_t lo = 0, hi = is->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(is->latest[mid].series, series);
+
+		if (!c)
+			c = strcmp(is->latest[mid].kind, kind);
+		if (!c)
+			return &is->latest[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void incident_state_load(const struct job_spec *spec, struct store *st, struct incident_state *is)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	int found = 0;
+
+	memset(is, 0, sizeof(*is));
+	if (st && st->backend->incidents) {
+		is->st = st;
+		if (st->backend->incidents->latest(st, spec->name, &is->latest, &is->n, &err) ||
+		    st->backend->incidents->health_get(st, spec->name, &is->health, &found, &err)) {
+			log_error("incident", "job '%s': cannot read incidents (every anomaly is new): %s", spec->name,
+			          err.msg);
+			incidents_free(is->latest, is->n);
+			is->latest = NULL;
+			is->n = 0;
+		}
+	}
+	if (!is->health.job)
+		is->health.job = xstrdup(spec->name);
+}
+
+static void incident_state_release(struct incident_state *is)
+{
+	incidents_free(is->latest, is->n);
+	job_health_release(&is->health);
+}
+
+/* The job-level side of the run, then the incidents into rep. */
+static void finish_incidents(const struct job_spec *spec, const struct job_options *opt, struct incident_state *is,
+                             struct incident_set *incs, struct run_report *rep)
+{
+	incident_track_run(spec, rep->failed, !rep->failed && rep->no_data, rep->error,
+	                   latest_of(is, "", "error"), latest_of(is, "", "no_data"), is->latest, is->n,
+	                   opt->scheduled_ms, &is->health, incs);
+	rep->incidents = incs->items;
+	rep->incident_events = incs->events;
+	rep->n_incidents = incs->n;
+	memset(incs, 0, sizeof(*incs));
+}
+
 /* Score every non-empty series of set, in batches, and merge in order. */
 static void score_all(const struct job_spec *spec, struct detector_instance *const *insts,
                       const struct job_options *opt, const struct series_set *set, struct run_report *rep,
-                      struct row_buf *rows)
+                      struct row_buf *rows, const struct incident_state *is, struct incident_set *incs)
 {
 	struct series_work *work = xcalloc(JOB_BATCH, sizeof(*work));
 	unsigned nthreads = job_threads();
@@ -234,6 +310,8 @@ static void score_all(const struct job_spec *spec, struct detector_instance *con
 				continue;
 			rep->n_series++;
 			rep->n_points += set->items[i]->n;
+			work[b.n].prev = latest_of(is, set->items[i]->name, "anomaly");
+			work[b.n].run_ms = opt->scheduled_ms;
 			work[b.n++].s = set->items[i];
 		}
 		/* the calling thread works too; extra threads only when there is enough to share */
@@ -246,7 +324,7 @@ static void score_all(const struct job_spec *spec, struct detector_instance *con
 		for (unsigned t = 0; t < started; t++)
 			pthread_join(tids[t], NULL);
 		for (size_t k = 0; k < b.n; k++)
-			merge_series(spec, opt, &work[k], rep, rows);
+			merge_series(spec, opt, &work[k], rep, rows, incs);
 	}
 	free(work);
 }
@@ -281,6 +359,19 @@ static void notify_all(const struct job_spec *spec, const struct job_options *op
 	}
 }
 
+/* Not stored: the incidents and health go to the caller's outbox store (replay, --no-store), if any. */
+static void keep_incidents(const struct job_spec *spec, const struct job_options *opt, const struct run_report *rep,
+                           const struct job_health *h)
+{
+	struct store *ob = opt->notify ? opt->notify->outbox : NULL;
+	struct vigil_error err = VIGIL_ERROR_INIT;
+
+	if (opt->store || !ob || !ob->backend->incidents || opt->notify->dry_run)
+		return;
+	if (ob->backend->incidents->put(ob, rep->incidents, rep->n_incidents, h, &err))
+		log_error("incident", "job '%s': %s", spec->name, err.msg);
+}
+
 int job_run(const struct job_spec *spec, const struct job_options *opt, struct run_report *rep,
             struct vigil_error *err)
 {
@@ -296,9 +387,12 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 	struct row_buf rows = { 0 };
 	struct run_outcome out = { 0 };
 	struct dispatch disp = DISPATCH_INIT;
+	struct incident_state is;
+	struct incident_set incs = INCIDENT_SET_INIT;
 	int rc = -1;
 
 	memset(rep, 0, sizeof(*rep));
+	incident_state_load(spec, opt->store ? opt->store : opt->notify ? opt->notify->outbox : NULL, &is);
 	rep->job = spec->name;
 	rep->started_ms = opt->fixed_clock ? opt->scheduled_ms : time_now_ms();
 	if (spec->window_ms) {
@@ -337,7 +431,7 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 		vigil_error_prefix(err, "source");
 		goto failed;
 	}
-	score_all(spec, insts, opt, &set, rep, &rows);
+	score_all(spec, insts, opt, &set, rep, &rows, &is, &incs);
 	rep->no_data = rep->n_points == 0;
 	rc = 0;
 	goto finish;
@@ -355,6 +449,9 @@ finish:
 	out.n_alerts = rep->n_alerts;
 	out.failures = rep->failures;
 	out.n_failures = rep->n_failures;
+	finish_incidents(spec, opt, &is, &incs, rep);
+	if (is.st && !(opt->notify && opt->notify->dry_run))
+		out.health = &is.health;   /* like alert state, a dry run leaves the life-cycle where it was */
 	if (opt->notify) {
 		/* Queued notifications commit with the run's results (or not at all). */
 		int64_t now = time_now_ms();
@@ -367,6 +464,10 @@ finish:
 			out.alert_states = disp.states;
 			out.n_alert_states = disp.n_states;
 		}
+	}
+	if (out.health) {
+		out.incidents = rep->incidents;
+		out.n_incidents = rep->n_incidents;
 	}
 	if (opt->store) {
 		struct vigil_error serr = VIGIL_ERROR_INIT;
@@ -382,8 +483,11 @@ finish:
 			rc = -1;
 		}
 	}
+	keep_incidents(spec, opt, rep, out.health);
 	notify_all(spec, opt, rep, &disp);
 done:
+	incident_set_release(&incs);
+	incident_state_release(&is);
 	dispatch_release(&disp);
 	for (size_t k = 0; k < spec->n_detectors; k++)
 		detector_instance_free(insts[k]);
@@ -422,9 +526,10 @@ json_t *run_report_json(const struct run_report *rep)
 		for (size_t k = 0; k < a->n_labels; k++)
 			json_object_set_new(labels, a->labels[k].key, json_string(a->labels[k].value));
 		time_format_iso(a->ts_ms, when, sizeof(when));
-		json_array_append_new(alerts, json_pack("{s:s, s:o, s:s, s:I, s:o, s:f, s:o, s:o, s:o, s:s, s:o}",
+		json_array_append_new(alerts, json_pack("{s:s, s:o, s:s, s:I, s:o, s:f, s:o, s:o, s:o, s:o, s:s, s:o}",
 			"series", a->series, "labels", labels, "time", when, "ts_ms", (json_int_t)a->ts_ms,
-			"value", num_or_null(a->value), "score", a->score, "expected", num_or_null(a->expected),
+			"value", num_or_null(a->value), "score", a->score, "rarity", num_or_null(a->rarity),
+			"expected", num_or_null(a->expected),
 			"lower", num_or_null(a->lower), "upper", num_or_null(a->upper), "detectors", a->detectors,
 			"reason", a->reason ? json_string(a->reason) : json_null()));
 	}
@@ -433,5 +538,20 @@ json_t *run_report_json(const struct run_report *rep)
 		                                       "reason", rep->failures[i].reason));
 	json_object_set_new(o, "alerts", alerts);
 	json_object_set_new(o, "failed_series", fails);
+	{
+		json_t *incs = json_array();
+
+		for (size_t i = 0; i < rep->n_incidents; i++) {
+			json_t *j = incident_json(&rep->incidents[i]);
+			unsigned ev = rep->incident_events[i];
+
+			json_object_set_new(j, "event", json_string(ev & INCIDENT_OPENED ? (ev & INCIDENT_CLOSED ? "opened_and_closed"
+			                                                                    : "opened")
+			                                            : ev & INCIDENT_CLOSED ? "closed"
+			                                            : ev & INCIDENT_REOPENED ? "reopened" : "ongoing"));
+			json_array_append_new(incs, j);
+		}
+		json_object_set_new(o, "incidents", incs);
+	}
 	return o;
 }

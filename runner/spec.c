@@ -22,12 +22,15 @@
 
 static const char *const top_keys[] = {
 	"version", "name", "description", "source", "window", "detectors", "alert", "notify",
-	"schedule", NULL,
+	"schedule", "bounds", "labels", "annotations", "explain", NULL,
 };
 static const char *const detector_keys[] = {
 	"detector", "id", "params", "mode", "exec", "isolation", "limits", NULL,
 };
-static const char *const alert_keys[] = { "min_score", "recent", "recent_points", "agree", NULL };
+static const char *const alert_keys[] = {
+	"min_score", "recent", "recent_points", "agree", "resolve_after", "accept_after", "on_error", "on_no_data",
+	"error_after", NULL,
+};
 static const char *const schedule_keys[] = {
 	"cron", "timezone", "misfire", "max_catchup_age", "timeout", NULL,
 };
@@ -215,6 +218,77 @@ static void parse_detectors(struct job_spec *spec, const json_t *arr, const stru
 	}
 }
 
+/* "alert", "ok" or "keep_last" at path into *out. */
+static void parse_run_state(const json_t *v, enum run_state_policy *out, struct diag *d, const char *path)
+{
+	const char *s = json_string_value(v);
+
+	if (s && !strcmp(s, "alert"))
+		*out = RUN_STATE_ALERT;
+	else if (s && !strcmp(s, "ok"))
+		*out = RUN_STATE_OK;
+	else if (s && !strcmp(s, "keep_last"))
+		*out = RUN_STATE_KEEP_LAST;
+	else if (s)
+		diag_add(d, path, "unknown value '%s': must be \"alert\", \"ok\" or \"keep_last\"", s);
+	else
+		diag_add(d, path, "must be \"alert\", \"ok\" or \"keep_last\"");
+}
+
+/* A non-negative duration at path into *ms. */
+static void parse_lifecycle_duration(const json_t *v, int64_t *ms, struct diag *d, const char *path)
+{
+	const char *s = json_string_value(v);
+
+	if (s && *s == '-')
+		diag_add(d, path, "must not be negative (got \"%s\")", s);
+	else if (!s || duration_parse(s, ms))
+		diag_add(d, path, "must be a duration like \"15m\", \"2h\" or \"1d\"");
+}
+
+static void parse_lifecycle(struct spec_alert *a, const json_t *alert, struct diag *d)
+{
+	json_t *v;
+
+	if ((v = json_object_get(alert, "resolve_after")))
+		parse_lifecycle_duration(v, &a->resolve_after_ms, d, "$.alert.resolve_after");
+	if ((v = json_object_get(alert, "accept_after"))) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), "never"))
+			a->accept_after_ms = 0;
+		else
+			parse_lifecycle_duration(v, &a->accept_after_ms, d, "$.alert.accept_after");
+		if (json_is_string(v) && strcmp(json_string_value(v), "never") && a->accept_after_ms == 0)
+			diag_add(d, "$.alert.accept_after", "must be longer than 0 (use \"never\" to never accept)");
+	}
+	if ((v = json_object_get(alert, "on_error")))
+		parse_run_state(v, &a->on_error, d, "$.alert.on_error");
+	if ((v = json_object_get(alert, "on_no_data")))
+		parse_run_state(v, &a->on_no_data, d, "$.alert.on_no_data");
+	if ((v = json_object_get(alert, "error_after"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000)
+			diag_add(d, "$.alert.error_after", "must be an integer in [1, 1000]");
+		else
+			a->error_after = (unsigned)json_integer_value(v);
+	}
+}
+
+static void parse_bounds(struct job_spec *spec, const json_t *v, struct diag *d)
+{
+	if (!v)
+		return;
+	if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_number(json_array_get(v, 0)) ||
+	    !json_is_number(json_array_get(v, 1))) {
+		diag_add(d, "$.bounds", "must be [lowest, highest], two numbers");
+		return;
+	}
+	spec->bound_lo = json_number_value(json_array_get(v, 0));
+	spec->bound_hi = json_number_value(json_array_get(v, 1));
+	if (!(spec->bound_lo < spec->bound_hi))
+		diag_add(d, "$.bounds", "the lowest value must be below the highest");
+	else
+		spec->has_bounds = 1;
+}
+
 static void parse_alert(struct job_spec *spec, const json_t *alert, struct diag *d)
 {
 	struct spec_alert *a = &spec->alert;
@@ -222,6 +296,11 @@ static void parse_alert(struct job_spec *spec, const json_t *alert, struct diag 
 	size_t n_alerting = 0;
 
 	a->agree = AGREE_ANY;
+	a->resolve_after_ms = -1;
+	a->accept_after_ms = 24LL * 3600 * 1000;
+	a->on_error = RUN_STATE_ALERT;
+	a->on_no_data = RUN_STATE_KEEP_LAST;
+	a->error_after = 2;
 	for (size_t i = 0; i < spec->n_detectors; i++)
 		n_alerting += spec->detectors[i].mode == MODE_ALERT;
 	if (!alert)
@@ -231,6 +310,7 @@ static void parse_alert(struct job_spec *spec, const json_t *alert, struct diag 
 		return;
 	}
 	check_keys(alert, alert_keys, d, "$.alert", "alert");
+	parse_lifecycle(a, alert, d);
 	if ((v = json_object_get(alert, "min_score"))) {
 		if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1))
 			diag_add(d, "$.alert.min_score", "must be a number in [0, 1]");
@@ -408,6 +488,83 @@ static void parse_schedule(struct job_spec *spec, const json_t *sch, struct diag
 	spec->timezone = xstrdup(zone);
 }
 
+/* A label or annotation name: a Prometheus label name ([A-Za-z_][A-Za-z0-9_]*, at most 64 bytes). */
+static int valid_label_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len > 64 || isdigit((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* An http(s) URL that can stand in a Slack link (<url|text>): no space, '<', '>' or '|'. */
+static int valid_link_url(const char *s)
+{
+	if (strncmp(s, "https://", 8) && strncmp(s, "http://", 7))
+		return 0;
+	return !strpbrk(s, " \t\r\n<>|\"");
+}
+
+/*
+ * "labels" or "annotations" (key): an object of strings, kept in *out (an
+ * empty object when absent).  Annotations ending in "_url" must be links.
+ */
+static void parse_string_map(const json_t *root, const char *key, size_t value_max, json_t **out,
+                             struct diag *d)
+{
+	json_t *obj = json_object_get(root, key), *v;
+	char path[JPATH_MAX], sub[JPATH_MAX];
+	const char *name;
+	int is_annotations = !strcmp(key, "annotations");
+
+	*out = json_object();
+	if (!obj)
+		return;
+	jpath_key(path, sizeof(path), "$", key);
+	if (!json_is_object(obj)) {
+		diag_add(d, path, "must be an object of strings, like {%s}",
+		         is_annotations ? "\"runbook_url\": \"https://...\"" : "\"severity\": \"page\"");
+		return;
+	}
+	json_object_foreach(obj, name, v) {
+		size_t len = name[0] == '\0' ? 0 : strlen(name);
+
+		jpath_key(sub, sizeof(sub), path, name);
+		if (!valid_label_name(name))
+			diag_add(d, sub, "is not a valid name (letters, digits and '_', not starting with a digit, "
+			         "at most 64)");
+		else if (!json_is_string(v))
+			diag_add(d, sub, "must be a string");
+		else if (strlen(json_string_value(v)) > value_max)
+			diag_add(d, sub, "is longer than %zu bytes", value_max);
+		else if (is_annotations && len > 4 && !strcmp(name + len - 4, "_url")
+		         && !valid_link_url(json_string_value(v)))
+			diag_add(d, sub, "must be an http:// or https:// URL without spaces, '<', '>', '|' or '\"'");
+		else
+			json_object_set(*out, name, v);
+	}
+}
+
+/* "explain": {"exec": {...}}: the job's own root-cause executable (docs/spec.md#explain). */
+static void parse_explain(struct job_spec *spec, const json_t *ex, const struct registry *reg, struct diag *d)
+{
+	static const char *const explain_keys[] = { "exec", NULL };
+
+	if (!ex)
+		return;
+	if (!json_is_object(ex) || !json_object_get(ex, "exec")) {
+		diag_add(d, "$.explain", "must be an object like {\"exec\": {\"path\": \"my-explainer.py\"}} "
+		         "(without it, the built-in ranking explains)");
+		return;
+	}
+	check_keys(ex, explain_keys, d, "$.explain", "explain");
+	spec->explain_exec = exec_spec_explain(reg, json_object_get(ex, "exec"), spec->dir, d, "$.explain.exec");
+}
+
 static struct job_spec *spec_from_json(json_t *root, const char *path, const char *dir,
                                        const struct registry *reg, struct diag *d)
 {
@@ -458,8 +615,12 @@ static struct job_spec *spec_from_json(json_t *root, const char *path, const cha
 	else
 		parse_detectors(spec, v, reg, d);
 	parse_alert(spec, json_object_get(root, "alert"), d);
+	parse_bounds(spec, json_object_get(root, "bounds"), d);
 	parse_notify(spec, json_object_get(root, "notify"), d);
 	parse_schedule(spec, json_object_get(root, "schedule"), d);
+	parse_string_map(root, "labels", 256, &spec->labels, d);
+	parse_string_map(root, "annotations", 2048, &spec->annotations, d);
+	parse_explain(spec, json_object_get(root, "explain"), reg, d);
 
 	if (d->n != before) {
 		spec_free(spec);
@@ -526,6 +687,8 @@ void spec_free(struct job_spec *spec)
 	free(spec->detectors);
 	free(spec->notify);
 	json_decref(spec->source);
+	json_decref(spec->labels);
+	json_decref(spec->annotations);
 	json_decref(spec->root);
 	cron_free(spec->cron);
 	free(spec->schedule_expr);

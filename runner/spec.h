@@ -20,6 +20,7 @@
 struct cron;
 struct tz;
 struct notify_type;
+struct exec_program;
 
 enum detector_mode {
 	MODE_ALERT,   /* may raise alerts */
@@ -43,12 +44,24 @@ enum agree_rule {
 	AGREE_AT_LEAST,
 };
 
+/* What a failed run (on_error) or a run without data (on_no_data) does to the job's alert state. */
+enum run_state_policy {
+	RUN_STATE_ALERT,           /* after error_after such runs in a row: an incident of the job */
+	RUN_STATE_OK,              /* as if clean: open incidents of the job resolve, nothing alerts */
+	RUN_STATE_KEEP_LAST,       /* nothing changes */
+};
+
 struct spec_alert {
 	double min_score;          /* default 0: the detectors' own flags decide */
 	int64_t recent_ms;         /* 0: no limit by time */
 	size_t recent_points;      /* 0: no limit by points */
 	enum agree_rule agree;
 	unsigned agree_k;          /* for AGREE_AT_LEAST */
+	/* The incident life-cycle (runner/incident.h). */
+	int64_t resolve_after_ms;  /* back inside the onset band this long; -1: the default (5 points and 15 min) */
+	int64_t accept_after_ms;   /* an incident still open this long is accepted; 0: never (default 24h) */
+	enum run_state_policy on_error, on_no_data;   /* defaults: alert, keep_last */
+	unsigned error_after;      /* failed or empty runs in a row before on_error/on_no_data acts (default 2) */
 };
 
 /* What the daemon does with fire times it missed (it was down or busy). */
@@ -77,6 +90,8 @@ struct job_spec {
 	struct spec_detector *detectors;
 	size_t n_detectors;
 	struct spec_alert alert;
+	int has_bounds;            /* "bounds": [lo, hi]: bands are clipped to it (e.g. [0, 100] for percentages) */
+	double bound_lo, bound_hi;
 	struct spec_notify *notify;
 	size_t n_notify;
 	char *schedule_expr;       /* NULL when the spec has no schedule */
@@ -86,6 +101,11 @@ struct job_spec {
 	enum misfire_policy misfire;
 	int64_t max_catchup_ms;    /* missed fire times older than this are dropped */
 	int64_t timeout_ms;        /* a run is stopped after this long */
+	/* "labels" and "annotations": objects of strings (empty when absent), for messages. */
+	json_t *labels;
+	json_t *annotations;
+	/* "explain": {"exec": ...}: the job's root-cause executable; NULL: the built-in ranking. */
+	const struct exec_program *explain_exec;
 };
 
 /*

@@ -336,7 +336,7 @@ size_t worker_done_line(const struct strbuf *out, void *arg)
  * a crash is reported as the crash.
  */
 static int fail_with_status(struct worker_pool *p, struct worker *w, const char *symptom,
-                            int timed_out, struct vigil_error *err)
+                            int timed_out, struct worker_call *call, struct vigil_error *err)
 {
 	char text[128];
 	int status = 0, exited = 0, sig;
@@ -348,6 +348,11 @@ static int fail_with_status(struct worker_pool *p, struct worker *w, const char 
 	}
 	if (!exited)
 		status = child_stop(&w->c, p->r.grace_ms);
+	/*
+	 * Whatever it wrote on stderr before it ended is in the pipe now: take it
+	 * before the pipes close (a write that failed with EPIPE left it unread).
+	 */
+	child_drain_stderr(&w->c, &call->err, p->r.err_max, &call->err_dropped);
 	child_close_pipes(&w->c);
 	child_status_text(status, text, sizeof(text));
 	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
@@ -392,16 +397,16 @@ int worker_pool_call(struct worker_pool *p, const char *req, size_t len, int64_t
 		break;
 	case CHILD_IO_TIMEOUT:
 		snprintf(sym, sizeof(sym), "timed out after %s", tbuf);
-		fail_with_status(p, w, sym, 1, err);
+		fail_with_status(p, w, sym, 1, call, err);
 		goto failed;
 	case CHILD_IO_EOF:
-		fail_with_status(p, w, "closed its stdout without a complete response", 0, err);
+		fail_with_status(p, w, "closed its stdout without a complete response", 0, call, err);
 		goto failed;
 	case CHILD_IO_EXITED:
-		fail_with_status(p, w, "ended without a complete response", 0, err);
+		fail_with_status(p, w, "ended without a complete response", 0, call, err);
 		goto failed;
 	case CHILD_IO_CLOSED_STDIN:
-		fail_with_status(p, w, "closed its stdin without reading the request", 0, err);
+		fail_with_status(p, w, "closed its stdin without reading the request", 0, call, err);
 		goto failed;
 	case CHILD_IO_TOO_BIG:
 		child_stop(&w->c, 0);
@@ -412,6 +417,28 @@ int worker_pool_call(struct worker_pool *p, const char *req, size_t len, int64_t
 		child_stop(&w->c, 0);
 		vigil_error_set(err, VIGIL_E_INTERNAL, "talking to the worker failed: %s", strerror(e));
 		goto failed;
+	}
+	if (p->r.lifecycle == WORKER_PERSISTENT) {
+		/* A persistent worker must write exactly one response per request. */
+		size_t sc = 0, end = p->r.done(&call->out, &sc);
+
+		if (end && end < call->out.len) {
+			call->leftover = 1;
+			call->out.len = end;
+			call->out.buf[end] = '\0';
+		}
+	}
+	if (call->check && call->check(call->out.buf, call->out.len, call->check_arg, err)) {
+		call->check_failed = 1;
+		rc = -1;
+		if (p->r.lifecycle == WORKER_ONESHOT) {
+			/* Not a response: its exit says nothing more, so it is not awaited. */
+			child_drain_stderr(&w->c, &call->err, p->r.err_max, &call->err_dropped);
+			child_stop(&w->c, 0);
+			free(w);
+			call->elapsed_ns = time_mono_ns() - t0;
+			return -1;
+		}
 	}
 	if (p->r.lifecycle == WORKER_ONESHOT) {
 		/* The answer counts only from a process that then exits cleanly, in time. */
@@ -444,20 +471,10 @@ int worker_pool_call(struct worker_pool *p, const char *req, size_t len, int64_t
 		call->elapsed_ns = time_mono_ns() - t0;
 		return rc;
 	}
-	/* A persistent worker must write exactly one response per request. */
-	{
-		size_t sc = 0, end = p->r.done(&call->out, &sc);
-
-		if (end && end < call->out.len) {
-			call->leftover = 1;
-			call->out.len = end;
-			call->out.buf[end] = '\0';
-		}
-	}
 	w->served++;
 	release(p, w, call->leftover ? "it wrote more than one response" : NULL);
 	call->elapsed_ns = time_mono_ns() - t0;
-	return 0;
+	return rc;
 failed:
 	if (p->r.lifecycle == WORKER_ONESHOT) {
 		free(w);

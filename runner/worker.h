@@ -73,9 +73,18 @@ struct worker_call {
 	int leftover;                 /* bytes followed the response: the worker was retired */
 	int64_t elapsed_ns;
 	int started;                  /* a worker was started for this call */
+	/*
+	 * Optional, set by the caller: decode the complete response (0, or -1
+	 * with err set).  A one-shot worker whose response it refuses is
+	 * stopped at once, with check()'s reason, instead of being awaited;
+	 * worker_pool_call() then fails with check_failed set.
+	 */
+	int (*check)(const char *resp, size_t len, void *arg, struct vigil_error *err);
+	void *check_arg;
+	int check_failed;
 };
 
-#define WORKER_CALL_INIT { STRBUF_INIT, STRBUF_INIT, 0, 0, 0, 0 }
+#define WORKER_CALL_INIT { STRBUF_INIT, STRBUF_INIT, 0, 0, 0, 0, NULL, NULL, 0 }
 
 struct worker_pool;
 
@@ -90,7 +99,8 @@ void worker_pool_free(struct worker_pool *pool);
  * bounds the whole exchange (and, for a one-shot worker, its exit);
  * out_max caps the response.  Returns 0, or -1 with err set to the reason
  * (cannot start, timed out, killed by a signal, exited, closed its stdout,
- * output too large); call->err holds what the worker wrote on stderr.
+ * output too large, or call->check refused the response); call->err holds
+ * what the worker wrote on stderr.
  */
 int worker_pool_call(struct worker_pool *pool, const char *req, size_t len, int64_t timeout_ms,
                      size_t out_max, struct worker_call *call, struct vigil_error *err);

@@ -193,6 +193,14 @@ START_TEST(test_crash_mid)
 }
 END_TEST
 START_TEST(test_garbage) { check_mode("garbage", FAST, "persistent", "malformed response: not a JSON object"); } END_TEST
+/* One-shot: a garbage answer is the reason, at once; the process is not awaited until the timeout. */
+START_TEST(test_garbage_oneshot)
+{
+	check_mode("garbage", FAST, "oneshot", "malformed response: not a JSON object");
+	check_mode("garbage-stay", "{\"timeout\": \"5s\", \"grace\": \"300ms\"}", "oneshot",
+	           "malformed response: not a JSON object");
+}
+END_TEST
 START_TEST(test_huge)
 {
 	check_mode("huge", FAST, "persistent", "response larger than 1049856 bytes (the output limit)");
@@ -789,6 +797,57 @@ START_TEST(test_worker_oneshot_exit)
 }
 END_TEST
 
+/*
+ * A worker that exits without reading a request larger than a pipe: the
+ * write fails with EPIPE, and what it said on stderr before exiting is
+ * still captured (it says why).  Repeated: the stderr and the failed write
+ * race, in both lifecycles.
+ */
+START_TEST(test_worker_stderr_on_epipe)
+{
+	size_t len = 256 * 1024;
+	char *req = xmalloc(len);
+	int fds = count_fds();
+
+	memset(req, 'x', len - 1);
+	req[len - 1] = '\n';
+	for (int lc = 0; lc < 2; lc++) {
+		struct worker_recipe r;
+		struct worker_pool *pool;
+
+		memset(&r, 0, sizeof(r));
+		r.path = xstrdup("/bin/sh");
+		r.argv = xcalloc(4, sizeof(char *));
+		r.argv[0] = xstrdup("sh");
+		r.argv[1] = xstrdup("-c");
+		r.argv[2] = xstrdup("echo 'refusing: no model loaded' >&2; exit 3");
+		r.child_flags = CHILD_ALLOW_ROOT;
+		r.lifecycle = lc ? WORKER_ONESHOT : WORKER_PERSISTENT;
+		r.grace_ms = 100;
+		r.err_max = 1024;
+		r.done = worker_done_line;
+		pool = worker_pool_new(&r);
+		for (int i = 0; i < 20; i++) {
+			struct worker_call call = WORKER_CALL_INIT;
+			struct vigil_error err = VIGIL_ERROR_INIT;
+
+			ck_assert_int_eq(worker_pool_call(pool, req, len, 5000, 1000, &call, &err), -1);
+			ck_assert_msg(strstr(err.msg, "without reading the request; exited with status 3") ||
+			              strstr(err.msg, "without a complete response; exited with status 3"), "%s", err.msg);
+			ck_assert_msg(!strcmp(strbuf_str(&call.err), "refusing: no model loaded\n"),
+			              "call %d (%s): stderr '%s' (%s)", i, lc ? "oneshot" : "persistent",
+			              strbuf_str(&call.err), err.msg);
+			worker_call_release(&call);
+		}
+		worker_pool_free(pool);
+	}
+	free(req);
+	errno = 0;
+	ck_assert(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
 START_TEST(test_cannot_exec)
 {
 	struct child c = CHILD_INIT;
@@ -830,6 +889,7 @@ int main(void)
 	tcase_add_test(tc, test_sleep);
 	tcase_add_test(tc, test_crash_mid);
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_garbage_oneshot);
 	tcase_add_test(tc, test_huge);
 	tcase_add_test(tc, test_close_stdout);
 	tcase_add_test(tc, test_exit_nonzero);
@@ -855,6 +915,7 @@ int main(void)
 	tcase_add_test(tp, test_proto_numbers);
 	tcase_add_test(tp, test_proto_responses);
 	tcase_add_test(tp, test_worker_oneshot_exit);
+	tcase_add_test(tp, test_worker_stderr_on_epipe);
 	tcase_add_test(tp, test_cannot_exec);
 	tcase_add_test(tp, test_dead_worker_restarted);
 	tcase_add_test(tp, test_registry_stale);

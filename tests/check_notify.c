@@ -173,6 +173,7 @@ static char *render(const char *type, json_t *cfg, const struct notify_message *
 /* n firing series with hostile, oversized data. */
 struct fixture {
 	struct alert_item *alerts;
+	struct incident *incs;
 	struct notify_series *series;
 	struct vigil_label *labels;
 	char **strings;
@@ -200,6 +201,7 @@ static void fixture_init(struct fixture *f, size_t n, int hostile)
 	memset(f, 0, sizeof(*f));
 	f->n = n;
 	f->alerts = xcalloc(n, sizeof(*f->alerts));
+	f->incs = xcalloc(n, sizeof(*f->incs));
 	f->series = xcalloc(n, sizeof(*f->series));
 	f->labels = xcalloc(n * 5, sizeof(*f->labels));
 	for (size_t i = 0; i < n; i++) {
@@ -220,8 +222,15 @@ static void fixture_init(struct fixture *f, size_t n, int hostile)
 		a->score = 0.5 + (double)(i % 50) / 100.0;
 		a->detectors = hostile ? keep(f, repeat_str("det<&>,", 100)) : "mad,zscore";
 		a->reason = hostile ? keep(f, repeat_str("<@U123> & <!channel> \n", 300)) : "above the band";
+		f->incs[i] = (struct incident){
+			.job = "job", .series = name, .kind = "anomaly", .state = "open", .start_ms = a->ts_ms,
+			.last_alert_ms = a->ts_ms, .n_alerts = 3, .peak_ms = a->ts_ms, .peak_value = a->value,
+			.peak_expected = a->expected, .peak_score = a->score, .peak_rarity = 2 + (double)(i % 50) / 10.0,
+			.onset_expected = a->expected, .onset_lower = a->lower, .onset_upper = a->upper,
+			.accepted_lower = NAN, .accepted_upper = NAN, .detectors = (char *)a->detectors, .evidence = a->reason,
+		};
 		f->series[i] = (struct notify_series){
-			.series = name, .labels = &f->labels[i * 5], .n_labels = 5, .alert = a, .n_points = 3,
+			.series = name, .labels = &f->labels[i * 5], .n_labels = 5, .alert = a, .inc = &f->incs[i], .n_points = 3,
 			.max_score = a->score, .since_ms = a->ts_ms, .last_alert_ms = a->ts_ms, .last_value = 12,
 		};
 	}
@@ -233,6 +242,7 @@ static void fixture_release(struct fixture *f)
 		free(f->strings[i]);
 	free(f->strings);
 	free(f->alerts);
+	free(f->incs);
 	free(f->series);
 	free(f->labels);
 }
@@ -314,7 +324,7 @@ START_TEST(test_slack_escaping)
 
 	fixture_init(&f, 1, 0);
 	f.series[0].series = f.alerts[0].series = "<!channel> & <script>";
-	f.alerts[0].reason = "<@U999> said > 5 & < 9";
+	f.alerts[0].reason = f.incs[0].evidence = "<@U999> said > 5 & < 9";
 	msg.firing = f.series;
 	msg.n_firing = 1;
 	payload = render("slack", cfg, &msg);
@@ -325,9 +335,9 @@ START_TEST(test_slack_escaping)
 	ck_assert_ptr_null(strstr(payload, "<!channel>"));   /* only the configured mentions are live */
 	ck_assert_ptr_null(strstr(payload, "<@U999>"));
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(p, "text")), "<!here> <@U024BE7LH>"));
-	/* observed vs expected and band, score, time, points, detectors */
-	ck_assert_msg(strstr(w.all.buf, "observed *100*, expected 10 (band 5 to 15)"), "%s", w.all.buf);
-	ck_assert_msg(strstr(w.all.buf, "score *0.50*"), "%s", w.all.buf);
+	/* peak vs expected and the onset band, how unusual, since when, points, detectors */
+	ck_assert_msg(strstr(w.all.buf, "peak *100*, expected 10 (band 5 to 15) \xc2\xb7 *1 in 100*"), "%s", w.all.buf);
+	ck_assert_msg(!strstr(w.all.buf, "score *"), "%s", w.all.buf);
 	ck_assert_msg(strstr(w.all.buf, "<!date^1795212000^{date_short_pretty} {time}|2026-11-20T22:00:00Z>"), "%s",
 	              w.all.buf);
 	ck_assert_msg(strstr(w.all.buf, "3 points \xc2\xb7 by mad,zscore"), "%s", w.all.buf);
@@ -379,11 +389,11 @@ START_TEST(test_slack_limits)
 				listed--;   /* the "and K more" section */
 				ck_assert_int_ge(listed, 1);
 				ck_assert_int_le(listed, e ? 40 : 10);
-				snprintf(want, sizeof(want), "_and %zu more anomalous series_", 500 - listed);
+				snprintf(want, sizeof(want), "_and %zu more firing incidents_", 500 - listed);
 				ck_assert_msg(strstr(w.all.buf, want), "case %zu/%d: no '%s'", e, resolved, want);
 			}
 			if (resolved)
-				ck_assert_msg(strstr(w.all.buf, "*Back to normal* (500)") && strstr(w.all.buf, " more_"),
+				ck_assert_msg(strstr(w.all.buf, "*Resolved* (500)") && strstr(w.all.buf, " more_"),
 				              "case %zu/%d", e, resolved);
 			json_decref(p);
 			strbuf_release(&w.all);
@@ -422,6 +432,90 @@ START_TEST(test_slack_template)
 	strbuf_release(&w.all);
 	free(payload);
 	json_decref(cfg);
+	fixture_release(&f);
+}
+END_TEST
+
+/* The job's labels and annotations: a context line, template placeholders, the webhook payload. */
+START_TEST(test_job_labels)
+{
+	struct fixture f;
+	json_t *labels = json_pack("{s:s, s:s}", "severity", "page", "team", "db<!channel>");
+	json_t *annotations = json_pack("{s:s, s:s, s:s}", "summary", "checkout p99 & friends",
+	                                "runbook_url", "https://wiki.example.com/rb?a=1&b=2",
+	                                "dashboard_url", "https://grafana.example.com/d/x");
+	struct notify_message msg = { .job = "meta", .run_id = 4, .scheduled_ms = 1795212000000LL,
+	                              .labels = labels, .annotations = annotations };
+	json_t *cfg = slack_cfg(NULL), *p, *ctx, *hook;
+	struct walk w;
+	char *payload;
+
+	fixture_init(&f, 1, 0);
+	msg.firing = f.series;
+	msg.n_firing = 1;
+	payload = render("slack", cfg, &msg);
+	p = check_slack_payload(payload, &w);
+	/* The first block of the attachment is the context line of the job's labels and links. */
+	ctx = json_array_get(json_object_get(json_array_get(json_object_get(p, "attachments"), 0), "blocks"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "type")), "context");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(ctx, "elements"), 0), "text")),
+	                 "checkout p99 &amp; friends\nseverity *page* \xc2\xb7 team *db&lt;!channel&gt;* \xc2\xb7 "
+	                 "<https://wiki.example.com/rb?a=1&amp;b=2|Runbook> \xc2\xb7 "
+	                 "<https://grafana.example.com/d/x|Dashboard>");
+	ck_assert(!w.unescaped);
+	json_decref(p);
+	strbuf_release(&w.all);
+	free(payload);
+	json_decref(cfg);
+
+	/* Without labels or annotations: no such block. */
+	msg.labels = msg.annotations = NULL;
+	cfg = slack_cfg(NULL);
+	payload = render("slack", cfg, &msg);
+	ck_assert_ptr_null(strstr(payload, "Runbook"));
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(json_array_get(
+	                 json_object_get(check_slack_payload(payload, &w), "attachments"), 0), "blocks"), 0), "type")),
+	                 "section");
+	strbuf_release(&w.all);
+	free(payload);
+	json_decref(cfg);
+
+	/* Templates: {job_label.NAME} and {annotation.NAME}, escaped in text, empty when absent. */
+	msg.labels = labels;
+	msg.annotations = annotations;
+	cfg = slack_cfg("\"template\": {\"title\": \"[{job_label.severity}] {job}{job_label.nope}\", \"text\": "
+	                "\"{series} ({job_label.team}) <{annotation.runbook_url}|runbook>\"}");
+	payload = render("slack", cfg, &msg);
+	p = check_slack_payload(payload, &w);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(p, "blocks"),
+	                 0), "text"), "text")), "[page] meta");
+	ck_assert_msg(strstr(w.all.buf, "web-0 (db&lt;!channel&gt;) <https://wiki.example.com/rb?a=1&amp;b=2|runbook>"),
+	              "%s", w.all.buf);
+	json_decref(p);
+	strbuf_release(&w.all);
+	free(payload);
+	json_decref(cfg);
+
+	/* The webhook payload carries both objects. */
+	cfg = json_pack("{s:s, s:s}", "type", "webhook", "url", "${env:HOOK}");
+	payload = render("webhook", cfg, &msg);
+	hook = json_loads(payload, 0, NULL);
+	ck_assert_ptr_nonnull(hook);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(hook, "labels"), "team")), "db<!channel>");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(hook, "annotations"), "runbook_url")),
+	                 "https://wiki.example.com/rb?a=1&b=2");
+	ck_assert_int_eq(json_object_size(json_object_get(hook, "annotations")), 3);
+	json_decref(hook);
+	free(payload);
+	msg.labels = msg.annotations = NULL;
+	payload = render("webhook", cfg, &msg);
+	hook = json_loads(payload, 0, NULL);
+	ck_assert(json_is_object(json_object_get(hook, "labels")) && !json_object_size(json_object_get(hook, "labels")));
+	json_decref(hook);
+	free(payload);
+	json_decref(cfg);
+	json_decref(labels);
+	json_decref(annotations);
 	fixture_release(&f);
 }
 END_TEST
@@ -734,7 +828,7 @@ START_TEST(test_dispatch_group_and_repeat)
 	/* the same ongoing anomaly a minute later: no message */
 	ck_assert_int_eq(run_at(&e, 61), 1);
 	ck_assert_int_eq(run_at(&e, 64), 1);
-	/* a new series joins: only it is listed, the others are counted */
+	/* a new series joins: only it is listed, the others (not back for 15 min yet) are counted */
 	{
 		static const int sc[] = { 66, -1 };
 
@@ -742,11 +836,18 @@ START_TEST(test_dispatch_group_and_repeat)
 	}
 	ck_assert_int_eq(run_at(&e, 67), 2);
 	p = last_payload(&e);
-	/* c is new; a's spikes (55-57) are now outside "recent" (10m): back to normal; b goes on, counted */
-	ck_assert_msg(strstr(p, "[FIRING:1, RESOLVED:1] disp") && strstr(p, "*c*") && !strstr(p, "*b*"), "%s", p);
-	ck_assert_msg(strstr(p, "*Back to normal* (1)\\n\xe2\x80\xa2 *a* now 10, anomalous from "), "%s", p);
-	ck_assert_msg(strstr(p, "1 more series still anomalous (already notified)"), "%s", p);
+	ck_assert_msg(strstr(p, "[FIRING:1] disp") && strstr(p, "*c*") && !strstr(p, "*b*") && !strstr(p, "*a*"), "%s", p);
+	ck_assert_msg(strstr(p, "2 more incidents still open (already notified)"), "%s", p);
 	free(p);
+	/* a has been back (from 58) for 15 min at 73, b (from 59) at 74: both resolved in the run of 74 */
+	ck_assert_int_eq(run_at(&e, 72), 2);
+	ck_assert_int_eq(run_at(&e, 74), 3);
+	p = last_payload(&e);
+	ck_assert_msg(strstr(p, "[RESOLVED:2] disp"), "%s", p);
+	ck_assert_msg(strstr(p, "*Resolved* (2)\\n\xe2\x80\xa2 *a* back inside the expected band since "), "%s", p);
+	free(p);
+	ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM incidents WHERE state = 'resolved'"), 2);
+	ck_assert_int_eq(scalar(e.db, "SELECT end_ts FROM incidents WHERE series = 'a'"), T0 + 58 * MIN);
 	env_free(&e);
 }
 END_TEST
@@ -766,7 +867,7 @@ START_TEST(test_dispatch_repeat_due)
 	ck_assert_int_eq(run_at(&e, 130), 1);   /* 30 min later: suppressed */
 	ck_assert_int_eq(run_at(&e, 160), 2);   /* an hour after the first: a reminder */
 	p = last_payload(&e);
-	ck_assert_msg(strstr(p, "(reminder)") && strstr(p, "still anomalous since"), "%s", p);
+	ck_assert_msg(strstr(p, "(reminder)") && strstr(p, "still firing since"), "%s", p);
 	free(p);
 	ck_assert_int_eq(scalar(e.db, "SELECT last_sent FROM alert_state WHERE series = 'a'"), T0 + 160 * MIN);
 	ck_assert_int_eq(run_at(&e, 200), 2);
@@ -790,7 +891,8 @@ START_TEST(test_dispatch_resolved)
 		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM alert_state WHERE state = 'resolved'"), 2);
 		if (wanted) {
 			p = last_payload(&e);
-			ck_assert_msg(strstr(p, "[RESOLVED:2] disp") && strstr(p, "\"good\"") && strstr(p, "*Back to normal* (2)"),
+			ck_assert_msg(strstr(p, "[RESOLVED:2] disp") && strstr(p, "\"good\"") && strstr(p, "*Resolved* (2)") &&
+			              !strstr(p, "normal"),
 			              "%s", p);
 			free(p);
 		}
@@ -942,14 +1044,21 @@ START_TEST(test_dispatch_dry_run)
 }
 END_TEST
 
-/* A series on which a detector failed, or absent from the run, is not declared back to normal. */
+/* An incident of a series on which a detector failed, or absent from the run, is not resolved. */
 START_TEST(test_dispatch_failed_series_not_resolved)
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	struct env e;
 	struct alert_state_row firing = {
-		.target = NULL, .job = "disp", .series = "c", .state = "firing", .since = T0, .last_sent = T0,
-		.updated_run = T0,
+		.target = NULL, .job = "disp", .series = "c", .state = "firing", .since = T0 + 55 * MIN,
+		.last_sent = T0 + 60 * MIN, .updated_run = T0 + 60 * MIN,
+	};
+	struct incident inc = {
+		.job = "disp", .series = "c", .kind = "anomaly", .labels_json = "{}", .state = "open",
+		.start_ms = T0 + 55 * MIN, .last_seen_ms = T0 + 60 * MIN, .last_alert_ms = T0 + 55 * MIN, .n_alerts = 1,
+		.peak_ms = T0 + 55 * MIN, .peak_value = 100, .peak_expected = NAN, .peak_score = 1, .peak_rarity = 3,
+		.onset_expected = NAN, .onset_lower = NAN, .onset_upper = 50, .accepted_lower = NAN, .accepted_upper = NAN,
+		.detectors = "threshold", .opened_run_ms = T0 + 60 * MIN, .updated_run_ms = T0 + 60 * MIN,
 	};
 	char *target;
 
@@ -959,19 +1068,20 @@ START_TEST(test_dispatch_failed_series_not_resolved)
 		target = notify_target_key("slack", "${env:SLACK_URL}", e.dir);
 		firing.target = target;
 		firing.series = "c";
-		firing.updated_run = T0;
 		ck_assert_int_eq(e.st->backend->notify->enqueue(e.st, NULL, 0, &firing, 1, &err), 0);
-		/* c is in the data and clean: resolved, unless a detector failed on it */
-		ck_assert_int_eq(run_at(&e, 60), failing ? 0 : 1);
+		inc.series = "c";
+		ck_assert_int_eq(e.st->backend->incidents->open(e.st, &inc, &err), 0);
+		/* c is in the data and clean for an hour: resolved, unless a detector failed on it */
+		ck_assert_int_eq(run_at(&e, 120), failing ? 0 : 1);
 		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM alert_state WHERE series = 'c' AND state = 'resolved'"),
 		                 !failing);
-		/* a series absent from the data keeps its state */
-		firing.series = "gone";
-		firing.updated_run = T0 + 60 * MIN;
-		ck_assert_int_eq(e.st->backend->notify->enqueue(e.st, NULL, 0, &firing, 1, &err), 0);
-		run_at(&e, 120);
-		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM alert_state WHERE series = 'gone' AND "
-		                              "state = 'firing'"), 1);
+		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM incidents WHERE series = 'c' AND state = 'open'"),
+		                 failing);
+		/* an incident of a series absent from the data stays open */
+		inc.series = "gone";
+		ck_assert_int_eq(e.st->backend->incidents->open(e.st, &inc, &err), 0);
+		run_at(&e, 180);
+		ck_assert_int_eq(scalar(e.db, "SELECT count(*) FROM incidents WHERE series = 'gone' AND state = 'open'"), 1);
 		free(target);
 		env_free(&e);
 	}
@@ -989,6 +1099,7 @@ static Suite *notify_suite(void)
 	tcase_add_test(tc, test_slack_escaping);
 	tcase_add_test(tc, test_slack_limits);
 	tcase_add_test(tc, test_slack_template);
+	tcase_add_test(tc, test_job_labels);
 	tcase_add_test(tc, test_slack_spec);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_redact);

@@ -142,6 +142,11 @@ START_TEST(test_parsed_values)
 	ck_assert_int_eq(spec->window_ms, 7LL * 86400 * 1000);
 	ck_assert_str_eq(spec->timezone, "Europe/Paris");
 	ck_assert_int_eq(spec->n_notify, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(spec->labels, "severity")), "page");
+	ck_assert_str_eq(json_string_value(json_object_get(spec->labels, "team")), "payments");
+	ck_assert_str_eq(json_string_value(json_object_get(spec->annotations, "runbook_url")),
+	                 "https://wiki.example.com/runbooks/checkout");
+	ck_assert_int_eq(json_object_size(spec->annotations), 2);
 	spec_free(spec);
 	diag_release(&d);
 	free(path);
@@ -158,6 +163,8 @@ START_TEST(test_defaults)
 	                  " \"detectors\": [{\"detector\": \"zscore\"}]}", "/tmp", reg, &d);
 	ck_assert_ptr_nonnull(spec);
 	ck_assert_int_eq(spec->alert.agree, AGREE_ANY);
+	ck_assert(json_is_object(spec->labels) && json_object_size(spec->labels) == 0);
+	ck_assert(json_is_object(spec->annotations) && json_object_size(spec->annotations) == 0);
 	ck_assert(spec->alert.min_score == 0);
 	ck_assert_int_eq(spec->n_notify, 1);
 	ck_assert_str_eq(spec->notify[0].type->name, "stdout");

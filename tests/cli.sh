@@ -33,17 +33,18 @@ expect_grep "$TMP/out" "cpu-incident" "the valid file is still reported ok"
 # --- run ------------------------------------------------------------------
 S="$TMP/state"
 expect_exit 0 "run the example job" -- $VIGIL run --state "$S" "$EX"
-expect_grep "$TMP/out" "1 series, 864 points, 7 anomalies to alert on" "the incident is found"
-expect_grep "$TMP/out" "ANOMALY web-1  2026-11-20T22:00:00Z" "first incident point alerted"
-expect_grep "$TMP/out" "ANOMALY web-1  2026-11-20T22:30:00Z" "last incident point alerted"
-expect_eq "$(grep -c ANOMALY "$TMP/out")" 7 "no alert outside the incident"
+expect_grep "$TMP/out" "1 series, 864 points, 7 anomalies to alert on, 1 incident" "the incident is found"
+expect_grep "$TMP/out" "OVER     web-1  2026-11-20T22:00:00Z to 2026-11-20T22:35:00Z  peak 94.53 at 2026-11-20T22:05:00Z" \
+	"one line for the incident: start, end, peak"
+expect_grep "$TMP/out" "expected 40.9 (band 14.4 to 67.4)  1 in 10^16  7 points by mad" "expected band, how unusual, points"
+expect_eq "$(grep -c '^  [A-Z]' "$TMP/out")" 1 "one line, not one per point"
 [ -f "$S/vigil.db" ] && ok "store created in the state dir" || not_ok "no $S/vigil.db"
 
 expect_exit 0 "run --json" -- $VIGIL run --json --state "$S" "$EX"
 expect_grep "$TMP/out" '"status": "succeeded"' "--json has the status"
 expect_grep "$TMP/out" '"outcome": "anomalies"' "--json has the outcome"
 expect_grep "$TMP/out" '"time": "2026-11-20T22:00:00Z"' "--json lists the alerts"
-expect_grep "$TMP/err" "ANOMALY web-1" "with --json the summary goes to stderr"
+expect_grep "$TMP/err" "7 anomalies to alert on, 0 incidents" "with --json the summary goes to stderr (the incident was told already)"
 expect_no_grep "$TMP/out" "== vigil" "stdout is pure JSON"
 
 expect_exit 0 "run --dry-run" -- $VIGIL run --dry-run --state "$S" "$EX"

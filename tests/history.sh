@@ -26,8 +26,9 @@ expect_eq "$(grep -c "^== vigil: job 'hist' at " "$TMP/replay1")" 7 "one notific
 expect_grep "$TMP/replay1" "== vigil: job 'hist' at 2026-11-20T18:00:00Z ==" "runs are dated by their scheduled time"
 expect_grep "$TMP/replay1" "== vigil: job 'hist' at 2026-11-21T00:00:00Z ==" "up to --to"
 expect_eq "$(grep -c '^\[dry run: stdout target\]' "$TMP/replay1")" 7 "each marked as not sent"
-expect_grep "$TMP/replay1" "ANOMALY web-1  2026-11-20T22:00:00Z" "the incident alerts in the run of 22:00"
-expect_no_grep "$TMP/replay1" "ANOMALY web-1  2026-11-20T21:" "nothing before it"
+expect_grep "$TMP/replay1" "FIRING   web-1  2026-11-20T22:00:00Z to ongoing" "the incident opens in the run of 22:00"
+expect_no_grep "$TMP/replay1" "web-1  2026-11-20T21:" "nothing before it"
+expect_eq "$(grep -c "FIRING   web-1" "$TMP/replay1")" 1 "it fires once"
 expect_grep "$TMP/err" "replay 'hist': 7 runs, 7 notifications, 0 failed runs" "a summary on stderr"
 expect_exit 0 "replay again" -- $VIGIL replay "$SPEC" --from $FROM --to $TO
 cmp -s "$TMP/out" "$TMP/replay1" && ok "replay is deterministic" || not_ok "two replays differ"
@@ -35,17 +36,17 @@ expect_exit 0 "replay --step 30m" -- $VIGIL replay "$SPEC" --from $FROM --to $TO
 expect_eq "$(grep -c "^== vigil: job 'hist' at " "$TMP/out")" 13 "--step replaces the schedule"
 expect_exit 0 "replay with unix seconds" -- $VIGIL replay "$SPEC" --from 1795197600 --to 1795219200
 cmp -s "$TMP/out" "$TMP/replay1" && ok "the same runs" || not_ok "unix-seconds range differs"
-alerts=$(grep -c "ANOMALY" "$TMP/replay1")
+incidents=$(grep -c "FIRING " "$TMP/replay1")
 
 # --- backfill -----------------------------------------------------------------
 S=$TMP/state
 expect_exit 0 "backfill" -- $VIGIL backfill "$SPEC" --from $FROM --to $TO --state "$S"
 expect_grep "$TMP/out" "backfill 'hist': 7 runs (7 succeeded, 0 failed, 0 already done)" "every run done"
-expect_grep "$TMP/out" ", $alerts alerts" "as many alerts as replay printed"
+expect_grep "$TMP/out" ", $incidents incident" "as many incidents as replay printed"
 expect_no_grep "$TMP/out" "== vigil" "no notification by default"
 expect_eq "$(sqlite3 "$S/vigil.db" "SELECT count(*) FROM runs WHERE job = 'hist' AND trigger_kind = 'backfill'
              AND state = 'succeeded'")" 7 "stored as backfill runs"
-expect_eq "$(sqlite3 "$S/vigil.db" "SELECT count(*) FROM anomalies WHERE alerted = 1")" "$alerts" "with their anomalies"
+expect_eq "$(sqlite3 "$S/vigil.db" "SELECT count(*) FROM incidents WHERE job = 'hist'")" "$incidents" "stored as incidents"
 expect_exit 0 "backfill again" -- $VIGIL backfill "$SPEC" --from $FROM --to $TO --state "$S"
 expect_grep "$TMP/out" "7 runs (0 succeeded, 0 failed, 7 already done)" "resuming skips what is done"
 expect_exit 0 "backfill --json" -- $VIGIL backfill --json "$SPEC" --from $FROM --to $TO --state "$TMP/s1"

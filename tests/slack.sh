@@ -114,8 +114,8 @@ expect_eq "$(q 'T("/services/T1/B1/")[0]')" "<!here> [FIRING:3] grp: &lt;!channe
 	"the notification text: mention, counts, escaped series names"
 expect_eq "$(q 'sum(b["type"] == "section" for b in K("/services/T1/B1/")[0]["payload"]["attachments"][0]["blocks"])')" 3 \
 	"one section per anomalous series"
-expect_eq "$(q '"observed *100*" in json.dumps(R[0]["payload"]) and "3 points" in json.dumps(R[0]["payload"])')" True \
-	"sections show the observed value and the points"
+expect_eq "$(q '"peak *100*" in json.dumps(R[0]["payload"]) and "3 points" in json.dumps(R[0]["payload"])')" True \
+	"sections show the peak value and the points"
 expect_eq "$(q 'R[0]["payload"]["attachments"][0]["color"]')" danger "a red bar while firing"
 expect_rc 0 "outbox --all" $VIGIL outbox --all --state "$S"
 expect_grep "$TMP/out" "sent     slack job 'grp' run 1" "the message is listed as sent"
@@ -131,7 +131,7 @@ expect_eq "$(q 'len(K("/services/T1/B2/"))')" 1 "still one message"
 expect_eq "$(q 'K("/services/T1/B2/")[0]["status"], K("/services/T1/B2/")[0]["violations"]')" "200 []" \
 	"within every Slack limit (blocks, section and header length, total text)"
 big_listed='sum(b["type"] == "section" for b in K("/services/T1/B2/")[0]["payload"]["attachments"][0]["blocks"]) - 1'
-big_more='int(re.search("_and ([0-9]+) more anomalous series_", json.dumps(K("/services/T1/B2/")[0]["payload"])).group(1))'
+big_more='int(re.search("_and ([0-9]+) more firing incidents_", json.dumps(K("/services/T1/B2/")[0]["payload"])).group(1))'
 expect_eq "$(q "$big_listed + $big_more, 1 <= $big_listed <= 40")" "500 True" \
 	"the most severe series are listed, the rest summarised (\"and K more\")"
 
@@ -144,7 +144,7 @@ expect_rc 0 "run at minute 70: the same anomaly goes on" $VIGIL run --state "$S"
 expect_eq "$(q 'len(K("/services/T1/B3/"))')" 1 "no repeat within repeat_interval"
 expect_rc 0 "run at minute 200: back to normal" $VIGIL run --state "$S" --at "$(at 200)" "$TMP/rr.json"
 expect_eq "$(q 'len(K("/services/T1/B3/"))')" 2 "a resolved message"
-expect_eq "$(q 'T("/services/T1/B3/")[1]')" "[RESOLVED:2] rr: web-1, web-2 back to normal" "it names the series"
+expect_eq "$(q 'T("/services/T1/B3/")[1]')" "[RESOLVED:2] rr: web-1, web-2 resolved" "it names the series"
 expect_eq "$(q 'K("/services/T1/B3/")[1]["payload"]["attachments"][0]["color"]')" good "with a green bar"
 expect_rc 0 "run at minute 300: still normal" $VIGIL run --state "$S" --at "$(at 300)" "$TMP/rr.json"
 expect_eq "$(q 'len(K("/services/T1/B3/"))')" 2 "resolved once"

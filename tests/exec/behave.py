@@ -11,6 +11,7 @@ where MODE says what goes wrong:
   sleep         sleeps 60 s before answering
   crash-mid     writes half a response, then dies of SIGSEGV
   garbage       answers a line that is not JSON
+  garbage-stay  answers a line that is not JSON, then sleeps 60 s without exiting
   huge          answers a 100 MB line
   close-stdout  closes its stdout and stays alive
   exit-nonzero  exits with status 3 without answering
@@ -72,6 +73,12 @@ for line in sys.stdin:
             out.write("this is not JSON \x1b[31m\n")
             out.flush()
             continue
+        elif mode == "garbage-stay":
+            out.write("this is not JSON either\n")
+            out.flush()
+            sys.stderr.write("about to sleep on series b\n")
+            sys.stderr.flush()
+            time.sleep(60)
         elif mode == "huge":
             chunk = "x" * (1 << 20)
             out.write('{"id": %d, "junk": "' % rid)
