@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "feedback.h"
 #include "incident.h"
 #include "jsonfmt.h"
 #include "log.h"
@@ -53,6 +54,7 @@ struct api {
 
 struct request {
 	size_t body;
+	char data[API_BODY_MAX + 1];   /* the body, when it fits */
 };
 
 /* ---- listen addresses, tokens, redaction ------------------------------------- */
@@ -703,6 +705,89 @@ static enum MHD_Result get_series_list(struct api *api, struct MHD_Connection *c
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:s, s:o}", "job", job, "series", list));
 }
 
+/* ---- feedback on incidents (runner/feedback.h) ----------------------------------- */
+
+static int incident_id_arg(const char *text, int64_t *id)
+{
+	char *end;
+	long long v = strtoll(text, &end, 10);
+
+	if (!*text || *end || v < 1)
+		return -1;
+	*id = v;
+	return 0;
+}
+
+static enum MHD_Result get_feedback(struct api *api, struct MHD_Connection *c, const char *id_text)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	json_t *rows = NULL;
+	int64_t id;
+
+	if (incident_id_arg(id_text, &id))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not an incident id", id_text);
+	if (!api->st->backend->feedback_list)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "this store keeps no feedback");
+	if (api->st->backend->feedback_list(api->st, id, &rows, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	return reply_json(c, MHD_HTTP_OK, json_pack("{s:I, s:o}", "incident", (json_int_t)id, "feedback", rows));
+}
+
+/* {"verdict": "real"|"false"|"expected", "note": "...", "who": "..."}: note and who optional. */
+static enum MHD_Result post_feedback(struct api *api, struct MHD_Connection *c, const char *id_text,
+                                     const char *body, size_t len)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	json_error_t jerr;
+	json_t *o, *v;
+	const char *verdict, *note = NULL, *who = "api", *key;
+	int64_t id, fid = 0;
+	int found = 0;
+	enum MHD_Result ret;
+
+	if (incident_id_arg(id_text, &id))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not an incident id", id_text);
+	if (!api->st->backend->feedback_add)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "this store keeps no feedback");
+	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object {\"verdict\": ..., \"note\": ...}");
+	}
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "verdict") && strcmp(key, "note") && strcmp(key, "who")) {
+			ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown key '%.40s' (known: verdict, note, who)", key);
+			json_decref(o);
+			return ret;
+		}
+		if (!json_is_string(v) && !(json_is_null(v) && strcmp(key, "verdict"))) {
+			ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "%s: must be a string", key);
+			json_decref(o);
+			return ret;
+		}
+	}
+	verdict = json_string_value(json_object_get(o, "verdict"));
+	if (json_is_string(json_object_get(o, "note")) && *json_string_value(json_object_get(o, "note")))
+		note = json_string_value(json_object_get(o, "note"));
+	if (json_is_string(json_object_get(o, "who")) && *json_string_value(json_object_get(o, "who")))
+		who = json_string_value(json_object_get(o, "who"));
+	if (feedback_check(verdict, note, &err) || strlen(who) > FEEDBACK_WHO_MAX ||
+	    feedback_check("real", who, &err)) {
+		ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "%s", vigil_error_isset(&err) ? err.msg : "who: too long");
+		json_decref(o);
+		return ret;
+	}
+	if (api->st->backend->feedback_add(api->st, id, verdict, note, who, time_now_ms(), &fid, &found, &err))
+		ret = reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	else if (!found)
+		ret = reply_error(c, MHD_HTTP_NOT_FOUND, "no incident %lld", (long long)id);
+	else
+		ret = reply_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:I, s:s}", "incident", (json_int_t)id, "id",
+		                                                (json_int_t)fid, "verdict", verdict));
+	json_decref(o);
+	return ret;
+}
+
 /* ---- routing --------------------------------------------------------------------- */
 
 /* Does the request carry the operator's token, or is it allowed without one? */
@@ -738,7 +823,8 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
 	return ret;
 }
 
-static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const char *url, const char *method)
+static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const char *url, const char *method,
+                             const struct request *rq)
 {
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST"), refused;
 	static const char *const no_args[] = { NULL };
@@ -822,6 +908,22 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 		snprintf(job, sizeof(job), "%.*s", (int)(slash - rest) > 129 ? 129 : (int)(slash - rest), rest);
 		return get_series(api, c, job, slash + 1);
 	}
+	if (!strncmp(url, "/api/incidents/", 15) && (rest = strchr(url + 15, '/')) && !strcmp(rest, "/feedback")) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "%.*s", (int)(rest - url - 15) > 23 ? 23 : (int)(rest - url - 15), url + 15);
+		if (get)
+			return get_feedback(api, c, id);
+		if (!post)
+			return method_not_allowed(c, "GET, POST");
+		{
+			enum MHD_Result r = refuse_mutation(api, c, &refused);
+
+			if (refused)
+				return r;
+		}
+		return post_feedback(api, c, id, rq->data, rq->body);
+	}
 	{
 		enum MHD_Result r;
 
@@ -839,19 +941,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct request *rq = *con_cls;
 
 	(void)version;
-	(void)upload_data;
 	if (!rq) {
 		*con_cls = XNEW(struct request);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		if (rq->body + *upload_data_size <= API_BODY_MAX)
+			memcpy(rq->data + rq->body, upload_data, *upload_data_size);
 		rq->body += *upload_data_size;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (rq->body > API_BODY_MAX)
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes", API_BODY_MAX);
-	return route(api, c, url, method);
+	if (rq->body <= API_BODY_MAX)
+		rq->data[rq->body] = '\0';
+	return route(api, c, url, method, rq);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)

@@ -25,6 +25,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_status_entry,
 	&cmd_outbox_entry,
 	&cmd_mute_entry,
+	&cmd_feedback_entry,
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

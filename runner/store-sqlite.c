@@ -181,7 +181,7 @@ static const char *const migrations[] = {
 	"  updated_run BIGINT NOT NULL DEFAULT 0,"
 	"  last_error TEXT"
 	");",
-	/* 5: the series around alerts, kept after later runs replace series_latest (until purged) */
+	/* 5: the series around alerts, kept after later runs replace series_latest (until purged), and feedback */
 	"CREATE TABLE series_history ("
 	"  job TEXT NOT NULL,"
 	"  series TEXT NOT NULL,"
@@ -195,7 +195,17 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (job, series, run_id)"
 	");"
 	"CREATE INDEX series_history_time ON series_history (job, series, last_ts);"
-	"CREATE INDEX series_history_scheduled ON series_history (scheduled_for);",
+	"CREATE INDEX series_history_scheduled ON series_history (scheduled_for);"
+	/* ... and verdicts on incidents (store-sqlite-feedback.c) */
+	"CREATE TABLE incident_feedback ("
+	"  id INTEGER PRIMARY KEY,"
+	"  incident_id BIGINT NOT NULL,"
+	"  verdict TEXT NOT NULL,"
+	"  note TEXT,"
+	"  who TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1026,4 +1036,6 @@ const struct store_backend store_sqlite = {
 	.notify = &store_sqlite_notify,
 	.incidents = &store_sqlite_incidents,
 	.series_purge = sqlite_series_purge,
+	.feedback_add = sqlite_feedback_add,
+	.feedback_list = sqlite_feedback_list,
 };

@@ -409,6 +409,13 @@ struct store_backend {
 	/* --- kept series (appended; NULL in backends without them) --- */
 	/* Delete the windows kept around alerts of runs scheduled before before_ms; *n: how many. */
 	int (*series_purge)(struct store *st, int64_t before_ms, int64_t *n, struct vigil_error *err);
+
+	/* --- feedback on incidents (appended; NULL in backends without it; runner/feedback.h) --- */
+	/* Record a verdict (note may be NULL) by who at now; *found is 0 (nothing stored) when there is no such incident. */
+	int (*feedback_add)(struct store *st, int64_t incident_id, const char *verdict, const char *note,
+	                    const char *who, int64_t now, int64_t *id, int *found, struct vigil_error *err);
+	/* The verdicts on an incident, oldest first: [{id, verdict, note, who, at}]. */
+	int (*feedback_list)(struct store *st, int64_t incident_id, json_t **out, struct vigil_error *err);
 };
 
 struct store {

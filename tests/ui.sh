@@ -53,7 +53,8 @@ cat > "$D/legacy.json" <<JSON
 {"name": "legacy", "source": {"type": "csv", "path": "$TMP/old.csv", "time_column": "ts"}, "window": "1h",
  "detectors": [{"detector": "mad"}]}
 JSON
-export UI_SLACK_URL="https://hooks.slack.invalid/services/T000/B000/never-shown"
+# not --dry-run (a dry run opens no incident): the webhook is a closed port on loopback
+export UI_SLACK_URL="http://127.0.0.1:9/services/T000/B000/never-shown"
 printf 'ui-tok-%s\n' "$now" > "$TMP/token"
 chmod 600 "$TMP/token"
 TOKEN="ui-tok-$now"
@@ -69,7 +70,7 @@ wait_for() {
 }
 $VIGIL mute add billing --for 1d --reason "migration" --state "$S" >/dev/null 2>"$TMP/mute.err" ||
 	{ not_ok "vigil mute failed"; sed 's/^/#   /' "$TMP/mute.err"; finish; }
-VIGIL_LOG_LEVEL=info $VIGIL serve --specs "$D" --state "$S" --listen 127.0.0.1:0 --dry-run \
+VIGIL_LOG_LEVEL=info $VIGIL serve --specs "$D" --state "$S" --listen 127.0.0.1:0 \
 	--token-file "$TMP/token" >"$TMP/daemon.out" 2>"$TMP/daemon.err" &
 DPID=$!
 stop_daemon() { kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
@@ -113,6 +114,35 @@ expect_eq "$code" 405 "pages are GET only"
 curl -s "$URL/api/jobs" > "$TMP/jobs.json"
 expect_grep "$TMP/jobs.json" '"name":"billing"' "billing is listed"
 expect_grep "$TMP/jobs.json" '"muted":true' "a muted job says so"
+
+# --- feedback on an incident (API and CLI) -----------------------------------------------
+inc=$(sqlite3 "$S/vigil.db" "SELECT id FROM incidents WHERE job = 'checkout' AND series = 'web-1' LIMIT 1")
+[ -n "$inc" ] && ok "the spike opened incident $inc" ||
+	{ not_ok "no incident for the spike"; sqlite3 "$S/vigil.db" "SELECT id, job, series, kind FROM incidents" 2>&1 | sed 's/^/#   /'; }
+fb() { code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "$@"); }
+fb -d '{"verdict": "real"}' "$URL/api/incidents/$inc/feedback"
+expect_eq "$code" 401 "feedback without the token is refused"
+fb -H "Authorization: Bearer $TOKEN" -d '{"verdict": "maybe"}' "$URL/api/incidents/$inc/feedback"
+expect_eq "$code" 400 "a bad verdict is refused"
+expect_grep "$TMP/body" 'verdict: must be' "and named"
+fb -H "Authorization: Bearer $TOKEN" -d '{"verdict": "real", "color": 1}' "$URL/api/incidents/$inc/feedback"
+expect_eq "$code" 400 "an unknown key is refused"
+fb -H "Authorization: Bearer $TOKEN" -d '{"verdict": "real"}' "$URL/api/incidents/999999/feedback"
+expect_eq "$code" 404 "feedback on an unknown incident is a 404"
+fb -H "Authorization: Bearer $TOKEN" -d '{"verdict": "false", "note": "load test", "who": "ana"}' \
+	"$URL/api/incidents/$inc/feedback"
+expect_eq "$code" 201 "feedback with the token is stored"
+expect_exit 0 "vigil feedback INCIDENT real --note" -- $VIGIL feedback "$inc" real --note "it was the <db>" --who bob \
+	--state "$S"
+expect_grep "$TMP/out" "incident $inc: real" "says what it stored"
+expect_exit 2 "vigil feedback with a bad verdict" -- $VIGIL feedback "$inc" wrong --state "$S"
+expect_exit 2 "vigil feedback on an unknown incident" -- $VIGIL feedback 999999 real --state "$S"
+expect_grep "$TMP/err" "no incident 999999" "says so"
+curl -s "$URL/api/incidents/$inc/feedback" > "$TMP/fb.json"
+expect_grep "$TMP/fb.json" '"verdict":"false","note":"load test","who":"ana","at":1' "the API shows the verdict, note, who and when"
+expect_grep "$TMP/fb.json" '"verdict":"real","note":"it was the <db>","who":"bob"' "and the CLI's, in order"
+expect_exit 0 "vigil feedback INCIDENT lists" -- $VIGIL feedback "$inc" --state "$S"
+expect_grep "$TMP/out" "false    by ana: load test" "the listing"
 
 # --- a link weeks later: the window around the alert is kept -----------------------
 # "older" alerts once, then its data moves on (the spike is no longer in its runs' window)
