@@ -24,15 +24,18 @@
 #include "api.h"
 #include "api-guard.h"
 #include "api-request.h"
+#include "feedback.h"
 #include "incident.h"
 #include "jsonfmt.h"
 #include "log.h"
 #include "metrics.h"
+#include "mute.h"
 #include "redact.h"
 #include "scrub.h"
 #include "store.h"
 #include "strbuf.h"
 #include "timefmt.h"
+#include "ui.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -46,6 +49,8 @@
 #define API_CONNECTIONS 256
 /* A request (headers and body) must arrive within this of its start. */
 #define API_REQUEST_DEADLINE_MS 10000
+/* Flagged points of one run whose reasons /api/series looks up. */
+#define API_REASONS_MAX 100000
 
 struct api {
 	struct MHD_Daemon *mhd;
@@ -61,6 +66,7 @@ struct request {
 	size_t body;
 	int started;                /* the handler saw the headers */
 	char target_error[160];     /* why the raw request target is refused ("" if it is not) */
+	char data[API_BODY_MAX + 1];   /* the body, when it fits */
 };
 
 /* ---- listen addresses, tokens, redaction ------------------------------------- */
@@ -241,19 +247,66 @@ static int time_arg(struct MHD_Connection *c, const char *name, int64_t *v)
 
 /* ---- endpoints --------------------------------------------------------------------- */
 
+/* Store rows as the API shows them: labels an object, shadow and alerted booleans. */
+static void rows_api_form(json_t *rows)
+{
+	static const char *const flags[] = { "shadow", "alerted" };
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		json_t *labels = json_object_get(row, "labels");
+
+		if (json_is_string(labels)) {
+			json_t *o = json_loads(json_string_value(labels), 0, NULL);
+
+			json_object_set_new(row, "labels", json_is_object(o) ? o : json_object());
+			if (!json_is_object(o))
+				json_decref(o);
+		}
+		for (size_t k = 0; k < 2; k++) {
+			json_t *v = json_object_get(row, flags[k]);
+
+			if (json_is_integer(v))
+				json_object_set_new(row, flags[k], json_boolean(json_integer_value(v)));
+		}
+	}
+}
+
+/* The end of the mute that silences every series of job now, or 0 when none does. */
+static int64_t job_muted_until(struct api *api, const char *job, int64_t now)
+{
+	struct mute_set set = MUTE_SET_INIT;
+	int64_t until = 0;
+
+	if (mute_set_load(api->st, job, now, &set, NULL))
+		return 0;
+	for (size_t i = 0; i < set.n; i++)
+		if (!strcmp(set.items[i].series_pattern, "*") && set.items[i].until_ms > until)
+			until = set.items[i].until_ms;
+	mute_set_release(&set);
+	return until;
+}
+
 static enum MHD_Result get_jobs(struct api *api, struct MHD_Connection *c)
 {
 	json_t *jobs = serve_jobs_json(api->sv), *j;
+	int64_t now = time_now_ms();
 	size_t i;
 
+	if (api->st->backend->now)
+		api->st->backend->now(api->st, &now, NULL);
 	json_array_foreach(jobs, i, j) {
+		const char *name = json_string_value(json_object_get(j, "name"));
 		json_t *state = NULL;
+		int64_t muted = job_muted_until(api, name, now);
 
-		if (api->st->backend->job_state(api->st, json_string_value(json_object_get(j, "name")), &state,
-		                                NULL) == 0) {
+		if (api->st->backend->job_state(api->st, name, &state, NULL) == 0) {
 			json_object_set(j, "last_run", json_object_get(state, "last_run"));
 			json_decref(state);
 		}
+		json_object_set_new(j, "muted", json_boolean(muted));
+		json_object_set_new(j, "muted_until", muted ? json_integer(muted) : json_null());
 	}
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "jobs", jobs));
 }
@@ -273,6 +326,7 @@ static enum MHD_Result get_job(struct api *api, struct MHD_Connection *c, const 
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
 	}
 	json_object_set(job, "last_run", json_object_get(state, "last_run"));
+	rows_api_form(series);
 	json_object_set_new(job, "series", series);
 	json_decref(state);
 	return reply_json(c, MHD_HTTP_OK, job);
@@ -282,7 +336,6 @@ static enum MHD_Result post_run(struct api *api, struct MHD_Connection *c, const
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	int64_t t;
-	char when[40];
 
 	if (!valid_name(name))
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%s'", name);
@@ -292,9 +345,7 @@ static enum MHD_Result post_run(struct api *api, struct MHD_Connection *c, const
 
 		return reply_error(c, status, "%s", err.msg);
 	}
-	time_format_iso(t, when, sizeof(when));
-	return reply_json(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:s, s:I}", "job", name, "scheduled_for", when,
-	                                                  "scheduled_ms", (json_int_t)t));
+	return reply_json(c, MHD_HTTP_ACCEPTED, json_pack("{s:s, s:I}", "job", name, "scheduled_for", (json_int_t)t));
 }
 
 static enum MHD_Result get_runs(struct api *api, struct MHD_Connection *c)
@@ -369,6 +420,7 @@ static enum MHD_Result get_anomalies(struct api *api, struct MHD_Connection *c)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "limit: must be an integer from 1 to %d", API_LIMIT_MAX);
 	if (api->st->backend->anomalies_since(api->st, job, since, (size_t)limit, &rows, &err))
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	rows_api_form(rows);
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "anomalies", rows));
 }
 
@@ -463,6 +515,35 @@ static void add_json_string(struct strbuf *sb, const char *s)
 	json_decref(j);
 }
 
+/*
+ * The reasons the run gave for the flagged points of one series:
+ * {detector: {"<ts>": reason}}.  An empty object when they cannot be read
+ * (the chart then shows no reason).
+ */
+static json_t *series_reasons(struct api *api, const char *job, const char *series, int64_t run_id)
+{
+	json_t *rows = NULL, *out = json_object(), *row;
+	size_t i;
+
+	if (api->st->backend->list_anomalies(api->st, job, run_id, API_REASONS_MAX, &rows, NULL))
+		return out;
+	json_array_foreach(rows, i, row) {
+		const char *det = json_string_value(json_object_get(row, "detector"));
+		const char *name = json_string_value(json_object_get(row, "series"));
+		json_t *reason = json_object_get(row, "reason"), *by;
+		char ts[24];
+
+		if (!det || !name || !json_is_string(reason) || strcmp(name, series))
+			continue;
+		if (!(by = json_object_get(out, det)))
+			json_object_set_new(out, det, by = json_object());
+		snprintf(ts, sizeof(ts), "%lld", (long long)json_integer_value(json_object_get(row, "ts")));
+		json_object_set(by, ts, reason);
+	}
+	json_decref(rows);
+	return out;
+}
+
 static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, const char *job, const char *series)
 {
 	static const char *const allowed[] = { "from", "to", NULL };
@@ -472,6 +553,7 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 	int64_t from = INT64_MIN, to = INT64_MAX;
 	size_t skip = 0, n;
 	const char *bad;
+	json_t *reasons;
 	int found = 0, first = 1;
 
 	if ((bad = unknown_arg(c, allowed)))
@@ -500,8 +582,8 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 	add_int(&sb, s.run_id);
 	strbuf_addstr(&sb, ",\"scheduled_for\":");
 	add_int(&sb, s.scheduled_ms);
-	strbuf_addf(&sb, ",\"points_stored\":%zu,\"n\":%zu,\"truncated\":%s,\"ts\":[", s.n_total, n,
-	            skip ? "true" : "false");
+	strbuf_addf(&sb, ",\"points_stored\":%zu,\"n\":%zu,\"truncated\":%s,\"kept\":%s,\"ts\":[", s.n_total, n,
+	            skip ? "true" : "false", s.kept ? "true" : "false");
 	for (size_t i = skip; i < s.n; i++) {
 		if (i > skip)
 			strbuf_addch(&sb, ',');
@@ -513,6 +595,7 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 	for (size_t k = 0; k < s.n_detectors; k++) {
 		strbuf_addstr(&sb, k ? ",{\"id\":" : "{\"id\":");
 		add_json_string(&sb, s.det[k].id);
+		strbuf_addf(&sb, ",\"shadow\":%s", s.n && s.det[k].flags[0] & STORED_SHADOW ? "true" : "false");
 		add_array(&sb, "score", s.det[k].score + skip, n);
 		add_array(&sb, "expected", s.det[k].expected + skip, n);
 		add_array(&sb, "lower", s.det[k].lower + skip, n);
@@ -520,8 +603,12 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 		strbuf_addch(&sb, '}');
 	}
 	strbuf_addstr(&sb, "],\"anomalies\":[");
+	reasons = series_reasons(api, job, series, s.run_id);
 	for (size_t k = 0; k < s.n_detectors; k++) {
 		for (size_t i = skip; i < s.n; i++) {
+			const char *reason;
+			char key[64];
+
 			if (!(s.det[k].flags[i] & STORED_FLAGGED))
 				continue;
 			strbuf_addstr(&sb, first ? "{\"ts\":" : ",{\"ts\":");
@@ -533,9 +620,19 @@ static enum MHD_Result get_series(struct api *api, struct MHD_Connection *c, con
 			add_num(&sb, s.det[k].score[i]);
 			strbuf_addstr(&sb, ",\"detector\":");
 			add_json_string(&sb, s.det[k].id);
-			strbuf_addf(&sb, ",\"alerted\":%s}", s.det[k].flags[i] & STORED_ALERTED ? "true" : "false");
+			strbuf_addf(&sb, ",\"alerted\":%s,\"shadow\":%s,\"reason\":",
+			            s.det[k].flags[i] & STORED_ALERTED ? "true" : "false",
+			            s.det[k].flags[i] & STORED_SHADOW ? "true" : "false");
+			snprintf(key, sizeof(key), "%lld", (long long)s.ts[i]);
+			reason = json_string_value(json_object_get(json_object_get(reasons, s.det[k].id), key));
+			if (reason)
+				add_json_string(&sb, reason);
+			else
+				strbuf_addstr(&sb, "null");
+			strbuf_addch(&sb, '}');
 		}
 	}
+	json_decref(reasons);
 	strbuf_addstr(&sb, "]}\n");
 	stored_series_release(&s);
 	return reply_strbuf(c, MHD_HTTP_OK, "application/json", &sb);
@@ -550,7 +647,91 @@ static enum MHD_Result get_series_list(struct api *api, struct MHD_Connection *c
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%s'", job);
 	if (api->st->backend->series_list(api->st, job, &list, &err))
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	rows_api_form(list);
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:s, s:o}", "job", job, "series", list));
+}
+
+/* ---- feedback on incidents (runner/feedback.h) ----------------------------------- */
+
+static int incident_id_arg(const char *text, int64_t *id)
+{
+	char *end;
+	long long v = strtoll(text, &end, 10);
+
+	if (!*text || *end || v < 1)
+		return -1;
+	*id = v;
+	return 0;
+}
+
+static enum MHD_Result get_feedback(struct api *api, struct MHD_Connection *c, const char *id_text)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	json_t *rows = NULL;
+	int64_t id;
+
+	if (incident_id_arg(id_text, &id))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not an incident id", id_text);
+	if (!api->st->backend->feedback_list)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "this store keeps no feedback");
+	if (api->st->backend->feedback_list(api->st, id, &rows, &err))
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	return reply_json(c, MHD_HTTP_OK, json_pack("{s:I, s:o}", "incident", (json_int_t)id, "feedback", rows));
+}
+
+/* {"verdict": "real"|"false"|"expected", "note": "...", "who": "..."}: note and who optional. */
+static enum MHD_Result post_feedback(struct api *api, struct MHD_Connection *c, const char *id_text,
+                                     const char *body, size_t len)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	json_error_t jerr;
+	json_t *o, *v;
+	const char *verdict, *note = NULL, *who = "api", *key;
+	int64_t id, fid = 0;
+	int found = 0;
+	enum MHD_Result ret;
+
+	if (incident_id_arg(id_text, &id))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not an incident id", id_text);
+	if (!api->st->backend->feedback_add)
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "this store keeps no feedback");
+	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object {\"verdict\": ..., \"note\": ...}");
+	}
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "verdict") && strcmp(key, "note") && strcmp(key, "who")) {
+			ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown key '%.40s' (known: verdict, note, who)", key);
+			json_decref(o);
+			return ret;
+		}
+		if (!json_is_string(v) && !(json_is_null(v) && strcmp(key, "verdict"))) {
+			ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "%s: must be a string", key);
+			json_decref(o);
+			return ret;
+		}
+	}
+	verdict = json_string_value(json_object_get(o, "verdict"));
+	if (json_is_string(json_object_get(o, "note")) && *json_string_value(json_object_get(o, "note")))
+		note = json_string_value(json_object_get(o, "note"));
+	if (json_is_string(json_object_get(o, "who")) && *json_string_value(json_object_get(o, "who")))
+		who = json_string_value(json_object_get(o, "who"));
+	if (feedback_check(verdict, note, &err) || strlen(who) > FEEDBACK_WHO_MAX ||
+	    feedback_check("real", who, &err)) {
+		ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "%s", vigil_error_isset(&err) ? err.msg : "who: too long");
+		json_decref(o);
+		return ret;
+	}
+	if (api->st->backend->feedback_add(api->st, id, verdict, note, who, time_now_ms(), &fid, &found, &err))
+		ret = reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	else if (!found)
+		ret = reply_error(c, MHD_HTTP_NOT_FOUND, "no incident %lld", (long long)id);
+	else
+		ret = reply_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:I, s:s}", "incident", (json_int_t)id, "id",
+		                                                (json_int_t)fid, "verdict", verdict));
+	json_decref(o);
+	return ret;
 }
 
 /* ---- routing --------------------------------------------------------------------- */
@@ -650,6 +831,14 @@ static enum MHD_Result get_incident(struct api *api, struct MHD_Connection *c, c
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no incident %lld", id);
 	o = incident_json(&inc);
 	incident_release(&inc);
+	if (api->st->backend->feedback_list) {
+		json_t *fb = NULL;
+
+		if (!api->st->backend->feedback_list(api->st, id, &fb, &err))
+			json_object_set_new(o, "feedback", fb);
+		else
+			log_warn("api", "incident %lld: feedback: %s", id, err.msg);
+	}
 	return reply_json(c, MHD_HTTP_OK, o);
 }
 
@@ -675,7 +864,8 @@ static enum MHD_Result route_incidents(struct api *api, struct MHD_Connection *c
 	return reply_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint");
 }
 
-static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const char *url, const char *method)
+static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const char *url, const char *method,
+                             const struct request *rq)
 {
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST"), refused;
 	static const char *const no_args[] = { NULL };
@@ -747,6 +937,22 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 			return method_not_allowed(c, "GET");
 		return get_anomalies(api, c);
 	}
+	if (!strncmp(url, "/api/incidents/", 15) && (rest = strchr(url + 15, '/')) && !strcmp(rest, "/feedback")) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "%.*s", (int)(rest - url - 15) > 23 ? 23 : (int)(rest - url - 15), url + 15);
+		if (get)
+			return get_feedback(api, c, id);
+		if (!post)
+			return method_not_allowed(c, "GET, POST");
+		{
+			enum MHD_Result r = refuse_mutation(api, c, &refused);
+
+			if (refused)
+				return r;
+		}
+		return post_feedback(api, c, id, rq->data, rq->body);
+	}
 	if (!strncmp(url, "/api/incidents", 14))
 		return route_incidents(api, c, url, get);
 	if (!strncmp(url, "/api/series/", 12)) {
@@ -762,6 +968,12 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 		snprintf(job, sizeof(job), "%.*s", (int)(slash - rest) > 129 ? 129 : (int)(slash - rest), rest);
 		return get_series(api, c, job, slash + 1);
 	}
+	{
+		enum MHD_Result r;
+
+		if (ui_handle(c, url, method, &r))
+			return r;
+	}
 	return reply_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint");
 }
 
@@ -773,7 +985,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct request *rq = *con_cls;
 
 	(void)version;
-	(void)upload_data;
 	if (!rq)
 		*con_cls = rq = XNEW(struct request);
 	if (!rq->started) {
@@ -781,6 +992,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		if (rq->body + *upload_data_size <= API_BODY_MAX)
+			memcpy(rq->data + rq->body, upload_data, *upload_data_size);
 		rq->body += *upload_data_size;
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -790,7 +1003,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "%s", rq->target_error);
 	if (rq->body > API_BODY_MAX)
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes", API_BODY_MAX);
-	return route(api, c, url, method);
+	if (rq->body <= API_BODY_MAX)
+		rq->data[rq->body] = '\0';
+	return route(api, c, url, method, rq);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)

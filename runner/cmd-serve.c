@@ -76,6 +76,7 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		{ "grace", required_argument, NULL, 'g' },
 		{ "lease", required_argument, NULL, 'L' },
 		{ "rescan", required_argument, NULL, 'r' },
+		{ "series-retention", required_argument, NULL, 'R' },
 		{ "node", required_argument, NULL, 'N' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-watch", no_argument, NULL, 'w' },
@@ -123,6 +124,12 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		case 'r':
 			if (duration_opt(self, "rescan", optarg, &so.rescan_ms))
 				return EXIT_USAGE;
+			break;
+		case 'R':
+			if (duration_opt(self, "series-retention", optarg, &so.series_retention_ms))
+				return EXIT_USAGE;
+			if (so.series_retention_ms < 60000)
+				return cmd_usage_error(self, "--series-retention: must be at least 1m");
 			break;
 		case 'N': so.node = optarg; break;
 		case 'n': so.dry_run = 1; break;
@@ -209,6 +216,7 @@ const struct cmd_entry cmd_serve_entry = {
 	        "      --grace DURATION   on SIGTERM, how long running jobs may finish (default 30s)\n"
 	        "      --lease DURATION   claim lease of a run, renewed every third (default 60s)\n"
 	        "      --rescan DURATION  rescan the spec directory this often besides inotify (default 30s)\n"
+	        "      --series-retention DURATION  keep the series around alerts this long (default 30d)\n"
 	        "      --node NAME        this node's name in run claims (default: the host name)\n"
 	        "      --no-watch         no inotify: see changes at --rescan or on SIGHUP only\n"
 	        "  -n, --dry-run          print notifications instead of sending them\n"

@@ -72,7 +72,7 @@ static void print_jobs(const json_t *jobs)
 {
 	size_t i;
 	json_t *j;
-	char when[40];
+	char when[40], next[40];
 
 	printf("%-28s %-20s %-22s %-10s %-10s %s\n", "JOB", "SCHEDULE", "NEXT RUN", "RUNNING", "LAST", "LAST RUN");
 	json_array_foreach(jobs, i, j) {
@@ -83,8 +83,12 @@ static void print_jobs(const json_t *jobs)
 			time_format_iso(json_integer_value(json_object_get(last, "finished_at")), when, sizeof(when));
 		else
 			snprintf(when, sizeof(when), "-");
+		if (json_is_integer(json_object_get(j, "next_run")))
+			time_format_iso(json_integer_value(json_object_get(j, "next_run")), next, sizeof(next));
+		else
+			snprintf(next, sizeof(next), "-");
 		printf("%-28s %-20s %-22s %-10s %-10s %s%s%s\n", str(j, "name", "?"), str(j, "schedule", "-"),
-		       str(j, "next_run", "-"), json_is_true(json_object_get(j, "running")) ? "yes" : "no", state, when,
+		       next, json_is_true(json_object_get(j, "running")) ? "yes" : "no", state, when,
 		       json_is_string(json_object_get(j, "error")) ? "  (spec file invalid: see the log)" : "",
 		       json_is_true(json_object_get(j, "spec_conflict")) ?
 		       "  (other nodes run another version of this spec: vigil status --cluster)" : "");

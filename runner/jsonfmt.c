@@ -21,7 +21,8 @@ static void shortest(struct strbuf *sb, const char *text, size_t len)
 	memcpy(in, text, len);
 	in[len] = '\0';
 	v = strtod(in, NULL);
-	for (int p = 1; p <= 17; p++) {
+	/* at least the integer digits: "%.1g" of 500 is "5e+02" */
+	for (int p = fabs(v) >= 1 && fabs(v) < 1e15 ? (int)floor(log10(fabs(v))) + 1 : 1; p <= 17; p++) {
 		snprintf(buf, sizeof(buf), "%.*g", p, v);
 		if (strtod(buf, NULL) != v)
 			continue;

@@ -26,6 +26,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_outbox_entry,
 	&cmd_mute_entry,
 	&cmd_incidents_entry,
+	&cmd_feedback_entry,
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -297,7 +297,8 @@ static void collect_series(void *arg, const struct job_spec *spec, const struct 
 		d->flags = xcalloc(n ? n : 1, 1);
 		for (size_t i = 0; i < n; i++)
 			d->flags[i] = (r->anomaly[from + i] ? STORED_FLAGGED : 0) |
-			              (alerted[from + i] && spec->detectors[k].mode == MODE_ALERT ? STORED_ALERTED : 0);
+			              (alerted[from + i] && spec->detectors[k].mode == MODE_ALERT ? STORED_ALERTED : 0) |
+			              (spec->detectors[k].mode == MODE_SHADOW ? STORED_SHADOW : 0);
 	}
 	out->n_detectors = k2;
 }

@@ -58,6 +58,8 @@
 #define STORE_RETRY_MS 1000
 /* How often spec versions are compared across the nodes. */
 #define CONFLICT_CHECK_MS 10000
+/* How often the kept series are purged. */
+#define PURGE_EVERY_MS (3600 * 1000)
 
 struct slot {
 	char *path;
@@ -114,6 +116,7 @@ struct serve {
 	int inotify_fd;
 	int64_t rescan_at;         /* our clock; INT64_MAX: none pending */
 	int64_t next_periodic;
+	int64_t next_purge;        /* our clock: when the kept series are purged next */
 	struct api *api;
 	char *info_path;
 	/* The outbox's sender (docs/notify.md): a thread with its own store connection. */
@@ -908,14 +911,12 @@ int serve_ready(struct serve *sv)
 	return r;
 }
 
+/* API v1 has one time form: integer ms since the epoch (docs/api.md). */
 static json_t *time_or_null(int64_t ms)
 {
-	char buf[40];
-
 	if (ms == INT64_MAX || ms == INT64_MIN || ms == 0)
 		return json_null();
-	time_format_iso(ms, buf, sizeof(buf));
-	return json_string(buf);
+	return json_integer((json_int_t)ms);
 }
 
 static json_t *job_summary(struct serve *sv, const struct slot *s)
@@ -1081,6 +1082,21 @@ static int write_info(struct serve *sv)
 	return rc;
 }
 
+/* Drop the series windows kept around alerts once they are older than the retention (docs/ui.md). */
+static void purge_series(struct serve *sv, int64_t now)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	int64_t keep = sv->opt->series_retention_ms ? sv->opt->series_retention_ms : STORE_SERIES_RETENTION_DEFAULT_MS;
+	int64_t n = 0;
+
+	if (!sv->st->backend->series_purge)
+		return;
+	if (sv->st->backend->series_purge(sv->st, now - keep, &n, &err))
+		log_warn("serve", "%s", err.msg);
+	else if (n)
+		log_info("serve", "purged %lld series windows of runs older than the retention", (long long)n);
+}
+
 static void loop(struct serve *sv)
 {
 	struct sched_run *batch = xcalloc(64, sizeof(*batch));
@@ -1097,6 +1113,10 @@ static void loop(struct serve *sv)
 			sv->next_periodic = now + sv->opt->rescan_ms;
 			if (sv->rescan_at == INT64_MAX)
 				sv->rescan_at = now;
+		}
+		if (now >= sv->next_purge) {
+			sv->next_purge = now + PURGE_EVERY_MS;
+			purge_series(sv, now);
 		}
 		pthread_mutex_lock(&sv->lock);
 		if (now >= sv->rescan_at && !sv->stopping) {

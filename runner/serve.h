@@ -26,6 +26,7 @@ struct serve_options {
 	int64_t grace_ms;          /* SIGTERM: how long running jobs may finish */
 	int64_t lease_ms;
 	int64_t rescan_ms;         /* periodic rescan of the spec directory */
+	int64_t series_retention_ms; /* how long the series windows around alerts are kept (0: the default) */
 	int dry_run;               /* notifications printed, not sent */
 	int no_watch;              /* no inotify: --rescan and SIGHUP only (network filesystems) */
 	const char *const *plugin_dirs;

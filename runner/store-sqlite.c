@@ -183,6 +183,31 @@ static const char *const migrations[] = {
 	"  updated_run BIGINT NOT NULL DEFAULT 0,"
 	"  last_error TEXT"
 	");",
+	/* 5: the series around alerts, kept after later runs replace series_latest (until purged), and feedback */
+	"CREATE TABLE series_history ("
+	"  job TEXT NOT NULL,"
+	"  series TEXT NOT NULL,"
+	"  run_id BIGINT NOT NULL,"
+	"  scheduled_for BIGINT NOT NULL,"
+	"  labels TEXT NOT NULL,"
+	"  n_points INTEGER NOT NULL,"
+	"  first_ts BIGINT NOT NULL,"
+	"  last_ts BIGINT NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (job, series, run_id)"
+	");"
+	"CREATE INDEX series_history_time ON series_history (job, series, last_ts);"
+	"CREATE INDEX series_history_scheduled ON series_history (scheduled_for);"
+	/* ... and verdicts on incidents (store-sqlite-feedback.c) */
+	"CREATE TABLE incident_feedback ("
+	"  id INTEGER PRIMARY KEY,"
+	"  incident_id BIGINT NOT NULL,"
+	"  verdict TEXT NOT NULL,"
+	"  note TEXT,"
+	"  who TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -797,6 +822,45 @@ fail:
 	return db_error(db, err, "query");
 }
 
+/* Keep the part of each alerting series a chart of its alerts needs (store.h: stored_series_alert_window). */
+static int put_history(sqlite3 *db, const char *job, int64_t run_id, int64_t scheduled_ms,
+                       const struct stored_series *items, size_t n)
+{
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO series_history (job, series, run_id, scheduled_for, labels, "
+	                           "n_points, first_ts, last_ts, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	                       -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	for (size_t i = 0; i < n && i < STORE_SERIES_MAX_PER_JOB; i++) {
+		struct stored_series w;
+		struct stored_detector *dets = NULL;
+		size_t len;
+		void *blob;
+
+		if (!stored_series_alert_window(&items[i], STORE_HISTORY_BEFORE_MS, &w, &dets))
+			continue;
+		blob = stored_series_encode(&w, &len);
+		sqlite3_reset(stmt);
+		sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, w.series, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 3, run_id);
+		sqlite3_bind_int64(stmt, 4, scheduled_ms);
+		sqlite3_bind_text(stmt, 5, w.labels_json ? w.labels_json : "{}", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 6, (int64_t)w.n);
+		sqlite3_bind_int64(stmt, 7, w.ts[0]);
+		sqlite3_bind_int64(stmt, 8, w.ts[w.n - 1]);
+		sqlite3_bind_blob64(stmt, 9, blob, len, free);
+		free(dets);
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			sqlite3_finalize(stmt);
+			return -1;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
 static int sqlite_series_put(struct store *st, const char *job, int64_t run_id, int64_t scheduled_ms,
                              const struct stored_series *items, size_t n, struct vigil_error *err)
 {
@@ -806,6 +870,8 @@ static int sqlite_series_put(struct store *st, const char *job, int64_t run_id, 
 
 	if (exec(db, "BEGIN IMMEDIATE", err))
 		return -1;
+	if (put_history(db, job, run_id, scheduled_ms, items, n))
+		goto fail;
 	if (sqlite3_prepare_v2(db, "SELECT 1 FROM series_latest WHERE job = ?1 AND scheduled_for > ?2 LIMIT 1",
 	                       -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
@@ -815,7 +881,7 @@ static int sqlite_series_put(struct store *st, const char *job, int64_t run_id, 
 	sqlite3_finalize(stmt);
 	stmt = NULL;
 	if (rc == SQLITE_ROW)
-		return exec(db, "ROLLBACK", err);   /* a later run's series are there: keep them */
+		return exec(db, "COMMIT", err);   /* a later run's series are there: keep them (and this history) */
 	if (rc != SQLITE_DONE)
 		goto fail;
 	if (sqlite3_prepare_v2(db, "DELETE FROM series_latest WHERE job = ?1", -1, &stmt, NULL) != SQLITE_OK)
@@ -890,7 +956,54 @@ static int sqlite_series_get(struct store *st, const char *job, const char *seri
 		ret = db_error(db, err, "query");
 	}
 	sqlite3_finalize(stmt);
+	if (ret || (*found && out->n) || (from == INT64_MIN && to == INT64_MAX))
+		return ret;
+	/* nothing of the latest run in [from, to]: the newest kept window around an alert that overlaps it */
+	if (sqlite3_prepare_v2(db, "SELECT run_id, scheduled_for, labels, data FROM series_history "
+	                           "WHERE job = ?1 AND series = ?2 AND first_ts <= ?4 AND last_ts >= ?3 "
+	                           "ORDER BY scheduled_for DESC LIMIT 1", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "query");
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, series, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, from);
+	sqlite3_bind_int64(stmt, 4, to);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		stored_series_release(out);
+		*found = 0;
+		out->series = xstrdup(series);
+		out->run_id = sqlite3_column_int64(stmt, 0);
+		out->scheduled_ms = sqlite3_column_int64(stmt, 1);
+		out->labels_json = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		out->kept = 1;
+		ret = stored_series_decode(out, sqlite3_column_blob(stmt, 3), (size_t)sqlite3_column_bytes(stmt, 3),
+		                           from, to, err);
+		if (ret)
+			stored_series_release(out);
+		else
+			*found = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_error(db, err, "query");
+	}
+	sqlite3_finalize(stmt);
 	return ret;
+}
+
+static int sqlite_series_purge(struct store *st, int64_t before_ms, int64_t *n, struct vigil_error *err)
+{
+	sqlite3 *db = db_of(st);
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM series_history WHERE scheduled_for < ?1", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(db, err, "purging series");
+	sqlite3_bind_int64(stmt, 1, before_ms);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		sqlite3_finalize(stmt);
+		return db_error(db, err, "purging series");
+	}
+	sqlite3_finalize(stmt);
+	*n = sqlite3_changes64(db);
+	return 0;
 }
 
 static int sqlite_series_list(struct store *st, const char *job, json_t **out, struct vigil_error *err)
@@ -928,4 +1041,7 @@ const struct store_backend store_sqlite = {
 	.series_list = sqlite_series_list,
 	.notify = &store_sqlite_notify,
 	.incidents = &store_sqlite_incidents,
+	.series_purge = sqlite_series_purge,
+	.feedback_add = sqlite_feedback_add,
+	.feedback_list = sqlite_feedback_list,
 };

@@ -251,3 +251,35 @@ void job_health_release(struct job_health *h)
 	free(h->last_error);
 	memset(h, 0, sizeof(*h));
 }
+
+int stored_series_alert_window(const struct stored_series *s, int64_t before_ms, struct stored_series *view,
+                               struct stored_detector **dets)
+{
+	size_t first = s->n, lo = 0;
+
+	for (size_t k = 0; k < s->n_detectors; k++)
+		for (size_t i = 0; i < first; i++)
+			if (s->det[k].flags[i] & STORED_ALERTED) {
+				first = i;
+				break;
+			}
+	if (first == s->n)
+		return 0;
+	while (lo < first && s->ts[lo] < s->ts[first] - before_ms)
+		lo++;
+	*view = *s;
+	view->n = s->n - lo;
+	view->ts = s->ts + lo;
+	view->value = s->value + lo;
+	*dets = xcalloc(s->n_detectors ? s->n_detectors : 1, sizeof(**dets));
+	for (size_t k = 0; k < s->n_detectors; k++) {
+		(*dets)[k] = s->det[k];
+		(*dets)[k].score += lo;
+		(*dets)[k].expected += lo;
+		(*dets)[k].lower += lo;
+		(*dets)[k].upper += lo;
+		(*dets)[k].flags += lo;
+	}
+	view->det = *dets;
+	return 1;
+}

@@ -17,7 +17,7 @@
 #include "error.h"
 #include "notify.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -307,10 +307,11 @@ struct run_claim {
 struct stored_detector {
 	char *id;
 	double *score, *expected, *lower, *upper;
-	uint8_t *flags;            /* STORED_FLAGGED | STORED_ALERTED */
+	uint8_t *flags;            /* STORED_FLAGGED | STORED_ALERTED | STORED_SHADOW */
 };
 
-enum { STORED_FLAGGED = 1, STORED_ALERTED = 2 };
+/* STORED_SHADOW is set on every point of a shadow-mode detector. */
+enum { STORED_FLAGGED = 1, STORED_ALERTED = 2, STORED_SHADOW = 4 };
 
 /*
  * A series as a run saw it, with every detector's scores and bands: what
@@ -328,10 +329,28 @@ struct stored_series {
 	double *value;
 	size_t n_detectors;
 	struct stored_detector *det;
+	int kept;                  /* 1: from the windows kept around alerts (series_history), not the latest run */
 };
 
 #define STORE_SERIES_MAX_POINTS 1000000   /* the newest ones are kept */
 #define STORE_SERIES_MAX_PER_JOB 1000
+
+/*
+ * Besides the latest run's series, the store keeps the window of each
+ * series around its alerts: from STORE_HISTORY_BEFORE_MS before the first
+ * alerting point to the run's last point (what a chart link shows), until
+ * `vigil serve` purges it (--series-retention).
+ */
+#define STORE_HISTORY_BEFORE_MS (6 * 3600 * 1000LL)
+#define STORE_SERIES_RETENTION_DEFAULT_MS (30 * 86400 * 1000LL)
+
+/*
+ * The window of s kept around its alerts: *view borrows s's arrays (from
+ * before_ms before its first alerting point to its end) and *dets (free()
+ * it) holds the detectors' views.  Returns 0 when no point of s alerted.
+ */
+int stored_series_alert_window(const struct stored_series *s, int64_t before_ms, struct stored_series *view,
+                               struct stored_detector **dets);
 
 /* Release what a stored_series owns (NULL-safe); it can be reused. */
 void stored_series_release(struct stored_series *s);
@@ -415,6 +434,17 @@ struct store_backend {
 
 	/* --- several nodes on one store (appended; NULL in single-node backends) --- */
 	const struct store_cluster_ops *cluster;
+
+	/* --- kept series (appended; NULL in backends without them) --- */
+	/* Delete the windows kept around alerts of runs scheduled before before_ms; *n: how many. */
+	int (*series_purge)(struct store *st, int64_t before_ms, int64_t *n, struct vigil_error *err);
+
+	/* --- feedback on incidents (appended; NULL in backends without it; runner/feedback.h) --- */
+	/* Record a verdict (note may be NULL) by who at now; *found is 0 (nothing stored) when there is no such incident. */
+	int (*feedback_add)(struct store *st, int64_t incident_id, const char *verdict, const char *note,
+	                    const char *who, int64_t now, int64_t *id, int *found, struct vigil_error *err);
+	/* The verdicts on an incident, oldest first: [{id, verdict, note, who, at}]. */
+	int (*feedback_list)(struct store *st, int64_t incident_id, json_t **out, struct vigil_error *err);
 };
 
 struct store {

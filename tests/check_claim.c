@@ -328,6 +328,68 @@ START_TEST(test_stored_series)
 }
 END_TEST
 
+/* The windows around alerts outlive the latest run's series, until purged. */
+START_TEST(test_kept_series)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *path = tmp_db();
+	struct store *st = open_store(path);
+	struct stored_series in[2], out, view;
+	struct stored_detector *dets = NULL;
+	int64_t purged = -1;
+	int found = -1;
+
+	fill_series(&in[0], "cpu", 1000, 100000);
+	fill_series(&in[1], "cpu", 50, 10000000);
+	for (size_t i = 0; i < 50; i++)
+		in[1].det[0].flags[i] = in[1].det[1].flags[i] = 0;
+	ck_assert_int_eq(st->backend->series_put(st, "j", 7, 5000, &in[0], 1, &err), 0);
+	ck_assert_int_eq(st->backend->series_put(st, "j", 9, 9000, &in[1], 1, &err), 0);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM series_history"), 1);   /* run 9 had no alert */
+	/* the range of run 7's alerts: the latest run has nothing there, the kept window has */
+	ck_assert_int_eq(st->backend->series_get(st, "j", "cpu", 110000, 119000, &out, &found, &err), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(out.kept, 1);
+	ck_assert_int_eq(out.run_id, 7);
+	ck_assert_uint_eq(out.n, 10);
+	ck_assert_int_eq(out.det[0].flags[0], STORED_FLAGGED | STORED_ALERTED);
+	stored_series_release(&out);
+	/* no range: the latest */
+	ck_assert_int_eq(st->backend->series_get(st, "j", "cpu", INT64_MIN, INT64_MAX, &out, &found, &err), 0);
+	ck_assert_int_eq(out.kept, 0);
+	ck_assert_int_eq(out.run_id, 9);
+	stored_series_release(&out);
+	/* purged: the range finds the latest run's series, with no point in it */
+	ck_assert_int_eq(st->backend->series_purge(st, 6000, &purged, &err), 0);
+	ck_assert_int_eq(purged, 1);
+	ck_assert_int_eq(st->backend->series_get(st, "j", "cpu", 110000, 119000, &out, &found, &err), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(out.kept, 0);
+	ck_assert_uint_eq(out.n, 0);
+	stored_series_release(&out);
+
+	/* the window starts STORE_HISTORY_BEFORE_MS before the first alerting point */
+	for (size_t i = 0; i < 1000; i++) {
+		in[0].ts[i] = (int64_t)i * 60000;
+		in[0].det[0].flags[i] = in[0].det[1].flags[i] = 0;
+	}
+	ck_assert_int_eq(stored_series_alert_window(&in[0], STORE_HISTORY_BEFORE_MS, &view, &dets), 0);
+	in[0].det[1].flags[900] = STORED_FLAGGED;
+	ck_assert_int_eq(stored_series_alert_window(&in[0], STORE_HISTORY_BEFORE_MS, &view, &dets), 0);
+	in[0].det[0].flags[900] = STORED_FLAGGED | STORED_ALERTED;
+	ck_assert_int_eq(stored_series_alert_window(&in[0], STORE_HISTORY_BEFORE_MS, &view, &dets), 1);
+	ck_assert_uint_eq(view.n, 460);
+	ck_assert_int_eq(view.ts[0], 540 * 60000);
+	ck_assert(view.det[0].flags[360] == (STORED_FLAGGED | STORED_ALERTED));
+	ck_assert(view.value[0] == in[0].value[540]);
+	free(dets);
+	stored_series_release(&in[0]);
+	stored_series_release(&in[1]);
+	store_close(st);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_blob_corrupt)
 {
 	struct vigil_error err = VIGIL_ERROR_INIT;
@@ -364,6 +426,7 @@ int main(void)
 	tcase_add_test(tc, test_claim_race);
 	tcase_add_test(tc, test_paging_and_listings);
 	tcase_add_test(tc, test_stored_series);
+	tcase_add_test(tc, test_kept_series);
 	tcase_add_test(tc, test_blob_corrupt);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
