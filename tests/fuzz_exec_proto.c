@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	n = data[0] & 0x7f;
 	if (data[0] & 0x80) {
-		json_t *dets = exec_proto_describe_response((const char *)data + 1, size - 1, 1, &err);
+		int explains = 0;
+		json_t *dets = exec_proto_describe_response((const char *)data + 1, size - 1, 1, &explains, &err);
 
 		if (dets) {
 			if (!json_is_array(dets))
