@@ -20,6 +20,7 @@ enum vigil_error_code {
 	VIGIL_E_STORE,   /* the store */
 	VIGIL_E_LIMIT,   /* a size or count limit */
 	VIGIL_E_INTERNAL,
+	VIGIL_E_CONFLICT,  /* the store already has it (a run of this job at this scheduled time) */
 };
 
 struct vigil_error {

@@ -572,7 +572,7 @@ static int pg_run_begin(struct store *st, const char *job, int64_t scheduled_for
 		goto fail;
 	if (!PQntuples(res)) {
 		PQclear(res);
-		vigil_error_set(err, VIGIL_E_STORE, "store: job '%s' already has a run scheduled for %lld ms "
+		vigil_error_set(err, VIGIL_E_CONFLICT, "store: job '%s' already has a run scheduled for %lld ms "
 		                "(one run per job and scheduled time)", job, (long long)scheduled_for_ms);
 		goto fail;
 	}

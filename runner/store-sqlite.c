@@ -322,7 +322,7 @@ static int sqlite_run_begin(struct store *st, const char *job, int64_t scheduled
 	sqlite3_bind_int64(stmt, 3, started_ms);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE) {
-			vigil_error_set(err, VIGIL_E_STORE, "store: job '%s' already has a run scheduled for %lld ms "
+			vigil_error_set(err, VIGIL_E_CONFLICT, "store: job '%s' already has a run scheduled for %lld ms "
 			                "(one run per job and scheduled time)", job, (long long)scheduled_for_ms);
 			sqlite3_finalize(stmt);
 			exec(db, "ROLLBACK", NULL);
