@@ -210,6 +210,31 @@ static const char *const migrations[] = {
 	"  updated_run BIGINT NOT NULL DEFAULT 0,"
 	"  last_error TEXT"
 	");",
+	/* 5: the series around alerts, kept after later runs replace series_latest (until purged), and feedback */
+	"CREATE TABLE series_history ("
+	"  job TEXT NOT NULL,"
+	"  series TEXT NOT NULL,"
+	"  run_id BIGINT NOT NULL,"
+	"  scheduled_for BIGINT NOT NULL,"
+	"  labels TEXT NOT NULL,"
+	"  n_points INTEGER NOT NULL,"
+	"  first_ts BIGINT NOT NULL,"
+	"  last_ts BIGINT NOT NULL,"
+	"  data BYTEA NOT NULL,"
+	"  PRIMARY KEY (job, series, run_id)"
+	");"
+	"CREATE INDEX series_history_time ON series_history (job, series, last_ts);"
+	"CREATE INDEX series_history_scheduled ON series_history (scheduled_for);"
+	/* ... and verdicts on incidents (store-pg-feedback.c) */
+	"CREATE TABLE incident_feedback ("
+	"  id BIGSERIAL PRIMARY KEY,"
+	"  incident_id BIGINT NOT NULL,"
+	"  verdict TEXT NOT NULL,"
+	"  note TEXT,"
+	"  who TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -890,6 +915,43 @@ static int pg_job_state(struct store *st, const char *job, json_t **out, struct 
 
 /* ---- stored series ----------------------------------------------------------------- */
 
+/* Keep the part of each alerting series a chart of its alerts needs (store.h: stored_series_alert_window). */
+static int put_history(struct pgstore *pg, const char *job, int64_t run_id, int64_t scheduled_ms,
+                       const struct stored_series *items, size_t n, struct vigil_error *err)
+{
+	for (size_t i = 0; i < n && i < STORE_SERIES_MAX_PER_JOB; i++) {
+		struct stored_series w;
+		struct stored_detector *dets = NULL;
+		struct pgp p = { 0 };
+		size_t len;
+		void *blob;
+		int rc;
+
+		if (!stored_series_alert_window(&items[i], STORE_HISTORY_BEFORE_MS, &w, &dets))
+			continue;
+		blob = stored_series_encode(&w, &len);
+		pgp_str(&p, job);
+		pgp_str(&p, w.series);
+		pgp_i64(&p, run_id);
+		pgp_i64(&p, scheduled_ms);
+		pgp_str(&p, w.labels_json ? w.labels_json : "{}");
+		pgp_i64(&p, (int64_t)w.n);
+		pgp_i64(&p, w.ts[0]);
+		pgp_i64(&p, w.ts[w.n - 1]);
+		pgp_blob(&p, blob, len);
+		rc = pg_exec(pg, "INSERT INTO series_history (job, series, run_id, scheduled_for, labels, n_points, "
+		             "first_ts, last_ts, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+		             "ON CONFLICT (job, series, run_id) DO UPDATE SET scheduled_for = EXCLUDED.scheduled_for, "
+		             "labels = EXCLUDED.labels, n_points = EXCLUDED.n_points, first_ts = EXCLUDED.first_ts, "
+		             "last_ts = EXCLUDED.last_ts, data = EXCLUDED.data", &p, "storing series", err);
+		free(blob);
+		free(dets);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
 static int pg_series_put(struct store *st, const char *job, int64_t run_id, int64_t scheduled_ms,
                          const struct stored_series *items, size_t n, struct vigil_error *err)
 {
@@ -902,7 +964,8 @@ static int pg_series_put(struct store *st, const char *job, int64_t run_id, int6
 		return -1;
 	/* one writer per job at a time, so "unless a later run's are stored" holds across nodes */
 	pgp_str(&p, job);
-	if (pg_exec(pg, "SELECT pg_advisory_xact_lock(hashtext($1))", &p, "storing series", err))
+	if (pg_exec(pg, "SELECT pg_advisory_xact_lock(hashtext($1))", &p, "storing series", err) ||
+	    put_history(pg, job, run_id, scheduled_ms, items, n, err))
 		goto fail;
 	pgp_i64(&p, scheduled_ms);
 	res = pg_query(pg, "SELECT 1 FROM series_latest WHERE job = $1 AND scheduled_for > $2 LIMIT 1", &p,
@@ -911,10 +974,8 @@ static int pg_series_put(struct store *st, const char *job, int64_t run_id, int6
 		goto fail;
 	later = PQntuples(res) > 0;
 	PQclear(res);
-	if (later) {
-		pg_rollback(pg);   /* a later run's series are there: keep them */
-		return 0;
-	}
+	if (later)
+		return pg_commit(pg, err);   /* a later run's series are there: keep them (and this history) */
 	p.n = 0;
 	pgp_str(&p, job);
 	if (pg_exec(pg, "DELETE FROM series_latest WHERE job = $1", &p, "storing series", err))
@@ -953,13 +1014,49 @@ fail:
 	return -1;
 }
 
+/*
+ * Read one stored series (run_id, scheduled_for, labels, data) with sql, cut
+ * to [from, to], into out (released first).  1: found, 0: no row, -1: error.
+ */
+static int read_series(struct pgstore *pg, const char *sql, const struct pgp *p, const char *series, int64_t from,
+                       int64_t to, struct stored_series *out, struct vigil_error *err)
+{
+	PGresult *res;
+	uint64_t id, at;
+	int ret = 1;
+
+	/* the blob comes back in binary */
+	res = PQexecParams(pg->conn, sql, p->n, NULL, p->v, p->len, p->fmt, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		result_error(pg, res, err, "query");
+		PQclear(res);
+		return -1;
+	}
+	if (!PQntuples(res)) {
+		PQclear(res);
+		return 0;
+	}
+	stored_series_release(out);
+	memcpy(&id, PQgetvalue(res, 0, 0), 8);
+	memcpy(&at, PQgetvalue(res, 0, 1), 8);
+	out->series = xstrdup(series);
+	out->run_id = (int64_t)be64toh(id);
+	out->scheduled_ms = (int64_t)be64toh(at);
+	out->labels_json = xstrndup(PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
+	if (stored_series_decode(out, PQgetvalue(res, 0, 3), (size_t)PQgetlength(res, 0, 3), from, to, err)) {
+		stored_series_release(out);
+		ret = -1;
+	}
+	PQclear(res);
+	return ret;
+}
+
 static int pg_series_get(struct store *st, const char *job, const char *series, int64_t from, int64_t to,
                          struct stored_series *out, int *found, struct vigil_error *err)
 {
 	struct pgstore *pg = pg_of(st);
 	struct pgp p = { 0 };
-	PGresult *res;
-	int ret = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	*found = 0;
@@ -967,31 +1064,44 @@ static int pg_series_get(struct store *st, const char *job, const char *series, 
 	pgp_str(&p, series);
 	if (pg_ready(pg, err))
 		return -1;
-	/* the blob comes back in binary */
-	res = PQexecParams(pg->conn, "SELECT run_id, scheduled_for, labels, data FROM series_latest "
-	                   "WHERE job = $1 AND series = $2", p.n, NULL, p.v, p.len, p.fmt, 1);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		result_error(pg, res, err, "query");
-		PQclear(res);
+	rc = read_series(pg, "SELECT run_id, scheduled_for, labels, data FROM series_latest "
+	                 "WHERE job = $1 AND series = $2", &p, series, from, to, out, err);
+	if (rc < 0)
+		return -1;
+	*found = rc;
+	if ((*found && out->n) || (from == INT64_MIN && to == INT64_MAX))
+		return 0;
+	/* nothing of the latest run in [from, to]: the newest kept window around an alert that overlaps it */
+	pgp_i64(&p, from);
+	pgp_i64(&p, to);
+	rc = read_series(pg, "SELECT run_id, scheduled_for, labels, data FROM series_history "
+	                 "WHERE job = $1 AND series = $2 AND first_ts <= $4 AND last_ts >= $3 "
+	                 "ORDER BY scheduled_for DESC LIMIT 1", &p, series, from, to, out, err);
+	if (rc < 0) {
+		stored_series_release(out);
+		*found = 0;
 		return -1;
 	}
-	if (PQntuples(res)) {
-		uint64_t id, at;
-
-		memcpy(&id, PQgetvalue(res, 0, 0), 8);
-		memcpy(&at, PQgetvalue(res, 0, 1), 8);
-		out->series = xstrdup(series);
-		out->run_id = (int64_t)be64toh(id);
-		out->scheduled_ms = (int64_t)be64toh(at);
-		out->labels_json = xstrndup(PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
-		ret = stored_series_decode(out, PQgetvalue(res, 0, 3), (size_t)PQgetlength(res, 0, 3), from, to, err);
-		if (ret)
-			stored_series_release(out);
-		else
-			*found = 1;
+	if (rc) {
+		out->kept = 1;
+		*found = 1;
 	}
+	return 0;
+}
+
+static int pg_series_purge(struct store *st, int64_t before_ms, int64_t *n, struct vigil_error *err)
+{
+	struct pgstore *pg = pg_of(st);
+	struct pgp p = { 0 };
+	PGresult *res;
+
+	pgp_i64(&p, before_ms);
+	res = pg_query(pg, "DELETE FROM series_history WHERE scheduled_for < $1", &p, "purging series", err);
+	if (!res)
+		return -1;
+	*n = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
-	return ret;
+	return 0;
 }
 
 static int pg_series_list(struct store *st, const char *job, json_t **out, struct vigil_error *err)
@@ -1027,4 +1137,7 @@ const struct store_backend store_pg = {
 	.notify = &store_pg_notify,
 	.incidents = &store_pg_incidents,
 	.cluster = &store_pg_cluster,
+	.series_purge = pg_series_purge,
+	.feedback_add = pg_feedback_add,
+	.feedback_list = pg_feedback_list,
 };

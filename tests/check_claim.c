@@ -367,6 +367,14 @@ START_TEST(test_kept_series)
 	ck_assert_int_eq(out.kept, 0);
 	ck_assert_uint_eq(out.n, 0);
 	stored_series_release(&out);
+	/* a backfill of older times keeps its window even though the latest series stay those of run 9 */
+	ck_assert_int_eq(st->backend->series_put(st, "j", 5, 3000, &in[0], 1, &err), 0);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM series_history WHERE run_id = 5"), 1);
+	ck_assert_int_eq(scalar(path, "SELECT run_id FROM series_latest WHERE job = 'j'"), 9);
+	ck_assert_int_eq(st->backend->series_get(st, "j", "cpu", 110000, 119000, &out, &found, &err), 0);
+	ck_assert_int_eq(out.kept, 1);
+	ck_assert_int_eq(out.run_id, 5);
+	stored_series_release(&out);
 
 	/* the window starts STORE_HISTORY_BEFORE_MS before the first alerting point */
 	for (size_t i = 0; i < 1000; i++) {

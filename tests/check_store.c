@@ -26,7 +26,8 @@ START_TEST(test_migrations)
 	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM schema_version"), 1);
 	if (test_pg()) {
 		ck_assert_int_eq(scalar(path, "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
-		                              "('jobs', 'runs', 'anomalies', 'run_failures', 'outbox', 'nodes')"), 6);
+		                              "('jobs', 'runs', 'anomalies', 'run_failures', 'outbox', 'nodes', "
+		                              "'series_history', 'incident_feedback')"), 8);
 	} else {
 		char *mode = text(path, "PRAGMA journal_mode");
 
@@ -358,6 +359,60 @@ START_TEST(test_incidents)
 }
 END_TEST
 
+/* Verdicts on incidents: one row per verdict, oldest first, none for an incident that does not exist. */
+START_TEST(test_feedback)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *path = tmp_db();
+	struct store *st = store_open(path, &err);
+	struct incident a = {
+		.job = "j", .series = "cpu", .kind = "anomaly", .labels_json = "{}", .state = "open", .start_ms = 1000,
+		.peak_value = NAN, .peak_expected = NAN, .peak_score = NAN, .peak_rarity = NAN, .onset_expected = NAN,
+		.onset_lower = NAN, .onset_upper = NAN, .accepted_lower = NAN, .accepted_upper = NAN,
+	};
+	int64_t first = 0, second = 0, none = -7;
+	int found = -1;
+	json_t *rows = NULL, *r;
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	ck_assert_ptr_nonnull(st->backend->feedback_add);
+	ck_assert_int_eq(st->backend->incidents->open(st, &a, &err), 0);
+	ck_assert_int_eq(st->backend->feedback_add(st, a.id, "false", NULL, "ann", 5000, &first, &found, &err), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(st->backend->feedback_add(st, a.id, "real", "it's 'real'", "bob", 6000, &second, &found, &err),
+	                 0);
+	ck_assert_int_gt(second, first);
+	/* no such incident: nothing stored */
+	ck_assert_int_eq(st->backend->feedback_add(st, a.id + 100, "real", NULL, "ann", 7000, &none, &found, &err), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(none, -7);
+	ck_assert_int_eq(scalar(path, "SELECT count(*) FROM incident_feedback"), 2);
+
+	ck_assert_int_eq(st->backend->feedback_list(st, a.id, &rows, &err), 0);
+	ck_assert_int_eq(json_array_size(rows), 2);
+	r = json_array_get(rows, 0);
+	ck_assert_int_eq(json_object_size(r), 5);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), first);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "verdict")), "false");
+	ck_assert(json_is_null(json_object_get(r, "note")));
+	ck_assert_str_eq(json_string_value(json_object_get(r, "who")), "ann");
+	ck_assert(json_is_integer(json_object_get(r, "at")));
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "at")), 5000);
+	r = json_array_get(rows, 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), second);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "verdict")), "real");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "note")), "it's 'real'");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "who")), "bob");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "at")), 6000);
+	json_decref(rows);
+	ck_assert_int_eq(st->backend->feedback_list(st, a.id + 100, &rows, &err), 0);
+	ck_assert_int_eq(json_array_size(rows), 0);
+	json_decref(rows);
+	store_close(st);
+	free(path);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -370,6 +425,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_alert_rules);
 	tcase_add_test(tc, test_no_data);
 	tcase_add_test(tc, test_incidents);
+	tcase_add_test(tc, test_feedback);
 	suite_add_tcase(s, tc);
 	return s;
 }
