@@ -29,6 +29,7 @@ done
 LEASE=${LEASE:-4s} FAILOVERS=${FAILOVERS:-5}
 $PSQL -c "CREATE DATABASE fo" postgres
 D=$TMP/specs P=$TMP/plugins
+export VIGIL_SOURCE_ROOTS="$TMP"   # the data sits beside the specs directory
 mkdir -p "$D" "$P"
 make -s -C "$top_builddir" tests/plugins/slow.la >/dev/null 2>&1
 ln -s "$top_builddir/tests/plugins/.libs/slow.so" "$P/slow.so"

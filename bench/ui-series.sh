@@ -11,6 +11,7 @@ pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
 mkdir -p "$tmp/specs" "$tmp/state"
+export VIGIL_SOURCE_ROOTS="$tmp"   # the data sits beside the specs directory
 now=$(date +%s)
 for n in 100000 1000000; do
 	awk -v n=$n -v t0=$((now - n)) 'BEGIN { print "ts,v"; srand(1)

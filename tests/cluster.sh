@@ -45,6 +45,7 @@ now=$(date +%s)
 awk -v t0=$((now - 3600)) -v now="$now" 'BEGIN { print "timestamp,v"; for (i = 0; i < 720; i++) {
 	t = t0 + 10 * i; printf "%d,%d\n", t, (t > now - 300 && t < now + 300) ? 100 : 10 } }' >"$TMP/data.csv"
 D=$TMP/specs P=$TMP/plugins
+export VIGIL_SOURCE_ROOTS="$TMP"   # the data sits beside the specs directories
 mkdir -p "$D" "$P"
 ln -s "$VIGIL_TEST_PLUGINS/slow.so" "$P/slow.so"
 cat >"$D/tick.json" <<JSON

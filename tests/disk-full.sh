@@ -16,6 +16,7 @@ fi
 now=$(date +%s)
 awk -v t0=$((now - 600)) 'BEGIN { print "t,v"; for (i = 0; i < 4200; i++) printf "%d,1\n", t0 + i }' >"$TMP/data.csv"
 mkdir -p "$TMP/specs"
+export VIGIL_SOURCE_ROOTS="$TMP"   # the data sits beside the specs directory
 cat >"$TMP/specs/tick.json" <<JSON
 {"version": 1, "name": "tick", "source": {"type": "csv", "path": "$TMP/data.csv", "time_column": "t"},
  "window": "10s", "detectors": [{"detector": "threshold", "params": {"upper": 100}}], "schedule": "@every 1s"}
@@ -26,8 +27,8 @@ succeeded() {   # succeeded STATE: the number of succeeded runs
 		"select count(*) from runs where state = '"'succeeded'"'").fetchone()[0])' "$1/vigil.db" 2>/dev/null || echo 0
 }
 wait_runs() {   # wait_runs STATE N: until N runs succeeded (60 s at most)
-	i=0
-	while [ "$(succeeded "$1")" -lt "$2" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	end=$(($(date +%s) + 60))
+	while [ "$(succeeded "$1")" -lt "$2" ] && [ "$(date +%s)" -lt $end ]; do sleep 0.1; done
 	[ "$(succeeded "$1")" -ge "$2" ]
 }
 

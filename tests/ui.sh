@@ -18,6 +18,8 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 D=$TMP/specs S=$TMP/state
 mkdir -p "$D" "$S"
+# the data files sit beside the specs directory, not in it (docs/spec.md: source roots)
+export VIGIL_SOURCE_ROOTS="$TMP"
 now=$(date +%s)
 # Six hours of minutes ending now, per host; web-1 spikes 30 min ago.  One
 # host's name is markup: the UI must show it as text.
