@@ -21,9 +21,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "adhoc.h"
 #include "api.h"
 #include "api-guard.h"
 #include "api-request.h"
+#include "api-wait.h"
+#include "duration.h"
 #include "feedback.h"
 #include "incident.h"
 #include "jsonfmt.h"
@@ -49,6 +52,10 @@
 #define API_CONNECTIONS 256
 /* A request (headers and body) must arrive within this of its start. */
 #define API_REQUEST_DEADLINE_MS 10000
+/* Long-polls (GET /api/runs/{id}?wait=): the longest wait, how many at once, how often they look again. */
+#define API_WAIT_MAX_MS 60000
+#define API_WAITERS_MAX 64
+#define API_WAIT_POLL_MS 250
 /* Flagged points of one run whose reasons /api/series looks up. */
 #define API_REASONS_MAX 100000
 
@@ -60,12 +67,17 @@ struct api {
 	int loopback;
 	char address[128];
 	struct api_guard *guard;
+	struct api_wait *wait;
 };
 
 struct request {
 	size_t body;
 	int started;                /* the handler saw the headers */
 	char target_error[160];     /* why the raw request target is refused ("" if it is not) */
+	size_t cap;                 /* the largest body taken: API_BODY_MAX, or ADHOC_SPEC_MAX for POST /api/runs */
+	char *big;                  /* the body when cap is ADHOC_SPEC_MAX (allocated as it arrives) */
+	int waiting;                /* a long-poll: wait_until is set */
+	int64_t wait_until;         /* monotonic ms */
 	char data[API_BODY_MAX + 1];   /* the body, when it fits */
 };
 
@@ -214,6 +226,15 @@ static const char *unknown_arg(struct MHD_Connection *c, const char *const *allo
 	return ac.bad;
 }
 
+static int valid_name(const char *s);
+
+/* A job name in a ?job= filter: a spec's name, or an ad-hoc run's "adhoc:NAME". */
+static int valid_job_filter(const char *s)
+{
+	return valid_name(s) || (!strncmp(s, ADHOC_JOB_PREFIX, strlen(ADHOC_JOB_PREFIX)) &&
+	                         valid_name(s + strlen(ADHOC_JOB_PREFIX)));
+}
+
 static int valid_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -359,7 +380,7 @@ static enum MHD_Result get_runs(struct api *api, struct MHD_Connection *c)
 
 	if ((bad = unknown_arg(c, allowed)))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s' (known: job, limit, before)", bad);
-	if (job && !valid_name(job))
+	if (job && !valid_job_filter(job))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "job: not a job name");
 	if (int_arg(c, "limit", 1, API_LIMIT_MAX, &limit))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "limit: must be an integer from 1 to %d", API_LIMIT_MAX);
@@ -385,20 +406,110 @@ static enum MHD_Result get_runs(struct api *api, struct MHD_Connection *c)
 	return reply_json(c, MHD_HTTP_OK, o);
 }
 
-static enum MHD_Result get_run(struct api *api, struct MHD_Connection *c, const char *id_text)
+/* A run that may still change: a long-poll waits for it. */
+static int run_unfinished(const json_t *run)
 {
+	const char *state = json_string_value(json_object_get(run, "state"));
+
+	return state && (!strcmp(state, "pending") || !strcmp(state, "running") || !strcmp(state, "interrupted"));
+}
+
+/* An ad-hoc run's spec (redacted) and results join its run; a scheduled run's are elsewhere (/api/series). */
+static int add_adhoc(struct api *api, int64_t id, json_t *run, struct vigil_error *err)
+{
+	char *spec = NULL, *results = NULL;
+	json_t *o;
+	int found = 0;
+
+	json_object_set_new(run, "adhoc", json_false());
+	if (!api->st->backend->adhoc || api->st->backend->adhoc->get(api->st, id, &spec, &results, &found, err))
+		return api->st->backend->adhoc ? -1 : 0;
+	if (found) {
+		json_object_set_new(run, "adhoc", json_true());
+		o = spec ? json_loads(spec, 0, NULL) : NULL;
+		json_object_set_new(run, "spec", o ? api_redact(o) : json_null());
+		json_decref(o);
+		o = results ? json_loads(results, JSON_DECODE_ANY, NULL) : NULL;
+		json_object_set_new(run, "results", o ? o : json_null());
+	}
+	free(spec);
+	free(results);
+	return 0;
+}
+
+/* GET /api/runs/{id}[?wait=DURATION]: the run; with wait, once it ended or the wait is over. */
+static enum MHD_Result get_run(struct api *api, struct MHD_Connection *c, const char *id_text, struct request *rq)
+{
+	static const char *const allowed[] = { "wait", NULL };
 	struct vigil_error err = VIGIL_ERROR_INIT;
+	const char *wait = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait"), *bad;
+	int64_t wait_ms = 0;
 	long long id;
 	json_t *run = NULL;
 
+	if ((bad = unknown_arg(c, allowed)))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s' (known: wait)", bad);
 	if (api_parse_int(id_text, 1, INT64_MAX, &id))
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not a run id (an integer from 1 to %lld)",
 		                   id_text, (long long)INT64_MAX);
+	if (wait && (duration_parse(wait, &wait_ms) || wait_ms > API_WAIT_MAX_MS))
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "wait: must be a duration up to %ds, such as 30s",
+		                   API_WAIT_MAX_MS / 1000);
 	if (api->st->backend->run_get(api->st, id, &run, &err))
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
 	if (!run)
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no run %lld", id);
+	if (wait_ms && run_unfinished(run)) {
+		if (!rq->waiting) {
+			rq->waiting = 1;
+			rq->wait_until = time_mono_ns() / 1000000 + wait_ms;
+		}
+		if (time_mono_ns() / 1000000 < rq->wait_until && api_wait_suspend(api->wait, c) == 0) {
+			json_decref(run);
+			return MHD_YES;   /* answered when a later round finds it ended, or at wait_until */
+		}
+	}
+	if (add_adhoc(api, id, run, &err)) {
+		json_decref(run);
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	}
 	return reply_json(c, MHD_HTTP_OK, run);
+}
+
+/* POST /api/runs: queue an ad-hoc run of the spec in the body (runner/adhoc.h). */
+static enum MHD_Result post_adhoc(struct api *api, struct MHD_Connection *c, const char *body, size_t len)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct diag d;
+	int64_t id, t;
+	char *job, esc[300];
+	json_t *o;
+
+	if (!api->st->backend->adhoc)
+		return reply_error(c, MHD_HTTP_NOT_IMPLEMENTED, "this store keeps no ad-hoc runs");
+	if (!serve_ready(api->sv))
+		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the daemon is stopping");
+	if (!len || strlen(body) != len)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "the body must be a job spec (a JSON object, as in a spec file)");
+	diag_init(&d, "spec");
+	job = serve_adhoc_check(api->sv, body, &d);
+	if (!job) {
+		o = json_pack("{s:s, s:o}", "error", d.n ? d.msgs[0] : "invalid spec", "errors", diag_json(&d));
+		diag_release(&d);
+		return reply_json(c, MHD_HTTP_BAD_REQUEST, o);
+	}
+	diag_release(&d);
+	if (api->st->backend->adhoc->submit(api->st, job, body, &id, &t, &err)) {
+		free(job);
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+	}
+	serve_adhoc_queued(api->sv);
+	log_info("api", "job '%s': ad-hoc run %lld queued", log_escape(esc, sizeof(esc), job), (long long)id);
+	o = json_pack("{s:I, s:s, s:I, s:s}", "id", (json_int_t)id, "job", job, "scheduled_for", (json_int_t)t, "state",
+	              "pending");
+	json_object_set_new(o, "url", json_sprintf("/api/runs/%lld", (long long)id));
+	free(job);
+	return reply_json(c, MHD_HTTP_ACCEPTED, o);
 }
 
 static enum MHD_Result get_anomalies(struct api *api, struct MHD_Connection *c)
@@ -865,7 +976,7 @@ static enum MHD_Result route_incidents(struct api *api, struct MHD_Connection *c
 }
 
 static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const char *url, const char *method,
-                             const struct request *rq)
+                             struct request *rq)
 {
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST"), refused;
 	static const char *const no_args[] = { NULL };
@@ -923,14 +1034,21 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 		return get_job(api, c, rest);
 	}
 	if (!strcmp(url, "/api/runs")) {
+		if (post) {
+			enum MHD_Result r = refuse_mutation(api, c, &refused);
+
+			if (refused)
+				return r;
+			return post_adhoc(api, c, rq->big ? rq->big : rq->data, rq->body);
+		}
 		if (!get)
-			return method_not_allowed(c, "GET");
+			return method_not_allowed(c, "GET, POST");
 		return get_runs(api, c);
 	}
 	if (!strncmp(url, "/api/runs/", 10)) {
 		if (!get)
 			return method_not_allowed(c, "GET");
-		return get_run(api, c, url + 10);
+		return get_run(api, c, url + 10, rq);
 	}
 	if (!strcmp(url, "/api/anomalies")) {
 		if (!get)
@@ -989,11 +1107,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*con_cls = rq = XNEW(struct request);
 	if (!rq->started) {
 		rq->started = 1;
+		/* a job spec is larger than other bodies (runner/adhoc.h) */
+		rq->cap = !strcmp(method, "POST") && !strcmp(url, "/api/runs") ? ADHOC_SPEC_MAX : API_BODY_MAX;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (rq->body + *upload_data_size <= API_BODY_MAX)
-			memcpy(rq->data + rq->body, upload_data, *upload_data_size);
+		if (rq->body + *upload_data_size <= rq->cap) {
+			if (rq->cap > API_BODY_MAX && !rq->big)
+				rq->big = xmalloc(rq->cap + 1);
+			memcpy((rq->big ? rq->big : rq->data) + rq->body, upload_data, *upload_data_size);
+		}
 		rq->body += *upload_data_size;
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -1001,10 +1124,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	api_guard_request_read(c);
 	if (rq->target_error[0])
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "%s", rq->target_error);
-	if (rq->body > API_BODY_MAX)
-		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes", API_BODY_MAX);
-	if (rq->body <= API_BODY_MAX)
-		rq->data[rq->body] = '\0';
+	if (rq->body > rq->cap)
+		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %zu bytes%s", rq->cap,
+		                   rq->cap > API_BODY_MAX ? " (the largest job spec accepted)" : "");
+	(rq->big ? rq->big : rq->data)[rq->body] = '\0';
 	return route(api, c, url, method, rq);
 }
 
@@ -1013,6 +1136,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 	(void)cls;
 	(void)toe;
 	api_guard_request_done(c);
+	if (*con_cls)
+		free(((struct request *)*con_cls)->big);
 	free(*con_cls);
 	*con_cls = NULL;
 }
@@ -1050,7 +1175,7 @@ struct api *api_start(const struct api_config *cfg, struct serve *sv, struct vig
 	struct sockaddr *addr;
 	const union MHD_DaemonInfo *info;
 	char host[64];
-	unsigned port, flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned port, flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (api_parse_listen(cfg->listen, host, sizeof(host), &port, &api->loopback, err))
 		goto fail;
@@ -1077,6 +1202,7 @@ struct api *api_start(const struct api_config *cfg, struct serve *sv, struct vig
 	if (!api->st)
 		goto fail;
 	api->guard = api_guard_new(API_REQUEST_DEADLINE_MS);
+	api->wait = api_wait_new(API_WAITERS_MAX, API_WAIT_POLL_MS);
 	api->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, api,
 	                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
 	                            MHD_OPTION_SOCK_ADDR, addr,
@@ -1101,6 +1227,8 @@ struct api *api_start(const struct api_config *cfg, struct serve *sv, struct vig
 		snprintf(api->address, sizeof(api->address), "%s:%u", host, port);
 	return api;
 fail:
+	api_wait_stop(api->wait);
+	api_wait_free(api->wait);
 	api_guard_free(api->guard);
 	store_close(api->st);
 	free(api->token);
@@ -1112,7 +1240,9 @@ void api_stop(struct api *api)
 {
 	if (!api)
 		return;
+	api_wait_stop(api->wait);
 	MHD_stop_daemon(api->mhd);
+	api_wait_free(api->wait);
 	api_guard_free(api->guard);
 	store_close(api->st);
 	if (api->token)

@@ -439,7 +439,8 @@ int job_run(const struct job_spec *spec, const struct job_options *opt, struct r
 	int rc = -1;
 
 	memset(rep, 0, sizeof(*rep));
-	incident_state_load(spec, opt->store ? opt->store : opt->notify ? opt->notify->outbox : NULL, &is);
+	incident_state_load(spec, opt->adhoc ? NULL : opt->store ? opt->store : opt->notify ? opt->notify->outbox : NULL,
+	                    &is);
 	rep->job = spec->name;
 	rep->started_ms = opt->fixed_clock ? opt->scheduled_ms : time_now_ms();
 	if (spec->window_ms) {
@@ -525,9 +526,11 @@ finish:
 	}
 	if (opt->store) {
 		struct vigil_error serr = VIGIL_ERROR_INIT;
+		char *results = opt->results ? opt->results(opt->arg) : NULL;
 
+		out.adhoc_results = results;
 		if (opt->store->backend->run_finish(opt->store, rep->run_id, rep->finished_ms, &out, rows.rows,
-		                                    rows.n, &serr)) {
+		                                    opt->adhoc ? 0 : rows.n, &serr)) {
 			log_error("store", "job '%s': %s", spec->name, serr.msg);
 			if (!rep->failed) {
 				rep->failed = 1;
@@ -536,6 +539,7 @@ finish:
 			}
 			rc = -1;
 		}
+		free(results);
 	}
 	keep_incidents(spec, opt, rep, out.health);
 	notify_all(spec, opt, rep, &disp);

@@ -31,6 +31,13 @@ struct job_options {
 	int64_t run_id;                /* a run already claimed in the store: finish it instead of creating one */
 	int64_t window_from_ms;        /* the window starts here (a run covering missed fire times) */
 	int fixed_clock;               /* report the run as started and finished at scheduled_ms (determinism) */
+	/*
+	 * An ad-hoc run (runner/adhoc.h): the job's incidents and health are
+	 * neither read nor written, no anomaly rows are stored, and results(arg),
+	 * if set, gives the text stored with the run (freed by job_run).
+	 */
+	int adhoc;
+	char *(*results)(void *arg);
 };
 
 /*

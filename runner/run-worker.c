@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "adhoc.h"
 #include "job.h"
 #include "log.h"
 #include "notify.h"
@@ -39,12 +40,12 @@ static json_t *request_json(const struct worker_request *req)
 
 	for (size_t i = 0; i < req->n_plugin_dirs; i++)
 		json_array_append_new(dirs, json_string(req->plugin_dirs[i]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:b, s:o}",
 	                 "spec", req->spec_text, "spec_path", req->spec_path, "spec_dir", req->spec_dir,
 	                 "store", req->store_path, "node", req->node, "run_id", (json_int_t)req->run_id,
 	                 "scheduled_ms", (json_int_t)req->scheduled_ms,
 	                 "window_from_ms", (json_int_t)req->window_from_ms, "dry_run", req->dry_run,
-	                 "plugin_dirs", dirs);
+	                 "adhoc", req->adhoc, "plugin_dirs", dirs);
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -303,6 +304,14 @@ static void collect_series(void *arg, const struct job_spec *spec, const struct 
 	out->n_detectors = k2;
 }
 
+/* job_run's results(): an ad-hoc run's series, scores and flags, stored with the run. */
+static char *collect_results(void *arg)
+{
+	struct collect *c = arg;
+
+	return adhoc_results_text(c->items, c->n, c->dropped);
+}
+
 static void collect_release(struct collect *c)
 {
 	for (size_t i = 0; i < c->n; i++)
@@ -399,7 +408,7 @@ int worker_main(void)
 	struct notify_ctx nctx;
 	const char *node;
 	json_int_t sent = 0, failed = 0;
-	int rc = 0, landed;
+	int rc = 0, landed, adhoc;
 	struct diag d;
 
 	free(text);
@@ -413,6 +422,7 @@ int worker_main(void)
 		return 3;
 	}
 	node = json_string_value(json_object_get(rq, "node"));
+	adhoc = json_is_true(json_object_get(rq, "adhoc"));
 	json_array_foreach(json_object_get(rq, "plugin_dirs"), i, v)
 		if (json_is_string(v) && n_dirs < 64)
 			dirs[n_dirs++] = json_string_value(v);
@@ -449,6 +459,12 @@ int worker_main(void)
 	opt.notify = &nctx;   /* queued targets: decided and written to the outbox with the run */
 	opt.on_series = collect_series;
 	opt.arg = &col;
+	if (adhoc) {
+		/* nobody is notified; the results stay with the run (runner/adhoc.h) */
+		opt.notify = NULL;
+		opt.adhoc = 1;
+		opt.results = collect_results;
+	}
 	rc = job_run(spec, &opt, &rep, &err) ? 1 : 0;
 	landed = completion_landed(st, opt.run_id, node);
 	json_object_set_new(res, "lost", json_boolean(!landed));
@@ -456,13 +472,14 @@ int worker_main(void)
 		log_warn("worker", "job '%s': run %lld: the claim was lost; results and notifications dropped",
 		         spec->name, (long long)opt.run_id);
 	} else {
-		if (!rep.failed && st->backend->series_put(st, spec->name, opt.run_id, opt.scheduled_ms, col.items,
+		if (!rep.failed && !adhoc && st->backend->series_put(st, spec->name, opt.run_id, opt.scheduled_ms, col.items,
 		                                           col.n, &err))
 			log_warn("worker", "job '%s': %s", spec->name, err.msg);
 		if (col.dropped)
 			log_warn("worker", "job '%s': %zu series beyond %d not kept for the API", spec->name, col.dropped,
 			         STORE_SERIES_MAX_PER_JOB);
-		notify_run(spec, &rep, json_is_true(json_object_get(rq, "dry_run")), &sent, &failed);
+		if (!adhoc)
+			notify_run(spec, &rep, json_is_true(json_object_get(rq, "dry_run")), &sent, &failed);
 	}
 	json_object_set_new(res, "state", json_string(rep.failed ? "failed" : "succeeded"));
 	json_object_set_new(res, "outcome", rep.failed ? json_null()

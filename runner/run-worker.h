@@ -36,6 +36,7 @@ struct worker_request {
 	int64_t scheduled_ms;
 	int64_t window_from_ms;
 	int dry_run;               /* print notifications instead of sending them */
+	int adhoc;                 /* an ad-hoc run (runner/adhoc.h): results kept with the run, nobody notified */
 	const char *const *plugin_dirs;
 	size_t n_plugin_dirs;
 };

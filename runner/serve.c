@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "adhoc.h"
 #include "api.h"
 #include "cmd.h"
 #include "cron.h"
@@ -58,6 +59,10 @@
 #define STORE_RETRY_MS 1000
 /* How often spec versions are compared across the nodes. */
 #define CONFLICT_CHECK_MS 10000
+/* How often a node asks the store for waiting ad-hoc runs (a POST to this node wakes it at once). */
+#define ADHOC_POLL_MS 1000
+/* The job label of ad-hoc runs in /metrics (no spec name contains ':'). */
+#define ADHOC_METRICS_JOB "adhoc:"
 /* How often the kept series are purged. */
 #define PURGE_EVERY_MS (3600 * 1000)
 
@@ -94,6 +99,8 @@ struct running {
 	int64_t kill_at;           /* SIGKILL at; 0: not signalled */
 	int killed;
 	int64_t timeout_ms;        /* the spec's, when the run started */
+	int adhoc;                 /* an ad-hoc run (runner/adhoc.h): not the scheduler's */
+	int64_t adhoc_deadline;    /* ad-hoc: stopped at this time (store clock) */
 };
 
 struct serve {
@@ -132,6 +139,9 @@ struct serve {
 	int64_t next_cluster;      /* node heartbeat and rescue of runs whose lease ran out */
 	int64_t next_conflicts;    /* spec versions compared */
 	json_t *conflicts;         /* {job: true} run in different versions by alive nodes */
+	/* Ad-hoc runs (runner/adhoc.h) */
+	int64_t next_adhoc;        /* when the store is asked for waiting ad-hoc runs next */
+	int adhoc_kick;            /* one was queued through this node's API: ask now */
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -537,6 +547,103 @@ not_started:
 	free(rr);
 }
 
+/* Start a claimed ad-hoc run of spec text; the caller holds the lock. */
+static void spawn_adhoc(struct serve *sv, const struct run_claim *claim, const char *job, const char *text,
+                        int64_t now)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct running *rr;
+	struct worker_request req;
+	struct job_spec *spec;
+	char what[64];
+	struct diag d;
+	int done;
+
+	snprintf(what, sizeof(what), "ad-hoc run %lld", (long long)claim->id);
+	diag_init(&d, what);
+	spec = spec_parse(text, adhoc_spec_dir(), sv->reg, &d);
+	if (spec)
+		adhoc_check(spec->root, &d);
+	if (!spec || d.n) {
+		/* valid when it was queued: a detector may be missing on this node */
+		log_error("serve", "job '%s': %s", job, d.n ? d.msgs[0] : "invalid spec");
+		sv->st->backend->run_release(sv->st, claim->id, sv->opt->node, "failed", d.n ? d.msgs[0] : "invalid spec",
+		                             &done, NULL);
+		metrics_run(sv->metrics, ADHOC_METRICS_JOB, "failed", 0);
+		spec_free(spec);
+		diag_release(&d);
+		return;
+	}
+	diag_release(&d);
+	rr = XNEW(struct running);
+	rr->adhoc = 1;
+	rr->claim = *claim;
+	snprintf(rr->run.job, sizeof(rr->run.job), "%s", job);
+	rr->run.scheduled_ms = claim->scheduled_ms;
+	rr->run.cover_from_ms = claim->scheduled_ms;
+	rr->run.trigger = TRIGGER_MANUAL;
+	rr->timeout_ms = spec->timeout_ms;
+	rr->adhoc_deadline = now + spec->timeout_ms;
+	spec_free(spec);
+	req = (struct worker_request){
+		.spec_text = text,
+		.spec_path = what,
+		.spec_dir = adhoc_spec_dir(),
+		.store_path = sv->opt->store_path,
+		.node = sv->opt->node,
+		.run_id = claim->id,
+		.scheduled_ms = claim->scheduled_ms,
+		.dry_run = sv->opt->dry_run,
+		.adhoc = 1,
+		.plugin_dirs = sv->opt->plugin_dirs,
+		.n_plugin_dirs = sv->opt->n_plugin_dirs,
+	};
+	if (worker_spawn(sv->opt->exe, &req, &rr->w, &err)) {
+		log_error("serve", "job '%s': run %lld: %s", job, (long long)claim->id, err.msg);
+		sv->st->backend->run_release(sv->st, claim->id, sv->opt->node, "failed", err.msg, &done, NULL);
+		metrics_run(sv->metrics, ADHOC_METRICS_JOB, "failed", 0);
+		free(rr);
+		return;
+	}
+	rr->started_mono_ns = time_mono_ns();
+	rr->next_heartbeat = now + sv->opt->lease_ms / 3;
+	sv->running = xreallocarray(sv->running, sv->n_running + 1, sizeof(*sv->running));
+	sv->running[sv->n_running++] = rr;
+	log_info("serve", "job '%s': ad-hoc run %lld started (attempt %d, worker %ld)", job, (long long)claim->id,
+	         claim->attempts, (long)rr->w.pid);
+}
+
+/*
+ * Ad-hoc runs (runner/adhoc.h): any node claims the waiting ones while it
+ * runs fewer than --concurrency runs.  The store is asked every
+ * ADHOC_POLL_MS, and at once after a POST to this node.  The caller holds the lock.
+ */
+static void start_adhoc(struct serve *sv, int64_t now)
+{
+	const struct store_adhoc_ops *a = sv->st->backend->adhoc;
+
+	if (!a || sv->stopping || sv->store_down || (now < sv->next_adhoc && !sv->adhoc_kick))
+		return;
+	sv->next_adhoc = now + ADHOC_POLL_MS;
+	sv->adhoc_kick = 0;
+	while (sv->n_running < sv->opt->concurrency) {
+		struct vigil_error err = VIGIL_ERROR_INIT;
+		struct run_claim claim;
+		char *job = NULL, *text = NULL;
+		int claimed = 0;
+
+		if (a->claim(sv->st, sv->opt->node, sv->opt->lease_ms, &claim, &job, &text, &claimed, &err)) {
+			log_warn("serve", "cannot claim ad-hoc runs: %s", err.msg);
+			break;
+		}
+		if (!claimed)
+			break;
+		spawn_adhoc(sv, &claim, job, text, now);
+		free(job);
+		free(text);
+	}
+}
+
 static void describe_exit(int status, char *buf, size_t size)
 {
 	if (WIFSIGNALED(status))
@@ -585,13 +692,14 @@ static void end_run(struct serve *sv, struct running *rr)
 		log_error("serve", "job '%s': run %lld: %s", rr->run.job, (long long)rr->claim.id, why);
 		status = "failed";
 	}
-	metrics_run(sv->metrics, rr->run.job, status, secs);
+	metrics_run(sv->metrics, rr->adhoc ? ADHOC_METRICS_JOB : rr->run.job, status, secs);
 	log_info("serve", "job '%s': run %lld %s in %.3fs%s%s", rr->run.job, (long long)rr->claim.id, status, secs,
 	         res && json_is_string(json_object_get(res, "outcome")) ? ", " : "",
 	         res && json_is_string(json_object_get(res, "outcome")) ?
 	         json_string_value(json_object_get(res, "outcome")) : "");
 	json_decref(res);
-	sched_finished(sv->sched, rr->run.job);
+	if (!rr->adhoc)
+		sched_finished(sv->sched, rr->run.job);
 	worker_release(&rr->w);
 }
 
@@ -670,12 +778,24 @@ static void timeouts(struct serve *sv, int64_t now)
 	struct sched_run exp[16];
 	size_t n;
 
+	for (size_t i = 0; i < sv->n_running; i++) {
+		struct running *rr = sv->running[i];
+
+		if (!rr->adhoc || rr->stop != STOP_NONE || now < rr->adhoc_deadline)
+			continue;
+		log_warn("serve", "job '%s': ad-hoc run %lld is past its timeout; stopping it", rr->run.job,
+		         (long long)rr->claim.id);
+		rr->stop = STOP_TIMEOUT;
+		rr->kill_at = now + KILL_GRACE_MS;
+		signal_run(rr, SIGTERM);
+	}
+
 	while ((n = sched_expired(sv->sched, now, exp, 16)) > 0) {
 		for (size_t k = 0; k < n; k++) {
 			for (size_t i = 0; i < sv->n_running; i++) {
 				struct running *rr = sv->running[i];
 
-				if (strcmp(rr->run.job, exp[k].job) || rr->stop != STOP_NONE)
+				if (rr->adhoc || strcmp(rr->run.job, exp[k].job) || rr->stop != STOP_NONE)
 					continue;
 				log_warn("serve", "job '%s': run %lld is past its timeout; stopping it", rr->run.job,
 				         (long long)rr->claim.id);
@@ -811,6 +931,9 @@ static void recover(struct serve *sv, const char *node)
 		char when[40];
 
 		time_format_iso(t, when, sizeof(when));
+		if (json_is_string(json_object_get(r, "trigger")) &&
+		    !strcmp(json_string_value(json_object_get(r, "trigger")), "adhoc"))
+			continue;   /* claimed by start_adhoc(), by any node */
 		if (!job || !slot_by_name(sv, job)) {
 			if (node)
 				log_warn("serve", "run %lld of job '%s' for %s was interrupted, but no spec defines the job "
@@ -1009,6 +1132,30 @@ int serve_trigger(struct serve *sv, const char *name, int64_t *scheduled_ms, str
 	return rc;
 }
 
+char *serve_adhoc_check(struct serve *sv, const char *text, struct diag *d)
+{
+	struct job_spec *spec;
+	char *job = NULL;
+
+	pthread_mutex_lock(&sv->lock);   /* the loop's thread uses the registry too */
+	spec = spec_parse(text, adhoc_spec_dir(), sv->reg, d);
+	pthread_mutex_unlock(&sv->lock);
+	if (spec)
+		adhoc_check(spec->root, d);
+	if (spec && !d->n)
+		job = xasprintf("%s%s", ADHOC_JOB_PREFIX, spec->name);
+	spec_free(spec);
+	return job;
+}
+
+void serve_adhoc_queued(struct serve *sv)
+{
+	pthread_mutex_lock(&sv->lock);
+	sv->adhoc_kick = 1;
+	pthread_mutex_unlock(&sv->lock);
+	wake(sv);
+}
+
 struct metrics *serve_metrics(struct serve *sv)
 {
 	return sv->metrics;
@@ -1095,6 +1242,13 @@ static void purge_series(struct serve *sv, int64_t now)
 		log_warn("serve", "%s", err.msg);
 	else if (n)
 		log_info("serve", "purged %lld series windows of runs older than the retention", (long long)n);
+	if (!sv->st->backend->adhoc)
+		return;
+	vigil_error_clear(&err);
+	if (sv->st->backend->adhoc->purge(sv->st, now - keep, &n, &err))
+		log_warn("serve", "%s", err.msg);
+	else if (n)
+		log_info("serve", "purged %lld ad-hoc runs older than the retention", (long long)n);
 }
 
 static void loop(struct serve *sv)
@@ -1132,6 +1286,7 @@ static void loop(struct serve *sv)
 			if (n < 64)
 				break;
 		}
+		start_adhoc(sv, now);
 		pthread_mutex_unlock(&sv->lock);
 		heartbeats(sv, now);
 		kills(sv, now);
@@ -1141,6 +1296,12 @@ static void loop(struct serve *sv)
 		next = sv->store_down ? sv->store_retry_at : sched_next_wakeup(sv->sched, now);
 		if (sv->next_cluster < next)
 			next = sv->next_cluster;
+		if (sv->st->backend->adhoc && !sv->stopping && !sv->store_down) {
+			int64_t t = sv->adhoc_kick ? now : sv->next_adhoc;
+
+			if (t < next)
+				next = t;
+		}
 		pthread_mutex_unlock(&sv->lock);
 		if (sv->stopping && sv->n_running == 0)
 			break;

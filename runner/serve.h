@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "diag.h"
 #include "error.h"
 #include "metrics.h"
 
@@ -55,6 +56,16 @@ json_t *serve_job_json(struct serve *sv, const char *name);
  * is full, VIGIL_E_INTERNAL when shutting down.
  */
 int serve_trigger(struct serve *sv, const char *name, int64_t *scheduled_ms, struct vigil_error *err);
+
+/*
+ * Validate an ad-hoc spec (runner/adhoc.h) as `vigil validate` would, plus
+ * the ad-hoc rules.  Returns its run's job name ("adhoc:NAME", free it),
+ * or NULL with every problem in d.
+ */
+char *serve_adhoc_check(struct serve *sv, const char *text, struct diag *d);
+
+/* An ad-hoc run was queued: this node looks for it now instead of at its next poll. */
+void serve_adhoc_queued(struct serve *sv);
 
 struct metrics *serve_metrics(struct serve *sv);
 

@@ -235,6 +235,16 @@ static const char *const migrations[] = {
 	"  created_at BIGINT NOT NULL"
 	");"
 	"CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);",
+	/* 6: ad-hoc runs (store-pg-adhoc.c): the spec sent over HTTP and the results, beside the run (as SQLite's 6) */
+	"CREATE TABLE adhoc_runs ("
+	"  run_id BIGINT PRIMARY KEY REFERENCES runs(id),"
+	"  spec TEXT NOT NULL,"
+	"  submitted_at BIGINT NOT NULL,"
+	"  results TEXT"
+	");"
+	"CREATE INDEX runs_adhoc_waiting ON runs (id) WHERE trigger_kind = 'adhoc' "
+	"AND state IN ('pending', 'interrupted', 'running');"
+	"CREATE INDEX runs_adhoc_finished ON runs (finished_at) WHERE trigger_kind = 'adhoc';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -683,7 +693,8 @@ static int pg_run_finish(struct store *st, int64_t run_id, int64_t finished_ms, 
 	}
 	PQclear(res);
 	if (pg_notify_write(pg, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err) ||
-	    pg_incidents_write(pg, o->incidents, o->n_incidents, o->health, err))
+	    pg_incidents_write(pg, o->incidents, o->n_incidents, o->health, err) ||
+	    (o->adhoc_results && pg_adhoc_write(pg, run_id, o->adhoc_results, err)))
 		goto fail;
 	return pg_commit(pg, err);
 fail:
@@ -1140,4 +1151,5 @@ const struct store_backend store_pg = {
 	.series_purge = pg_series_purge,
 	.feedback_add = pg_feedback_add,
 	.feedback_list = pg_feedback_list,
+	.adhoc = &store_pg_adhoc,
 };

@@ -78,6 +78,9 @@ int pg_notify_write(struct pgstore *pg, const struct outbox_row *rows, size_t n_
 int pg_incidents_write(struct pgstore *pg, const struct incident *incs, size_t n, const struct job_health *h,
                        struct vigil_error *err);
 
+/* Store an ad-hoc run's results inside the caller's transaction (run_finish). */
+int pg_adhoc_write(struct pgstore *pg, int64_t run_id, const char *results, struct vigil_error *err);
+
 /* Feedback on incidents (store-pg-feedback.c): the backend's feedback_add and feedback_list. */
 int pg_feedback_add(struct store *st, int64_t incident_id, const char *verdict, const char *note, const char *who,
                     int64_t now, int64_t *id, int *found, struct vigil_error *err);

@@ -208,6 +208,16 @@ static const char *const migrations[] = {
 	"  created_at BIGINT NOT NULL"
 	");"
 	"CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);",
+	/* 6: ad-hoc runs (store-sqlite-adhoc.c): the spec sent over HTTP and the results, beside the run */
+	"CREATE TABLE adhoc_runs ("
+	"  run_id BIGINT PRIMARY KEY REFERENCES runs(id),"
+	"  spec TEXT NOT NULL,"
+	"  submitted_at BIGINT NOT NULL,"
+	"  results TEXT"
+	");"
+	"CREATE INDEX runs_adhoc_waiting ON runs (id) WHERE trigger_kind = 'adhoc' "
+	"AND state IN ('pending', 'interrupted', 'running');"
+	"CREATE INDEX runs_adhoc_finished ON runs (finished_at) WHERE trigger_kind = 'adhoc';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -446,7 +456,8 @@ static int sqlite_run_finish(struct store *st, int64_t run_id, int64_t finished_
 	sqlite3_finalize(stmt);
 	stmt = NULL;
 	if (sqlite_notify_write(db, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err) ||
-	    sqlite_incidents_write(db, o->incidents, o->n_incidents, o->health, err)) {
+	    sqlite_incidents_write(db, o->incidents, o->n_incidents, o->health, err) ||
+	    (o->adhoc_results && sqlite_adhoc_write(db, run_id, o->adhoc_results, err))) {
 		exec(db, "ROLLBACK", NULL);
 		return -1;
 	}
@@ -1044,4 +1055,5 @@ const struct store_backend store_sqlite = {
 	.series_purge = sqlite_series_purge,
 	.feedback_add = sqlite_feedback_add,
 	.feedback_list = sqlite_feedback_list,
+	.adhoc = &store_sqlite_adhoc,
 };

@@ -17,7 +17,7 @@
 #include "error.h"
 #include "notify.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 
@@ -287,6 +287,8 @@ struct run_outcome {
 	const struct incident *incidents;
 	size_t n_incidents;
 	const struct job_health *health;
+	/* An ad-hoc run's results (runner/adhoc.h), JSON text stored with the run (NULL: none). */
+	const char *adhoc_results;
 };
 
 /*
@@ -359,6 +361,29 @@ void *stored_series_encode(const struct stored_series *s, size_t *len);
 /* Decode the points with from <= ts <= to into s (whose series/labels/run fields the caller sets). */
 int stored_series_decode(struct stored_series *s, const void *blob, size_t len, int64_t from, int64_t to,
                          struct vigil_error *err);
+
+/*
+ * Ad-hoc runs (POST /api/runs, runner/adhoc.h): a spec sent over HTTP,
+ * queued as a run of job "adhoc:NAME" with trigger "adhoc", claimed by any
+ * node like a scheduled run (lease, heartbeats, fencing), its spec text and
+ * results kept beside the run (schema version 6).
+ */
+struct store_adhoc_ops {
+	/* Queue a run of spec text as job at the store's time; *run_id and *scheduled_ms say which. */
+	int (*submit)(struct store *st, const char *job, const char *spec, int64_t *run_id, int64_t *scheduled_ms,
+	              struct vigil_error *err);
+	/*
+	 * Claim the oldest ad-hoc run that is pending, interrupted, or running
+	 * with an expired lease, for node with a lease.  *claimed is 0 when
+	 * there is none; else out is filled and *job, *spec are new strings.
+	 */
+	int (*claim)(struct store *st, const char *node, int64_t lease_ms, struct run_claim *out, char **job,
+	             char **spec, int *claimed, struct vigil_error *err);
+	/* The spec and results of ad-hoc run id as new strings (results NULL until stored); *found 0: no such run. */
+	int (*get)(struct store *st, int64_t run_id, char **spec, char **results, int *found, struct vigil_error *err);
+	/* Delete the ad-hoc runs (run, spec, results) that finished before before_ms; *n: how many. */
+	int (*purge)(struct store *st, int64_t before_ms, int64_t *n, struct vigil_error *err);
+};
 
 struct store;
 
@@ -445,6 +470,9 @@ struct store_backend {
 	                    const char *who, int64_t now, int64_t *id, int *found, struct vigil_error *err);
 	/* The verdicts on an incident, oldest first: [{id, verdict, note, who, at}]. */
 	int (*feedback_list)(struct store *st, int64_t incident_id, json_t **out, struct vigil_error *err);
+
+	/* --- ad-hoc runs (appended; NULL in backends without them) --- */
+	const struct store_adhoc_ops *adhoc;
 };
 
 struct store {
@@ -465,6 +493,8 @@ extern const struct store_backend store_pg;
 extern const struct store_notify_ops store_pg_notify;
 extern const struct store_cluster_ops store_pg_cluster;
 extern const struct store_incident_ops store_pg_incidents;
+extern const struct store_adhoc_ops store_sqlite_adhoc;
+extern const struct store_adhoc_ops store_pg_adhoc;
 
 /*
  * Open the store at target, migrating its schema: a path to an SQLite file,
