@@ -83,7 +83,7 @@ static void check_path(const json_t *root, struct diag *d)
 void adhoc_check(const json_t *root, struct diag *d)
 {
 	const json_t *dets = json_object_get(root, "detectors"), *item;
-	char path[JPATH_MAX];
+	char entry[JPATH_MAX], path[JPATH_MAX];
 	size_t i;
 
 	if (!json_is_object(root))
@@ -91,8 +91,8 @@ void adhoc_check(const json_t *root, struct diag *d)
 	json_array_foreach(dets, i, item) {
 		if (!json_object_get(item, "exec"))
 			continue;
-		jpath_index(path, sizeof(path), "$.detectors", i);
-		jpath_key(path, sizeof(path), path, "exec");
+		jpath_index(entry, sizeof(entry), "$.detectors", i);
+		jpath_key(path, sizeof(path), entry, "exec");
 		diag_add(d, path, "executable detectors are not allowed in an ad-hoc run; push the detector to the "
 		         "nodes and name it, or put the job in the spec directory");
 	}
@@ -100,6 +100,15 @@ void adhoc_check(const json_t *root, struct diag *d)
 		diag_add(d, "$.explain", "an explain executable is not allowed in an ad-hoc run");
 	check_refs(root, "$", d);
 	check_path(root, d);
+}
+
+int adhoc_refused(const char *text, struct diag *d)
+{
+	json_t *root = json_loads(text, 0, NULL);
+
+	adhoc_check(root, d);
+	json_decref(root);
+	return d->n > 0;
 }
 
 /* ---- results -------------------------------------------------------------------- */

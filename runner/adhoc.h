@@ -38,6 +38,13 @@ const char *adhoc_spec_dir(void);
 void adhoc_check(const json_t *root, struct diag *d);
 
 /*
+ * adhoc_check() on a spec's text, to run before spec_parse() (which would
+ * start an "exec" detector to ask for its description).  Returns 1 when d
+ * has problems; text that is not JSON is left to spec_parse() to report.
+ */
+int adhoc_refused(const char *text, struct diag *d);
+
+/*
  * The results of a run as compact JSON text (free it): {"series": [{"series",
  * "labels", "n", "ts", "value", "detectors": [{"id", "shadow", "score",
  * "expected", "lower", "upper", "anomaly", "alerted"}]}], "truncated",

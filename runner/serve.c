@@ -561,9 +561,7 @@ static void spawn_adhoc(struct serve *sv, const struct run_claim *claim, const c
 
 	snprintf(what, sizeof(what), "ad-hoc run %lld", (long long)claim->id);
 	diag_init(&d, what);
-	spec = spec_parse(text, adhoc_spec_dir(), sv->reg, &d);
-	if (spec)
-		adhoc_check(spec->root, &d);
+	spec = adhoc_refused(text, &d) ? NULL : spec_parse(text, adhoc_spec_dir(), sv->reg, &d);
 	if (!spec || d.n) {
 		/* valid when it was queued: a detector may be missing on this node */
 		log_error("serve", "job '%s': %s", job, d.n ? d.msgs[0] : "invalid spec");
@@ -1137,11 +1135,11 @@ char *serve_adhoc_check(struct serve *sv, const char *text, struct diag *d)
 	struct job_spec *spec;
 	char *job = NULL;
 
+	if (adhoc_refused(text, d))
+		return NULL;   /* before parsing: an "exec" detector would be started to describe itself */
 	pthread_mutex_lock(&sv->lock);   /* the loop's thread uses the registry too */
 	spec = spec_parse(text, adhoc_spec_dir(), sv->reg, d);
 	pthread_mutex_unlock(&sv->lock);
-	if (spec)
-		adhoc_check(spec->root, d);
 	if (spec && !d->n)
 		job = xasprintf("%s%s", ADHOC_JOB_PREFIX, spec->name);
 	spec_free(spec);

@@ -1,6 +1,7 @@
 /*
  * check_store.c - the store (migrations, runs, anomalies, refusing a newer
- * schema) and whole job runs recorded in it, including failed ones; on
+ * schema), whole job runs recorded in it, including failed ones, and
+ * ad-hoc runs (queued, claimed once, fenced results, purged); on
  * SQLite, and on PostgreSQL when tests/store-pg.sh runs it (dbutil.h).
  */
 
@@ -27,7 +28,7 @@ START_TEST(test_migrations)
 	if (test_pg()) {
 		ck_assert_int_eq(scalar(path, "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
 		                              "('jobs', 'runs', 'anomalies', 'run_failures', 'outbox', 'nodes', "
-		                              "'series_history', 'incident_feedback')"), 8);
+		                              "'series_history', 'incident_feedback', 'adhoc_runs')"), 9);
 	} else {
 		char *mode = text(path, "PRAGMA journal_mode");
 
@@ -413,6 +414,98 @@ START_TEST(test_feedback)
 }
 END_TEST
 
+
+/* Ad-hoc runs: queued with their spec, claimed by one node only, results land with the fenced completion. */
+START_TEST(test_adhoc)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *path = tmp_db();
+	struct store *st = store_open(path, &err), *other;
+	const struct store_adhoc_ops *a;
+	struct run_claim claim;
+	struct run_outcome o = { .state = "succeeded", .outcome = "clean", .adhoc_results = "{\"series\":[]}" };
+	int64_t id1, id2, t1, t2, n = 0;
+	char *job = NULL, *spec = NULL, *results = NULL;
+	int claimed = 0, found = 0, done = 0;
+	json_t *run = NULL;
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	a = st->backend->adhoc;
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->submit(st, "adhoc:nb", "{\"name\": \"nb\"}", &id1, &t1, &err), 0);
+	/* the same job twice at once: two runs, at different times (one run per job and time) */
+	ck_assert_int_eq(a->submit(st, "adhoc:nb", "{\"name\": \"nb\", \"v\": 2}", &id2, &t2, &err), 0);
+	ck_assert_int_gt(id2, id1);
+	ck_assert_int_ne(t1, t2);
+	ck_assert_int_eq(st->backend->run_get(st, id1, &run, &err), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(run, "state")), "pending");
+	ck_assert_str_eq(json_string_value(json_object_get(run, "trigger")), "adhoc");
+	json_decref(run);
+
+	/* the oldest first, with its spec; node b finds the second; nothing is left for a third claim */
+	ck_assert_int_eq(a->claim(st, "a", 60000, &claim, &job, &spec, &claimed, &err), 0);
+	ck_assert_int_eq(claimed, 1);
+	ck_assert_int_eq(claim.id, id1);
+	ck_assert_int_eq(claim.attempts, 1);
+	ck_assert_str_eq(job, "adhoc:nb");
+	ck_assert_str_eq(spec, "{\"name\": \"nb\"}");
+	free(job);
+	free(spec);
+	other = store_open(path, &err);
+	ck_assert_ptr_nonnull(other);
+	ck_assert_int_eq(other->backend->adhoc->claim(other, "b", 60000, &claim, &job, &spec, &claimed, &err), 0);
+	ck_assert_int_eq(claimed, 1);
+	ck_assert_int_eq(claim.id, id2);
+	free(job);
+	free(spec);
+	ck_assert_int_eq(a->claim(st, "a", 60000, &claim, &job, &spec, &claimed, &err), 0);
+	ck_assert_int_eq(claimed, 0);
+	/* a scheduled run's recovery does not take ad-hoc runs: they are listed, and skipped by the daemon */
+
+	/* fencing: b's results do not land on a's run; a's do */
+	other->node = "b";
+	ck_assert_int_eq(other->backend->run_finish(other, id1, t1 + 5, &o, NULL, 0, &err), -1);
+	ck_assert_int_eq(a->get(st, id1, &spec, &results, &found, &err), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_ptr_null(results);
+	free(spec);
+	vigil_error_clear(&err);
+	st->node = "a";
+	ck_assert_int_eq(st->backend->run_finish(st, id1, t1 + 5, &o, NULL, 0, &err), 0);
+	ck_assert_int_eq(a->get(st, id1, &spec, &results, &found, &err), 0);
+	ck_assert_str_eq(results, "{\"series\":[]}");
+	free(spec);
+	free(results);
+	/* a scheduled run is not an ad-hoc one */
+	ck_assert_int_eq(a->get(st, 999999, &spec, &results, &found, &err), 0);
+	ck_assert_int_eq(found, 0);
+
+	/* b gives its run up; purging removes finished ones only, spec and results with them */
+	ck_assert_int_eq(other->backend->run_release(other, id2, "b", "interrupted", "stopped", &done, &err), 0);
+	ck_assert_int_eq(done, 1);
+	ck_assert_int_eq(a->purge(st, t1 + 6, &n, &err), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(a->get(st, id1, &spec, &results, &found, &err), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(st->backend->run_get(st, id1, &run, &err), 0);
+	ck_assert_ptr_null(run);
+	ck_assert_int_eq(a->get(st, id2, &spec, &results, &found, &err), 0);
+	ck_assert_int_eq(found, 1);
+	free(spec);
+	free(results);
+	/* the interrupted run is claimable again, attempt 2 */
+	ck_assert_int_eq(a->claim(st, "a", 60000, &claim, &job, &spec, &claimed, &err), 0);
+	ck_assert_int_eq(claimed, 1);
+	ck_assert_int_eq(claim.id, id2);
+	ck_assert_int_eq(claim.attempts, 2);
+	free(job);
+	free(spec);
+	store_close(other);
+	store_close(st);
+	free(path);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -426,6 +519,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_no_data);
 	tcase_add_test(tc, test_incidents);
 	tcase_add_test(tc, test_feedback);
+	tcase_add_test(tc, test_adhoc);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -32,7 +32,7 @@ $PSQL -c "SELECT pg_reload_conf()" postgres >/dev/null || server_fail "cannot re
 GOOD="postgresql://pwuser:right-horse-battery@127.0.0.1:$PG_PORT/pwdb"
 BAD="postgresql://pwuser:wrong-horse-staple@127.0.0.1:$PG_PORT/pwdb"
 expect_exit 0 "the store as a literal URI" -- $VIGIL runs --store "$GOOD"
-expect_eq "$($PSQL -At -c "SELECT version FROM schema_version" pwdb)" 5 "migrated to schema 5 on first use"
+expect_eq "$($PSQL -At -c "SELECT version FROM schema_version" pwdb)" 6 "migrated to schema 6 on first use"
 expect_exit 0 "the store as an \${env:} reference" -- env PG_URL="$GOOD" $VIGIL runs --store '${env:PG_URL}'
 expect_exit 0 "the store from VIGIL_STORE" -- env VIGIL_STORE="$GOOD" $VIGIL runs
 
