@@ -526,7 +526,7 @@ finish:
 	}
 	if (opt->store) {
 		struct vigil_error serr = VIGIL_ERROR_INIT;
-		char *results = opt->results ? opt->results(opt->arg) : NULL;
+		char *results = opt->results && !rep->failed ? opt->results(opt->arg) : NULL;
 
 		out.adhoc_results = results;
 		if (opt->store->backend->run_finish(opt->store, rep->run_id, rep->finished_ms, &out, rows.rows,

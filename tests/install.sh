@@ -24,6 +24,11 @@ case "$PY" in */share/vigil/python/vigil_detector.py) ok "the Python helper is i
 if command -v python3 >/dev/null 2>&1; then
 	expect_exit 0 "it imports from there" -- python3 -c "import sys; sys.path.insert(0, '${PY%/*}'); import vigil_detector"
 fi
+CL=$(find "$DEST" -name vigil_client.py | head -1)
+expect_eq "$CL" "${PY%/*}/vigil_client.py" "the Python client is installed beside it (docs/client.md)"
+if command -v python3 >/dev/null 2>&1; then
+	expect_exit 0 "it imports from there" -- python3 -c "import sys; sys.path.insert(0, '${CL%/*}'); import vigil_client; vigil_client.Client"
+fi
 
 UNIT=$(find "$DEST" -name vigil.service | head -1)
 case "$UNIT" in */lib/systemd/system/vigil.service) ok "the systemd unit is installed";;
