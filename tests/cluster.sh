@@ -7,7 +7,8 @@
 # node, and Slack gets one message; PostgreSQL stopped for 20 s and started
 # again: the nodes log it, keep running and catch up by the misfire policy;
 # a node running another version of a spec is reported by `vigil status
-# --cluster`, `vigil status` and /metrics.
+# --cluster`, `vigil status` and /metrics; ad-hoc runs posted to one node
+# with vigil_client.py are each run once, by some node.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/servers.sh"
 export VIGIL_LOG_LEVEL=info
@@ -126,6 +127,36 @@ print(max(sum(1 for u in t if v <= u < v + 1.0) for v in t))' "$TMP/slack.log")
 if [ "$burst" -le 4 ]; then ok "at most 4 messages in any second ($burst)"; else not_ok "$burst messages in one second"; fi
 expect_eq "$(q "SELECT count(*) FROM outbox WHERE job LIKE 'hot%' AND state = 'sent'")" 8 "one message per job: eight sent"
 rm -f "$D"/hot*.json "$D3"/hot*.json
+
+# --- ad-hoc runs: sent to one node with vigil_client.py, run once by some node -----------------
+# the client posts six specs to node 2 and reads them back from node 3 (VIGIL_SOURCE_ROOTS: data.csv is in $TMP)
+PYTHONPATH="$top_srcdir/client" "$PY" - "$(url 2)" "$(url 3)" >"$TMP/adhoc.out" 2>&1 <<'PYEOF'
+import sys
+import vigil_client as vc
+
+post, read = vc.Client(sys.argv[1]), vc.Client(sys.argv[2])
+spec = {"source": {"type": "csv", "path": "data.csv"}, "window": "30m",
+        "detectors": [{"detector": "threshold", "params": {"upper": 50}}]}
+ids = [post.submit(dict(spec, name=f"nb{k}"))["id"] for k in range(6)]
+for i in ids:
+    run = read.wait(i, timeout=120)
+    t = vc.table(run)
+    assert run["state"] == "succeeded" and run["trigger"] == "adhoc", run
+    assert len(t["ts"]) == run["n_points"] > 0 and sum(t["threshold.anomaly"]) > 0, run["n_points"]
+print("ids", " ".join(map(str, ids)))
+PYEOF
+IDS=$(sed -n 's/^ids //p' "$TMP/adhoc.out")
+if [ -n "$IDS" ]; then ok "six ad-hoc runs posted to node 2 succeed, with results read from node 3"; else
+	not_ok "ad-hoc runs through vigil_client.py"; sed 's/^/#   /' "$TMP/adhoc.out" | tail -5; fi
+IDLIST=$(echo "$IDS" | tr ' ' ',')
+expect_eq "$(q "SELECT count(*) FROM runs WHERE id IN ($IDLIST) AND trigger_kind = 'adhoc' AND attempts = 1 AND state = 'succeeded'")" 6 \
+	"each claimed once (attempts 1)"
+started=0
+for i in $IDS; do started=$((started + $(cat "$TMP"/node*.err | grep -c "ad-hoc run $i started"))); done
+expect_eq "$started" 6 "each started by one node only"
+expect_eq "$(q "SELECT count(*) FROM adhoc_runs WHERE run_id IN ($IDLIST) AND results IS NOT NULL")" 6 "their results are in the store"
+expect_eq "$(q "SELECT count(*) FROM outbox WHERE job LIKE 'adhoc:%'")" 0 "and nothing in the outbox: ad-hoc runs notify nobody"
+echo "# ad-hoc runs per node: $(q "SELECT string_agg(locked_by || '=' || c, ' ') FROM (SELECT locked_by, count(*) c FROM runs WHERE id IN ($IDLIST) GROUP BY 1 ORDER BY 1) x")"
 
 # --- kill -9 of a node in the middle of a run --------------------------------------------
 curl -s -o /dev/null -X POST "$(url 1)/api/jobs/slowhot/run"
