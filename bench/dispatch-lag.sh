@@ -72,6 +72,10 @@ echo "dispatch lag (claim - scheduled time, ms): $(q "SELECT 'p50 ' || round(per
 echo "per minute (p50 / p99 ms): $(q "SELECT string_agg(m || ': ' || p50 || ' / ' || p99, '  ' ORDER BY m) FROM (SELECT (scheduled_for - $m0) / 60000 AS m,
 	round(percentile_cont(0.5) WITHIN GROUP (ORDER BY started_at - scheduled_for)) p50,
 	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY started_at - scheduled_for)) p99 FROM runs WHERE $W AND started_at IS NOT NULL GROUP BY 1) x")"
+echo "run duration (finished - claim, ms): $(q "SELECT 'p50 ' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY d)) ||
+	'  p99 ' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY d)) FROM (SELECT finished_at - started_at AS d FROM runs
+	WHERE $W AND finished_at IS NOT NULL) x"); claimed per second: $(q "SELECT round(count(*) / greatest(1, (max(started_at) - min(started_at)) / 1000.0), 1)
+	FROM runs WHERE $W AND started_at IS NOT NULL")"
 echo "runs per node: $(q "SELECT string_agg(locked_by || '=' || c, ' ' ORDER BY locked_by) FROM (SELECT locked_by, count(*) c FROM runs WHERE $W GROUP BY 1) x")"
 grep -h -m3 -i "error" "$TMP"/n*.err | sed 's/^/# /'
 exit 0
