@@ -210,4 +210,5 @@ expect_grep "$TMP/cli.json" '"state": "succeeded"' "python3 vigil_client.py SPEC
 kill -TERM "$DPID"
 wait_for 30 sh -c "! kill -0 $DPID" && ok "SIGTERM stops the daemon" || not_ok "the daemon did not stop"
 expect_no_grep "$TMP/daemon.err" "$TOKEN" "the token never appears in the log"
+expect_no_grep "$TMP/daemon.err" "Sanitizer" "no sanitizer report from the daemon or its workers (build-asan)"
 finish
