@@ -29,6 +29,7 @@ struct serve_options {
 	int64_t series_retention_ms; /* how long the series windows around alerts are kept (0: the default) */
 	int dry_run;               /* notifications printed, not sent */
 	int no_watch;              /* no inotify: --rescan and SIGHUP only (network filesystems) */
+	int specs_read_only;       /* the API never writes spec files (promote shows the diff only) */
 	const char *const *plugin_dirs;
 	size_t n_plugin_dirs;
 };
@@ -57,5 +58,13 @@ json_t *serve_job_json(struct serve *sv, const char *name);
 int serve_trigger(struct serve *sv, const char *name, int64_t *scheduled_ms, struct vigil_error *err);
 
 struct metrics *serve_metrics(struct serve *sv);
+
+struct registry;
+/* The detector registry the daemon checks specs with (read-only, lives as long as sv). */
+const struct registry *serve_registry(struct serve *sv);
+/* 0 when started with --specs-read-only: the API must not write spec files. */
+int serve_specs_writable(struct serve *sv);
+/* Look at the spec directory on the loop's next turn (after the API wrote a spec). */
+void serve_rescan_soon(struct serve *sv);
 
 #endif
