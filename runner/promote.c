@@ -286,7 +286,7 @@ static void emit_hunks(const struct lines *a, const struct lines *b, const unsig
 		ks = k - ctx;
 		hi = i - ctx;
 		hj = j - ctx;
-		ke = k;
+		ke = nops;   /* unless a long enough unchanged run ends the hunk first */
 		for (e = k; e < nops;) {
 			size_t run = 0;
 
