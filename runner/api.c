@@ -27,6 +27,7 @@
 #include "detector-stats.h"
 #include "feedback.h"
 #include "incident.h"
+#include "incident-hints.h"
 #include "jsonfmt.h"
 #include "log.h"
 #include "metrics.h"
@@ -962,7 +963,7 @@ static enum MHD_Result get_incident(struct api *api, struct MHD_Connection *c, c
 	long long id = strtoll(id_text, &end, 10);
 	struct incident inc;
 	int found = 0;
-	json_t *o;
+	json_t *o, *hints;
 
 	if (!*id_text || *end || id < 1)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not an incident id", id_text);
@@ -973,6 +974,8 @@ static enum MHD_Result get_incident(struct api *api, struct MHD_Connection *c, c
 	if (!found)
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no incident %lld", id);
 	o = incident_json(&inc);
+	hints = incident_hints(api->st, &inc);
+	json_object_set_new(o, "hints", hints ? hints : json_null());
 	incident_release(&inc);
 	if (api->st->backend->feedback_list) {
 		json_t *fb = NULL;

@@ -289,6 +289,10 @@ try {
   }, inc.start_ms);
   ok(ipix.red / ipix.n > 0.5 && ipix.centred, 'the span is tinted on the canvas, the chart centred on the onset',
     JSON.stringify(ipix));
+  const hintsText = await page.textContent('#hints');
+  ok(/First to move: web-1 at .*, web-2 at /.test(hintsText), 'the root-cause hints say which series moved first',
+    hintsText);
+  ok(await page.$eval('table.same-time', (t) => /web-2/.test(t.textContent)), 'and list the incident firing with it');
   await shot('incident');
 
   // feedback from the page: without the token 401, said on the page

@@ -21,13 +21,13 @@ mkdir -p "$D" "$S"
 # the data files sit beside the specs directory, not in it (docs/spec.md: source roots)
 export VIGIL_SOURCE_ROOTS="$TMP"
 now=$(date +%s)
-# Six hours of minutes ending now, per host; web-1 spikes 30 min ago.  One
+# Six hours of minutes ending now, per host; web-1 spikes 30 min ago, web-2 two minutes later.  One
 # host's name is markup: the UI must show it as text.
 awk -v t0=$((now - 6 * 3600)) 'BEGIN { print "ts,host,value"
 	for (i = 0; i <= 360; i++) {
 		t = t0 + i * 60
 		printf "%d,web-1,%s\n", t, (i == 330 ? "480" : 40 + (i * 7) % 9)
-		printf "%d,web-2,%s\n", t, 60 + (i * 5) % 7
+		printf "%d,web-2,%s\n", t, (i == 332 ? "300" : 60 + (i * 5) % 7)
 		printf "%d,<img src=x onerror=alert(1)>,%s\n", t, 20 + i % 3
 	} }' > "$TMP/hosts.csv"
 awk -v t0=$((now - 6 * 3600)) 'BEGIN { print "ts,queue"
@@ -123,6 +123,9 @@ expect_grep "$TMP/jobs.json" '"muted":true' "a muted job says so"
 
 # --- feedback on an incident (API and CLI) -----------------------------------------------
 inc=$(sqlite3 "$S/vigil.db" "SELECT id FROM incidents WHERE job = 'checkout' AND series = 'web-1' LIMIT 1")
+curl -s "$URL/api/incidents/$inc" > "$TMP/inc.json"
+expect_grep "$TMP/inc.json" '"first_moved":[{"series":"web-1","onset":' "the incident's hints: web-1 moved first"
+expect_grep "$TMP/inc.json" '{"series":"web-2","onset":' "then web-2, firing with it"
 [ -n "$inc" ] && ok "the spike opened incident $inc" ||
 	{ not_ok "no incident for the spike"; sqlite3 "$S/vigil.db" "SELECT id, job, series, kind FROM incidents" 2>&1 | sed 's/^/#   /'; }
 fb() { code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "$@"); }
@@ -190,8 +193,8 @@ purged_inc=$(sqlite3 "$S/vigil.db" "INSERT INTO incidents (job, series, kind, la
 curl -s "$URL/api/detectors/stats?job=checkout" > "$TMP/stats.json"
 expect_grep "$TMP/stats.json" '"id":"mad","detector":"mad","mode":"alert"' "the stats list the alerting detector"
 expect_grep "$TMP/stats.json" '"id":"zscore","detector":"zscore","mode":"shadow"' "and the shadow one"
-expect_grep "$TMP/stats.json" '"feedback":{"real":1,"false":0,"expected":0,"none":0,"precision":1' \
-	"precision counts the newest verdict of the incident (real)"
+expect_grep "$TMP/stats.json" '"feedback":{"real":1,"false":0,"expected":0,"none":1,"precision":1' \
+	"precision counts the newest verdict of web-1's incident (real), web-2's has none"
 expect_re "$TMP/stats.json" '"would_have_alerted":[1-9]' "the shadow detector would have alerted"
 code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$URL/api/detectors/stats?days=0")
 expect_eq "$code" 400 "days out of range is refused"

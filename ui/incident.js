@@ -68,7 +68,7 @@ async function chartSection(main, inc) {
     spans: [{ from: inc.start_ms - step / 2, to: end + step / 2 }] });
 }
 
-// Other incidents of the job open at the same time, and the labels all their series share.
+// Other incidents of the job open at the same time, and what their series have in common.
 async function sameTime(main, inc) {
   const end = incidentEnd(inc);
   const { incidents } = await api(`/api/incidents?job=${encodeURIComponent(inc.job)}&all=1&limit=1000`);
@@ -79,11 +79,17 @@ async function sameTime(main, inc) {
     main.append(message(`No other series of ${inc.job} had an incident within 30 minutes of this one.`, 'note'));
     return;
   }
+  // the API's root-cause hints (the built-in ranking over this group), else the label values all share
+  const hints = inc.hints || { contributors: [], first_moved: [] };
   const group = [inc, ...others];
   const shared = Object.entries(inc.labels || {}).filter(([k, v]) => group.every((o) => (o.labels || {})[k] === v));
-  main.append(h('p', { id: 'shared-labels' }, shared.length
-    ? `All ${group.length} series share ${shared.map(([k, v]) => `${k}=${v}`).join(', ')}.`
-    : `The ${group.length} series share no label value.`),
+  main.append(h('ul', { id: 'hints', class: 'hints' },
+    hints.contributors.map((c) => h('li', {}, c.text || `${c.label}=${c.value}`)),
+    hints.first_moved.length ? h('li', {}, 'First to move: ', hints.first_moved.map((f) =>
+      `${f.series} at ${fmtTime(f.onset)}`).join(', ')) : null,
+    !hints.contributors.length ? h('li', {}, shared.length
+      ? `All ${group.length} series share ${shared.map(([k, v]) => `${k}=${v}`).join(', ')}.`
+      : `The ${group.length} series share no label value.`) : null),
   table(null, ['Incident', 'Series', 'Labels', 'Started', 'State'], others.slice(0, 50).map((o) => [
     h('a', { href: link.incident(o.id) }, '#' + o.id), o.series, fmtLabels(o.labels), fmtTime(o.start_ms), o.state]),
   'same-time'));
