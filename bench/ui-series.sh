@@ -24,7 +24,7 @@ for n in 100000 1000000; do
 JSON
 done
 VIGIL_PLUGIN_PATH="$build/detectors/.libs" "$build/vigil" serve --specs "$tmp/specs" --state "$tmp/state" \
-	--listen 127.0.0.1:0 --dry-run 2>"$tmp/serve.err" &
+	--listen 127.0.0.1:0 --dry-run >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!
 while [ ! -s "$tmp/state/serve.json" ]; do sleep 0.1; done
 url=$(sed -n 's/.*"url": "\(.*\)".*/\1/p' "$tmp/state/serve.json")
