@@ -24,12 +24,17 @@ for n in 100000 1000000; do
 JSON
 done
 VIGIL_PLUGIN_PATH="$build/detectors/.libs" "$build/vigil" serve --specs "$tmp/specs" --state "$tmp/state" \
-	--listen 127.0.0.1:0 --dry-run 2>"$tmp/serve.err" &
+	--listen 127.0.0.1:0 --dry-run >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!
 while [ ! -s "$tmp/state/serve.json" ]; do sleep 0.1; done
 url=$(sed -n 's/.*"url": "\(.*\)".*/\1/p' "$tmp/state/serve.json")
 for n in 100000 1000000; do curl -s -o /dev/null -X POST "$url/api/jobs/s$n/run"; done
 until [ "$(curl -s "$url/api/runs?limit=10" | grep -o '"finished_at":[0-9]' | wc -l)" -ge 2 ]; do sleep 0.5; done
+# the worker stores a run's series after the run is recorded finished (once its completion landed): a series of
+# 1 000 000 points takes seconds to write, so wait until the API serves both
+for n in 100000 1000000; do
+	until curl -sf -o /dev/null "$url/api/series/s$n/v"; do sleep 0.5; done
+done
 curl -s "$url/api/runs?limit=10" | grep -o '"job":"s[0-9]*","scheduled_for":[0-9]*,"state":"[a-z]*"\|"error":"[^"]*"' || true
 echo "== /api/series answers (curl, 5 requests each, median)"
 for n in 100000 1000000; do

@@ -26,13 +26,16 @@
 #include "api-guard.h"
 #include "api-request.h"
 #include "api-wait.h"
+#include "detector-stats.h"
 #include "duration.h"
 #include "feedback.h"
 #include "incident.h"
+#include "incident-hints.h"
 #include "jsonfmt.h"
 #include "log.h"
 #include "metrics.h"
 #include "mute.h"
+#include "promote.h"
 #include "redact.h"
 #include "scrub.h"
 #include "store.h"
@@ -845,6 +848,147 @@ static enum MHD_Result post_feedback(struct api *api, struct MHD_Connection *c, 
 	return ret;
 }
 
+/* ---- detectors: stats and promote (runner/detector-stats.h, runner/promote.h) ------------ */
+
+/* GET /api/detectors/stats?job=&days=: per job and detector, over the last days (default 30). */
+static enum MHD_Result get_detector_stats(struct api *api, struct MHD_Connection *c)
+{
+	static const char *const allowed[] = { "job", "days", NULL };
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	const char *job = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "job"), *bad;
+	long long days = 30;
+	int64_t now = time_now_ms();
+	json_t *jobs, *out = json_array(), *j;
+	size_t i;
+
+	if ((bad = unknown_arg(c, allowed))) {
+		json_decref(out);
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s' (known: job, days)", bad);
+	}
+	if (int_arg(c, "days", 1, 366, &days)) {
+		json_decref(out);
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "days: must be an integer from 1 to 366");
+	}
+	jobs = serve_jobs_json(api->sv);
+	json_array_foreach(jobs, i, j) {
+		const char *name = json_string_value(json_object_get(j, "name"));
+		json_t *full, *stats = NULL;
+		int rc;
+
+		if (job && strcmp(job, name))
+			continue;
+		full = serve_job_json(api->sv, name);
+		rc = detector_stats_job(api->st, name, json_object_get(json_object_get(full, "spec"), "detectors"),
+		                        now - days * 86400000LL, now, &stats, &err);
+		json_decref(full);
+		if (rc) {
+			json_decref(jobs);
+			json_decref(out);
+			return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err.msg);
+		}
+		json_array_append_new(out, stats);
+	}
+	json_decref(jobs);
+	if (job && !json_array_size(out)) {
+		json_decref(out);
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%.130s'", job);
+	}
+	return reply_json(c, MHD_HTTP_OK, json_pack("{s:I, s:I, s:o}", "days", (json_int_t)days, "until",
+	                                            (json_int_t)now, "jobs", out));
+}
+
+/*
+ * GET /api/jobs/{job}/promote?detector=&replace= shows the change; POST with
+ * {"detector", "replace"} applies it (the spec directory writable and not
+ * --specs-read-only), else answers 409 with the diff to apply by hand.
+ */
+static enum MHD_Result promote_job(struct api *api, struct MHD_Connection *c, const char *name, int apply,
+                                   const struct request *rq)
+{
+	static const char *const allowed[] = { "detector", "replace", NULL };
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	const char *det, *replace, *file, *key, *base, *bad;
+	json_t *job, *body = NULL, *v, *o;
+	struct strbuf diff = STRBUF_INIT, shown = STRBUF_INIT;
+	char *text = NULL, *promoted = NULL;
+	unsigned status = MHD_HTTP_OK;
+	int writable;
+
+	if (apply) {
+		body = json_loadb(rq->data, rq->body, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(body)) {
+			json_decref(body);
+			return reply_error(c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object "
+			                   "{\"detector\": ..., \"replace\": ...}");
+		}
+		json_object_foreach(body, key, v) {
+			if ((strcmp(key, "detector") && strcmp(key, "replace")) ||
+			    !(json_is_string(v) || (json_is_null(v) && !strcmp(key, "replace")))) {
+				o = json_pack("{s:s}", "error", "promote: the body has 'detector' (a string) and 'replace' "
+				              "(a string or null) only");
+				json_decref(body);
+				return reply_json(c, MHD_HTTP_BAD_REQUEST, o);
+			}
+		}
+		det = json_string_value(json_object_get(body, "detector"));
+		replace = json_string_value(json_object_get(body, "replace"));
+	} else {
+		if ((bad = unknown_arg(c, allowed)))
+			return reply_error(c, MHD_HTTP_BAD_REQUEST, "unknown parameter '%s' (known: detector, replace)", bad);
+		det = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detector");
+		replace = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "replace");
+		if (replace && !*replace)
+			replace = NULL;
+	}
+	if (!det || !valid_name(det) || (replace && !valid_name(replace))) {
+		json_decref(body);
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "detector: a detector id is required (and replace, if given, "
+		                   "is one)");
+	}
+	job = valid_name(name) ? serve_job_json(api->sv, name) : NULL;
+	if (!job) {
+		json_decref(body);
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "no job named '%s'", name);
+	}
+	file = json_string_value(json_object_get(job, "file"));
+	base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	if (!(text = promote_read(file, &err)) || !(promoted = promote_edit(text, det, replace, &err))) {
+		status = err.code == VIGIL_E_USAGE ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_CONFLICT;
+		o = json_pack("{s:s}", "error", err.msg);
+		goto out;
+	}
+	promote_diff(base, text, promoted, &diff);
+	promote_redact(strbuf_str(&diff), &shown);
+	writable = serve_specs_writable(api->sv) && promote_writable(file);
+	o = json_pack("{s:s, s:s, s:o, s:s, s:b, s:s}", "job", name, "detector", det, "replaces",
+	              replace ? json_string(replace) : json_null(), "file", base, "writable", writable, "diff",
+	              strbuf_str(&shown));
+	if (!apply)
+		goto out;
+	if (!writable) {
+		status = MHD_HTTP_CONFLICT;
+		json_object_set_new(o, "error", json_string(serve_specs_writable(api->sv)
+		                    ? "the spec directory is not writable by vigil serve: apply the diff by hand"
+		                    : "vigil serve runs with --specs-read-only: apply the diff by hand"));
+	} else if (promote_write(file, promoted, serve_registry(api->sv), &err)) {
+		status = err.code == VIGIL_E_SPEC ? MHD_HTTP_UNPROCESSABLE_CONTENT : MHD_HTTP_CONFLICT;
+		json_object_set_new(o, "error", json_string(err.msg));
+	} else {
+		log_info("api", "job '%s': detector '%s' promoted%s%s in '%s'", name, det, replace ? ", replacing " : "",
+		         replace ? replace : "", file);
+		json_object_set_new(o, "applied", json_true());
+		serve_rescan_soon(api->sv);
+	}
+out:
+	free(text);
+	free(promoted);
+	strbuf_release(&diff);
+	strbuf_release(&shown);
+	json_decref(job);
+	json_decref(body);
+	return reply_json(c, status, o);
+}
+
 /* ---- routing --------------------------------------------------------------------- */
 
 /* Does the request carry the operator's token, or is it allowed without one? */
@@ -930,7 +1074,7 @@ static enum MHD_Result get_incident(struct api *api, struct MHD_Connection *c, c
 	long long id = strtoll(id_text, &end, 10);
 	struct incident inc;
 	int found = 0;
-	json_t *o;
+	json_t *o, *hints;
 
 	if (!*id_text || *end || id < 1)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "'%.40s' is not an incident id", id_text);
@@ -941,6 +1085,8 @@ static enum MHD_Result get_incident(struct api *api, struct MHD_Connection *c, c
 	if (!found)
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "no incident %lld", id);
 	o = incident_json(&inc);
+	hints = incident_hints(api->st, &inc);
+	json_object_set_new(o, "hints", hints ? hints : json_null());
 	incident_release(&inc);
 	if (api->st->backend->feedback_list) {
 		json_t *fb = NULL;
@@ -1013,6 +1159,22 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 
 		rest = url + 10;
 		slash = strchr(rest, '/');
+		if (slash && !strcmp(slash, "/promote")) {
+			char name[130];
+
+			snprintf(name, sizeof(name), "%.*s", (int)(slash - rest) > 129 ? 129 : (int)(slash - rest), rest);
+			if (get)
+				return promote_job(api, c, name, 0, rq);
+			if (!post)
+				return method_not_allowed(c, "GET, POST");
+			{
+				enum MHD_Result r = refuse_mutation(api, c, &refused);
+
+				if (refused)
+					return r;
+			}
+			return promote_job(api, c, name, 1, rq);
+		}
 		if (slash && !strcmp(slash, "/run")) {
 			char name[130];
 
@@ -1032,6 +1194,11 @@ static enum MHD_Result route(struct api *api, struct MHD_Connection *c, const ch
 		if (!get)
 			return method_not_allowed(c, "GET");
 		return get_job(api, c, rest);
+	}
+	if (!strcmp(url, "/api/detectors/stats")) {
+		if (!get)
+			return method_not_allowed(c, "GET");
+		return get_detector_stats(api, c);
 	}
 	if (!strcmp(url, "/api/runs")) {
 		if (post) {

@@ -80,6 +80,7 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		{ "node", required_argument, NULL, 'N' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-watch", no_argument, NULL, 'w' },
+		{ "specs-read-only", no_argument, NULL, 'O' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "worker", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
@@ -134,6 +135,7 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		case 'N': so.node = optarg; break;
 		case 'n': so.dry_run = 1; break;
 		case 'w': so.no_watch = 1; break;
+		case 'O': so.specs_read_only = 1; break;
 		case 'P':
 			if (cli_add_plugin_dir(self, &plugins, optarg))
 				return EXIT_USAGE;
@@ -220,6 +222,7 @@ const struct cmd_entry cmd_serve_entry = {
 	        "                         runs, this long (default 30d)\n"
 	        "      --node NAME        this node's name in run claims (default: the host name)\n"
 	        "      --no-watch         no inotify: see changes at --rescan or on SIGHUP only\n"
+	        "      --specs-read-only  the API never writes spec files: promote shows the diff only\n"
 	        "  -n, --dry-run          print notifications instead of sending them\n"
 	        "  -P, --plugin-dir DIR   also load detector plugins from DIR (repeatable)\n"
 	        "signals: SIGHUP rescans the spec directory; SIGTERM or SIGINT stops (see vigil(1))\n",

@@ -40,6 +40,7 @@ extern const struct cmd_entry cmd_outbox_entry;
 extern const struct cmd_entry cmd_mute_entry;
 extern const struct cmd_entry cmd_incidents_entry;
 extern const struct cmd_entry cmd_feedback_entry;
+extern const struct cmd_entry cmd_promote_entry;
 
 /* Print the verb's usage and help to out. */
 void cmd_usage(const struct cmd_entry *c, FILE *out);

@@ -27,6 +27,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_mute_entry,
 	&cmd_incidents_entry,
 	&cmd_feedback_entry,
+	&cmd_promote_entry,
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -1159,6 +1159,24 @@ struct metrics *serve_metrics(struct serve *sv)
 	return sv->metrics;
 }
 
+const struct registry *serve_registry(struct serve *sv)
+{
+	return sv->reg;   /* loaded before the API starts, never changed after */
+}
+
+int serve_specs_writable(struct serve *sv)
+{
+	return !sv->opt->specs_read_only;
+}
+
+void serve_rescan_soon(struct serve *sv)
+{
+	pthread_mutex_lock(&sv->lock);
+	if (sv->rescan_at == INT64_MAX)
+		sv->rescan_at = clock_now(sv);
+	pthread_mutex_unlock(&sv->lock);
+}
+
 /* ---- the loop ------------------------------------------------------------------- */
 
 static void update_gauges(struct serve *sv)

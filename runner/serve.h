@@ -30,6 +30,7 @@ struct serve_options {
 	int64_t series_retention_ms; /* how long the series windows around alerts are kept (0: the default) */
 	int dry_run;               /* notifications printed, not sent */
 	int no_watch;              /* no inotify: --rescan and SIGHUP only (network filesystems) */
+	int specs_read_only;       /* the API never writes spec files (promote shows the diff only) */
 	const char *const *plugin_dirs;
 	size_t n_plugin_dirs;
 };
@@ -68,5 +69,13 @@ char *serve_adhoc_check(struct serve *sv, const char *text, struct diag *d);
 void serve_adhoc_queued(struct serve *sv);
 
 struct metrics *serve_metrics(struct serve *sv);
+
+struct registry;
+/* The detector registry the daemon checks specs with (read-only, lives as long as sv). */
+const struct registry *serve_registry(struct serve *sv);
+/* 0 when started with --specs-read-only: the API must not write spec files. */
+int serve_specs_writable(struct serve *sv);
+/* Look at the spec directory on the loop's next turn (after the API wrote a spec). */
+void serve_rescan_soon(struct serve *sv);
 
 #endif

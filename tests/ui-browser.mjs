@@ -122,6 +122,8 @@ try {
   ok(spec.includes('"webhook_url": "[redacted]"') && !spec.includes('never-shown'), 'the spec has its secrets redacted');
   ok(await page.$eval('table.runs', (t) => /manual/.test(t.textContent)), 'the run history shows the manual run');
   ok(await page.$eval('table.anomalies', (t) => t.textContent.includes('480')), 'the anomalies list the spike');
+  ok(await page.$eval('table.incidents', (t, id) => !!t.querySelector(`a[href="/incidents/${id}"]`),
+    process.env.VIGIL_INCIDENT), 'the job page links its incident\'s page');
   await shot('job');
   // run now without the token: 401, said on the page
   problems = [];
@@ -260,9 +262,131 @@ try {
   await page.goto(base + '/jobs/checkout/series/nope', { waitUntil: 'networkidle' });
   await page.waitForSelector('main p.error');
   ok(/no stored series 'nope'/.test(await page.textContent('main p.error')), 'an unknown series says so');
-  for (const path of ['/detectors', '/incidents/1']) {
-    clean(await visit(path, path, 'main p'));
+
+  // ---- the incident page an alert links to
+  const incId = process.env.VIGIL_INCIDENT;
+  const inc = await (await fetch(`${base}/api/incidents/${incId}`)).json();
+  clean(await visit(`/incidents/${incId}`, 'the incident page', '#chart[data-ready]'));
+  const factsText = await page.textContent('#incident-facts');
+  for (const want of ['checkout', 'web-1', 'mad', inc.state, '1 in '])
+    ok(factsText.includes(want), `the incident's facts name ${want}`, factsText);
+  ok((await page.textContent('#incident-reason')).length > 3, 'and give its reason', await page.textContent('#incident-reason'));
+  const ids = await page.$eval('#chart', (c) => ({ ...c.dataset }));
+  ok(ids.spans === '1' && ids.band === 'mad', 'the incident chart draws its span and mad\'s band', JSON.stringify(ids));
+  for (const sname of ['value', 'expected', 'flag:mad', 'shadow:zscore'])
+    ok(ids.series.split('|').includes(sname), `the incident chart draws ${sname}`, ids.series);
+  const ipix = await page.evaluate((startMs) => {
+    const u = window.vigilCharts.main, ctx = u.ctx;
+    const x = u.valToPos(startMs / 1000, 'x', true);
+    let red = 0, n = 0;
+    for (let y = u.bbox.top + 2; y < u.bbox.top + u.bbox.height - 2; y += 5) {
+      const [r, g, b] = Array.from(ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data);
+      n++;
+      if (r > g + 8 && r > b + 8) red++;
+    }
+    const { min, max } = u.scales.x;
+    return { red, n, centred: min * 1000 < startMs && max * 1000 > startMs };
+  }, inc.start_ms);
+  ok(ipix.red / ipix.n > 0.5 && ipix.centred, 'the span is tinted on the canvas, the chart centred on the onset',
+    JSON.stringify(ipix));
+  const hintsText = await page.textContent('#hints');
+  ok(/First to move: web-1 at .*, web-2 at /.test(hintsText), 'the root-cause hints say which series moved first',
+    hintsText);
+  ok(await page.$eval('table.same-time', (t) => /web-2/.test(t.textContent)), 'and list the incident firing with it');
+  await shot('incident');
+
+  // feedback from the page: without the token 401, said on the page
+  await page.fill('#token', '');
+  await page.press('#token', 'Enter');
+  problems = [];
+  expect401 = true;
+  const fbRefused = page.waitForResponse((r) => r.url().endsWith(`/api/incidents/${incId}/feedback`));
+  await page.click('#feedback-false');
+  ok((await fbRefused).status() === 401, 'feedback without the token is refused with 401');
+  await page.waitForSelector('#feedback-result.error');
+  ok(/token/.test(await page.textContent('#feedback-result')), 'the incident page says a token is needed');
+  expect401 = false;
+
+  // the detectors page before the verdict
+  clean(await visit('/detectors', 'the detectors page', 'section[data-job="checkout"] tr[data-detector="mad"]'));
+  const precOf = () => page.$eval('section[data-job="checkout"] tr[data-detector="mad"] .precision',
+    (e) => e.dataset.precision);
+  const precBefore = await precOf();
+  ok(precBefore === '1', 'mad\'s precision counts the newest verdict (real)', precBefore);
+  const cmp = await page.textContent('section[data-job="checkout"] tr[data-detector="zscore"] .shadow-cmp');
+  ok(/agreed [1-9]/.test(cmp), 'the shadow detector is compared with the alerting one on the same incident', cmp);
+
+  // feedback with the token, by keyboard: note, Tab to "False alarm", Enter
+  clean(await visit(`/incidents/${incId}`, 'the incident page again', '#chart[data-ready]'));
+  await page.fill('#token', token);
+  await page.press('#token', 'Enter');
+  await page.focus('#feedback-note');
+  await page.keyboard.type('a load test <b>');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  ok(await page.evaluate(() => document.activeElement.id) === 'feedback-false', 'Tab reaches the feedback buttons');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#feedback-result.ok');
+  const lastRow = await page.$eval('#feedback-list tbody tr:last-child', (r) => ({ v: r.dataset.verdict, t: r.textContent,
+    b: r.querySelectorAll('b').length }));
+  ok(lastRow.v === 'false' && lastRow.t.includes('a load test <b>') && lastRow.b === 0,
+    'the stored verdict and its note are shown (as text)', JSON.stringify(lastRow));
+  const stored = await (await fetch(`${base}/api/incidents/${incId}`)).json();
+  const lastFb = stored.feedback[stored.feedback.length - 1];
+  ok(lastFb.verdict === 'false' && lastFb.note === 'a load test <b>', '/api/incidents/{id} shows the verdict',
+    JSON.stringify(lastFb));
+  clean('feedback from the page');
+
+  // the detectors page changed
+  clean(await visit('/detectors', 'the detectors page after the verdict', 'section[data-job="checkout"] tr[data-detector="mad"]'));
+  const precAfter = await precOf();
+  ok(precAfter === '0', 'the false alarm changes mad\'s precision', `${precBefore} -> ${precAfter}`);
+
+  // promote, by keyboard: Tab to the shadow detector's button, Enter shows the diff
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  let onPromote = false;
+  for (let i = 0; i < 60 && !onPromote; i++) {
+    await page.keyboard.press('Tab');
+    onPromote = await page.evaluate(() => document.activeElement.matches('button.promote-open') &&
+      document.activeElement.closest('section').dataset.job === 'checkout');
   }
+  ok(onPromote, 'Tab reaches "Promote" of the shadow detector');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('section[data-job="checkout"] .promote[data-ready]');
+  const diff = await page.textContent('section[data-job="checkout"] pre.diff');
+  ok(/^-.*"detector": "zscore".*"mode": "shadow"/m.test(diff) && /^\+.*"detector": "zscore"/m.test(diff) &&
+    !/^\+.*"mode": "shadow"/m.test(diff), 'promote shows the spec change as a unified diff', diff);
+  ok(/^--- a\/checkout\.json$/m.test(diff) && /^@@ -\d+,\d+ \+\d+,\d+ @@/m.test(diff), 'with its headers', diff);
+  ok(!diff.includes('never-shown'), 'and no secret');
+  await shot('detectors');
+  await page.fill('#token', '');
+  await page.press('#token', 'Enter');
+  problems = [];
+  expect401 = true;
+  await page.click('section[data-job="checkout"] .promote-apply');
+  await page.waitForSelector('section[data-job="checkout"] .promote-result.error');
+  ok(/token/.test(await page.textContent('section[data-job="checkout"] .promote-result')),
+    'applying without the token is refused (401), said on the page');
+  expect401 = false;
+  await page.fill('#token', token);
+  await page.press('#token', 'Enter');
+  await page.click('section[data-job="checkout"] .promote-apply');
+  await page.waitForSelector('section[data-job="checkout"] .promote-result.ok');
+  ok(/applied/.test(await page.textContent('section[data-job="checkout"] .promote-result')), 'with it, it is applied');
+
+  // an incident whose window was purged, one that never was, and one weeks old (its kept window)
+  clean(await visit(`/incidents/${process.env.VIGIL_PURGED_INCIDENT}`, 'a link to an incident whose series was purged',
+    '#purged'));
+  ok(/no longer kept/.test(await page.textContent('#purged')), 'the purged incident says so');
+  problems = [];
+  await page.goto(base + '/incidents/999999', { waitUntil: 'networkidle' });
+  await page.waitForSelector('#gone');
+  ok(/no incident 999999/.test(await page.textContent('#gone')), 'an unknown incident says so');
+  ok(problems.length && problems.every((p) => /404/.test(p)), 'with only the API\'s 404', problems.join('; '));
+  clean(await visit(`/incidents/${process.env.VIGIL_OLDER_INCIDENT}`, 'an incident the latest run no longer covers',
+    '#chart[data-ready]'));
+  ok(/keeps the window/.test(await page.textContent('main')) &&
+    await page.evaluate(() => window.vigilCharts.main.data[1].includes(900)), 'it shows the kept window with the spike');
 } catch (e) {
   ok(false, 'the browser test ran', e.stack || String(e));
 } finally {

@@ -21,13 +21,13 @@ mkdir -p "$D" "$S"
 # the data files sit beside the specs directory, not in it (docs/spec.md: source roots)
 export VIGIL_SOURCE_ROOTS="$TMP"
 now=$(date +%s)
-# Six hours of minutes ending now, per host; web-1 spikes 30 min ago.  One
+# Six hours of minutes ending now, per host; web-1 spikes 30 min ago, web-2 two minutes later.  One
 # host's name is markup: the UI must show it as text.
 awk -v t0=$((now - 6 * 3600)) 'BEGIN { print "ts,host,value"
 	for (i = 0; i <= 360; i++) {
 		t = t0 + i * 60
 		printf "%d,web-1,%s\n", t, (i == 330 ? "480" : 40 + (i * 7) % 9)
-		printf "%d,web-2,%s\n", t, 60 + (i * 5) % 7
+		printf "%d,web-2,%s\n", t, (i == 332 ? "300" : 60 + (i * 5) % 7)
 		printf "%d,<img src=x onerror=alert(1)>,%s\n", t, 20 + i % 3
 	} }' > "$TMP/hosts.csv"
 awk -v t0=$((now - 6 * 3600)) 'BEGIN { print "ts,queue"
@@ -60,6 +60,10 @@ export UI_SLACK_URL="http://127.0.0.1:9/services/T000/B000/never-shown"
 printf 'ui-tok-%s\n' "$now" > "$TMP/token"
 chmod 600 "$TMP/token"
 TOKEN="ui-tok-$now"
+
+expect_re() {
+	if grep -q -- "$2" "$1"; then ok "$3"; else not_ok "$3: /$2/ not in $1"; sed 's/^/#   /' "$1" | head -20; fi
+}
 
 wait_for() {
 	wf_left=$(($1 * 10))
@@ -119,6 +123,9 @@ expect_grep "$TMP/jobs.json" '"muted":true' "a muted job says so"
 
 # --- feedback on an incident (API and CLI) -----------------------------------------------
 inc=$(sqlite3 "$S/vigil.db" "SELECT id FROM incidents WHERE job = 'checkout' AND series = 'web-1' LIMIT 1")
+curl -s "$URL/api/incidents/$inc" > "$TMP/inc.json"
+expect_grep "$TMP/inc.json" '"first_moved":[{"series":"web-1","onset":' "the incident's hints: web-1 moved first"
+expect_grep "$TMP/inc.json" '{"series":"web-2","onset":' "then web-2, firing with it"
 [ -n "$inc" ] && ok "the spike opened incident $inc" ||
 	{ not_ok "no incident for the spike"; sqlite3 "$S/vigil.db" "SELECT id, job, series, kind FROM incidents" 2>&1 | sed 's/^/#   /'; }
 fb() { code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "$@"); }
@@ -173,8 +180,75 @@ expect_grep "$TMP/kept.json" '"value":900,' "with the spike"
 echo "$spike_ts" > "$TMP/spike_ts"
 export VIGIL_OLDER_SPIKE=$spike_ts
 
+older_inc=$(sqlite3 "$S/vigil.db" "SELECT id FROM incidents WHERE job = 'older' LIMIT 1")
+[ -n "$older_inc" ] && ok "the older spike opened incident $older_inc" || not_ok "no incident for the older spike"
+# an incident of a year ago: its series window is long purged
+year_ago=$(( (now - 365 * 86400) * 1000 ))
+purged_inc=$(sqlite3 "$S/vigil.db" "INSERT INTO incidents (job, series, kind, labels, state, start_ts, end_ts,
+	last_seen, last_alert_ts, n_alerts, peak_ts, peak_value, detectors, evidence) VALUES ('older', 'old', 'anomaly',
+	'{}', 'resolved', $year_ago, $((year_ago + 600000)), $((year_ago + 600000)), $year_ago, 1, $year_ago, 700, 'mad',
+	'a spike a year ago'); SELECT last_insert_rowid();")
+
+# --- detectors: stats and promote (API, CLI) ---------------------------------------
+curl -s "$URL/api/detectors/stats?job=checkout" > "$TMP/stats.json"
+expect_grep "$TMP/stats.json" '"id":"mad","detector":"mad","mode":"alert"' "the stats list the alerting detector"
+expect_grep "$TMP/stats.json" '"id":"zscore","detector":"zscore","mode":"shadow"' "and the shadow one"
+expect_grep "$TMP/stats.json" '"feedback":{"real":1,"false":0,"expected":0,"none":1,"precision":1' \
+	"precision counts the newest verdict of web-1's incident (real), web-2's has none"
+expect_re "$TMP/stats.json" '"would_have_alerted":[1-9]' "the shadow detector would have alerted"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$URL/api/detectors/stats?days=0")
+expect_eq "$code" 400 "days out of range is refused"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$URL/api/detectors/stats?job=nope")
+expect_eq "$code" 404 "stats of an unknown job: 404"
+curl -s "$URL/api/jobs/checkout/promote?detector=zscore" > "$TMP/preview.json"
+expect_grep "$TMP/preview.json" '"writable":true' "the spec directory is writable"
+expect_re "$TMP/preview.json" '\\n-.*\\"threshold\\": 3}, \\"mode\\": \\"shadow\\"}' "the preview diff removes the shadow mode"
+expect_re "$TMP/preview.json" '\\n+.*\\"threshold\\": 3}}]' "and keeps the detector"
+expect_no_grep "$TMP/preview.json" "never-shown" "and shows no secret"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$URL/api/jobs/checkout/promote?detector=mad")
+expect_eq "$code" 400 "promoting an alerting detector is refused"
+expect_grep "$TMP/body" "is not a shadow detector" "and says why"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST -d '{"detector": "zscore"}' "$URL/api/jobs/checkout/promote")
+expect_eq "$code" 401 "promote without the token: 401"
+# the CLI: prints the diff, applies only with --apply
+cp "$D/checkout.json" "$TMP/cli.json"
+expect_exit 0 "vigil promote SPEC DETECTOR" -- $VIGIL promote "$TMP/cli.json" zscore --replace mad
+expect_re "$TMP/out" '^--- a/cli.json$' "prints a unified diff"
+expect_re "$TMP/out" '^-.*"detector": "mad"' "removing the replaced detector"
+cmp -s "$D/checkout.json" "$TMP/cli.json" && ok "and writes nothing" || not_ok "the spec changed without --apply"
+expect_exit 2 "vigil promote of an alerting detector" -- $VIGIL promote "$TMP/cli.json" mad
+expect_exit 0 "vigil promote --apply" -- $VIGIL promote --apply "$TMP/cli.json" zscore --replace mad
+expect_no_grep "$TMP/cli.json" '"mad"' "the applied spec has no mad"
+expect_no_grep "$TMP/cli.json" '"shadow"' "and zscore alerting"
+expect_exit 0 "the applied spec validates" -- $VIGIL validate "$TMP/cli.json"
+# a daemon that may not write its specs: promote shows the diff and refuses to apply
+mkdir -p "$TMP/ro-specs" "$TMP/ro-state"
+cp "$D/checkout.json" "$TMP/ro-specs/"
+$VIGIL serve --specs "$TMP/ro-specs" --state "$TMP/ro-state" --listen 127.0.0.1:0 --specs-read-only \
+	--token-file "$TMP/token" >"$TMP/ro.out" 2>"$TMP/ro.err" &
+RPID=$!
+if wait_for 60 test -s "$TMP/ro-state/serve.json"; then
+	RURL=$(sed -n 's/.*"url": "\(.*\)".*/\1/p' "$TMP/ro-state/serve.json")
+	ro_loaded() { curl -s "$RURL/api/jobs" | grep -q '"name":"checkout"'; }
+	wait_for 20 ro_loaded || not_ok "the read-only daemon did not load checkout"
+	curl -s "$RURL/api/jobs/checkout/promote?detector=zscore" > "$TMP/ro.json"
+	expect_grep "$TMP/ro.json" '"writable":false' "with --specs-read-only the spec is not writable"
+	code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+		-d '{"detector": "zscore"}' "$RURL/api/jobs/checkout/promote")
+	expect_eq "$code" 409 "applying is refused (409)"
+	expect_grep "$TMP/body" 'specs-read-only: apply the diff by hand' "and says why"
+	expect_grep "$TMP/body" '"diff":"--- a/checkout.json' "with the diff to apply"
+	cmp -s "$D/checkout.json" "$TMP/ro-specs/checkout.json" && ok "the read-only spec is unchanged" ||
+		not_ok "the read-only spec changed"
+else
+	not_ok "the read-only daemon did not start"
+fi
+kill -TERM "$RPID" 2>/dev/null
+wait "$RPID" 2>/dev/null
+
 # --- the browser ------------------------------------------------------------------
 VIGIL_URL=$URL VIGIL_TOKEN=$TOKEN VIGIL_OLDER_SPIKE=$spike_ts CHROMIUM=$CHROMIUM VIGIL_UI_SHOTS=${VIGIL_UI_SHOTS:-} \
+	VIGIL_INCIDENT=$inc VIGIL_OLDER_INCIDENT=$older_inc VIGIL_PURGED_INCIDENT=$purged_inc \
 	node "$top_srcdir/tests/ui-browser.mjs" > "$TMP/browser.out" 2>&1
 rc=$?
 cat "$TMP/browser.out"
@@ -187,6 +261,18 @@ failures=$((failures + bad))
 # the run-now click went through: a manual run of checkout beyond the seeding one
 runs=$(curl -s "$URL/api/runs?job=checkout" | grep -o '"trigger":"manual"' | wc -l)
 [ "$runs" -ge 2 ] && ok "run now from the page ran the job" || not_ok "run now from the page: $runs manual runs"
+# promote from the page: the spec changed, validates, and the daemon runs zscore as an alerting detector
+expect_no_grep "$D/checkout.json" '"shadow"' "the page's promote rewrote the spec"
+expect_grep "$D/checkout.json" '"detector": "zscore"' "keeping the detector"
+expect_exit 0 "the promoted spec validates" -- $VIGIL validate "$D/checkout.json"
+promoted() { curl -s "$URL/api/jobs/checkout" | grep -q '"detector":"zscore","params":{"window":60,"threshold":3}}'; }
+wait_for 30 promoted && ok "the daemon reloaded the promoted spec" || not_ok "the daemon did not reload the spec"
+before=$(curl -s "$URL/api/runs?job=checkout" | grep -o '"finished_at":[0-9]' | wc -l)
+curl -s -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" "$URL/api/jobs/checkout/run"
+ran() { [ "$(curl -s "$URL/api/runs?job=checkout" | grep -o '"finished_at":[0-9]' | wc -l)" -gt "$before" ]; }
+wait_for 60 ran || not_ok "checkout did not run after the promotion"
+curl -s "$URL/api/series/checkout/web-1" > "$TMP/after.json"
+expect_grep "$TMP/after.json" '"id":"zscore","shadow":false' "zscore now runs in production"
 expect_no_grep "$TMP/daemon.err" "$TOKEN" "the token is never logged"
 stop_daemon
 expect_no_grep "$TMP/daemon.err" "Sanitizer" "no sanitizer report from the daemon"

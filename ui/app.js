@@ -5,18 +5,16 @@ import { clear, message, setToken, token } from './dom.js';
 import { overviewPage } from './overview.js';
 import { jobPage } from './job.js';
 import { seriesPage } from './series.js';
+import { incidentPage } from './incident.js';
+import { detectorsPage } from './detectors.js';
 
 const routes = [
   [/^\/$/, (m, el) => overviewPage(el)],
   [/^\/jobs\/([^/]+)\/?$/, (m, el) => jobPage(el, decodeURIComponent(m[1]))],
   [/^\/jobs\/([^/]+)\/series\/(.+)$/, (m, el) => seriesPage(el, decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
-  [/^\/incidents\//, (m, el) => notAvailable(el, 'Incident pages')],
-  [/^\/detectors$/, (m, el) => notAvailable(el, 'Detector statistics')],
+  [/^\/incidents\/([^/]+)$/, (m, el) => incidentPage(el, decodeURIComponent(m[1]))],
+  [/^\/detectors$/, (m, el) => detectorsPage(el)],
 ];
-
-function notAvailable(el, what) {
-  el.append(message(what + ' are not available in this version of vigil.', 'note'));
-}
 
 function tokenForm() {
   const form = document.getElementById('token-form');

@@ -56,6 +56,12 @@ function anomaliesTable(job, rows) {
       a.alerted ? 'yes' : 'no', a.reason || '']), 'anomalies');
 }
 
+function incidentsTable(rows) {
+  return table('The newest 50 incidents', ['Incident', 'Series', 'State', 'Started', 'How unusual', 'Detectors', 'Reason'],
+    rows.map((i) => [h('a', { href: link.incident(i.id) }, '#' + i.id), i.series || i.kind, i.state, fmtTime(i.start_ms),
+      i.unusual || '—', (i.detectors || []).join(', '), i.evidence || '']), 'incidents');
+}
+
 export async function jobPage(main, name) {
   document.title = name + ' - vigil';
   const job = await apiOrNull('/api/jobs/' + encodeURIComponent(name));
@@ -63,9 +69,10 @@ export async function jobPage(main, name) {
     main.append(h('h1', {}, name), message(`There is no job named '${name}'.`));
     return;
   }
-  const [runs, anomalies] = await Promise.all([
+  const [runs, anomalies, incidents] = await Promise.all([
     api('/api/runs?job=' + encodeURIComponent(name) + '&limit=50').then((r) => r.runs),
     api('/api/anomalies?job=' + encodeURIComponent(name) + '&limit=50').then((r) => r.anomalies),
+    api('/api/incidents?job=' + encodeURIComponent(name) + '&all=1&limit=50').then((r) => r.incidents),
   ]);
   const state = jobState(job);
   const series = job.series || [];
@@ -94,6 +101,8 @@ export async function jobPage(main, name) {
     runNow(name),
     h('h2', {}, 'Series'),
     series.length ? seriesList : message('No stored series yet: they appear after the first run.', 'note'),
+    h('h2', {}, 'Incidents'),
+    incidents.length ? incidentsTable(incidents) : message('No incidents.', 'note'),
     h('h2', {}, 'Anomalies'),
     anomalies.length ? anomaliesTable(name, anomalies) : message('No anomalies stored.', 'note'),
     h('h2', {}, 'Run history'),
