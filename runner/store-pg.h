@@ -75,8 +75,8 @@ int pg_notify_write(struct pgstore *pg, const struct outbox_row *rows, size_t n_
                     const struct alert_state_row *states, size_t n_states, struct vigil_error *err);
 
 /* Upsert incidents and (if h) a job's health inside the caller's transaction (as sqlite_incidents_write). */
-int pg_incidents_write(struct pgstore *pg, const struct incident *incs, size_t n, const struct job_health *h,
-                       struct vigil_error *err);
+int pg_incidents_write(struct pgstore *pg, const struct incident *incs, size_t n, int64_t *ids,
+                       const struct job_health *h, struct vigil_error *err);
 
 /* Feedback on incidents (store-pg-feedback.c): the backend's feedback_add and feedback_list. */
 int pg_feedback_add(struct store *st, int64_t incident_id, const char *verdict, const char *note, const char *who,

@@ -42,10 +42,10 @@ int sqlite_notify_write(sqlite3 *db, const struct outbox_row *rows, size_t n_row
 /*
  * Upsert incidents and (if h) a job's health inside the caller's open
  * transaction, as sqlite_notify_write does.  An incident with id 0 is
- * matched on (job, series, kind, start).
+ * matched on (job, series, kind, start).  ids (may be NULL) gets the n ids.
  */
-int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, const struct job_health *h,
-                           struct vigil_error *err);
+int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, int64_t *ids,
+                           const struct job_health *h, struct vigil_error *err);
 
 /* Feedback on incidents (store-sqlite-feedback.c): the backend's feedback_add and feedback_list. */
 int sqlite_feedback_add(struct store *st, int64_t incident_id, const char *verdict, const char *note,
