@@ -1,7 +1,7 @@
 /*
  * whatif.h - score a detector config on a job's history against the
  * feedback people gave on its incidents ("what if": `vigil replay
- * --score-feedback`, `vigil backfill --score-feedback`; docs/spec.md#what-if).
+ * --score-feedback`, `vigil backfill --score-feedback`; docs/daemon.md, "What if").
  *
  * While a replay or backfill runs the config, whatif collects what it
  * would have raised: the incidents of its runs (the config's alerts) and
@@ -50,7 +50,7 @@ void whatif_add_run(struct whatif *w, const struct run_report *rep);
  * Score against the incidents of job (NULL: the spec's name) in st and
  * their feedback.  *out: {job, from, to, runs, days, labelled: {real,
  * false, expected}, unlabelled_incidents, scores: [...], incidents: [...]}
- * (docs/spec.md#what-if).  Returns 0, or -1 with err set.
+ * (docs/daemon.md).  Returns 0, or -1 with err set.
  */
 int whatif_score(struct whatif *w, struct store *st, const char *job, json_t **out, struct vigil_error *err);
 

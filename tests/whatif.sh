@@ -1,5 +1,5 @@
 #!/bin/sh
-# whatif.sh - `vigil replay --score-feedback` and `vigil backfill --score-feedback` (docs/spec.md#what-if):
+# whatif.sh - `vigil replay --score-feedback` and `vigil backfill --score-feedback` (docs/daemon.md, "What if"):
 # a job's history is backfilled, people give feedback on its incidents with `vigil feedback`,
 # then a more and a less sensitive config are scored against that feedback. Every number
 # below is worked out by hand from the fixture.
