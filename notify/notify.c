@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "notify.h"
@@ -426,4 +429,110 @@ void notify_chart_url(struct strbuf *out, const char *base, const char *job, con
 	url_encode(out, series);
 	strbuf_addf(out, "?from=%lld&to=%lld", (long long)(ts_ms - 6 * 3600 * 1000LL),
 	            (long long)(ts_ms + 3600 * 1000LL));
+}
+
+void notify_job_url(struct strbuf *out, const char *base, const char *job)
+{
+	size_t len;
+
+	if (!base)
+		return;
+	len = strlen(base);
+	while (len && base[len - 1] == '/')
+		len--;
+	strbuf_add(out, base, len);
+	strbuf_addstr(out, "/jobs/");
+	url_encode(out, job);
+}
+
+int notify_incident_url(struct strbuf *out, const char *base, const struct notify_message *msg,
+                        const struct incident *inc)
+{
+	size_t len;
+
+	/* not stored (replay, --no-store): the incident lives in a store of the moment, with no page */
+	if (!base || !msg->run_id)
+		return 0;
+	if (!inc->id && !(msg->id_token && msg->incidents && inc >= msg->incidents &&
+	                  inc < msg->incidents + msg->n_incidents))
+		return 0;
+	len = strlen(base);
+	while (len && base[len - 1] == '/')
+		len--;
+	strbuf_add(out, base, len);
+	if (inc->id)
+		strbuf_addf(out, "/incidents/%lld", (long long)inc->id);
+	else
+		strbuf_addf(out, "/incidents/%s-%zu", msg->id_token, (size_t)(inc - msg->incidents));
+	return 1;
+}
+
+int notify_link_url(struct strbuf *out, const char *base, const struct notify_message *msg,
+                    const struct incident *inc)
+{
+	if (notify_incident_url(out, base, msg, inc))
+		return 1;
+	if (*inc->series)
+		notify_chart_url(out, base, msg->job, inc->series, inc->peak_ms ? inc->peak_ms : inc->start_ms);
+	else
+		notify_job_url(out, base, msg->job);
+	return 0;
+}
+
+json_t *notify_incident_id_json(const struct notify_message *msg, const struct incident *inc)
+{
+	if (inc->id || !msg->run_id || !msg->id_token || !msg->incidents || inc < msg->incidents ||
+	    inc >= msg->incidents + msg->n_incidents)
+		return json_integer(inc->id);
+	return json_sprintf("%s-%zu", msg->id_token, (size_t)(inc - msg->incidents));
+}
+
+void notify_id_token_new(char *buf, size_t len)
+{
+	uint64_t r = 0;
+
+	/* Unguessable by the data the run read, so a series name cannot forge one. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 16) ^ (uintptr_t)buf;
+	}
+	snprintf(buf, len, "vigil-incident-%016llx", (unsigned long long)r);
+}
+
+char *notify_fill_incident_ids(const char *payload, const char *token, const int64_t *ids, size_t n)
+{
+	size_t tlen = token ? strlen(token) : 0;
+	const char *p = payload, *hit;
+	struct strbuf sb = STRBUF_INIT;
+	int found = 0;
+
+	if (!tlen || !strstr(payload, token))
+		return NULL;
+	while ((hit = strstr(p, token))) {
+		const char *q = hit + tlen;
+		int quoted = hit > payload && hit[-1] == '"';
+		size_t idx = 0, digits = 0;
+
+		if (*q == '-')
+			for (q++; *q >= '0' && *q <= '9' && digits < 18; q++, digits++)
+				idx = idx * 10 + (size_t)(*q - '0');
+		if (!digits || idx >= n) {
+			strbuf_add(&sb, p, (size_t)(hit - p) + tlen);   /* not one of ours: keep it */
+			p = hit + tlen;
+			continue;
+		}
+		quoted = quoted && *q == '"';
+		strbuf_add(&sb, p, (size_t)(hit - p) - (quoted ? 1 : 0));
+		strbuf_addf(&sb, "%lld", (long long)ids[idx]);
+		p = q + (quoted ? 1 : 0);
+		found = 1;
+	}
+	strbuf_addstr(&sb, p);
+	if (!found) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb);
 }

@@ -135,6 +135,18 @@ struct notify_message {
 	const json_t *labels;      /* the job's "labels" (an object of strings), or NULL */
 	const json_t *annotations; /* the job's "annotations", or NULL */
 	const json_t *hints;       /* root-cause hints of the run's incident group (runner/explain.h), or NULL */
+	/*
+	 * Links to incident pages (notify_link_url).  An incident has a page
+	 * when the run is stored (run_id != 0): one already stored has its id;
+	 * one this run opens gets its id when the run's transaction writes it,
+	 * so its link holds id_token and the index of the incident in
+	 * `incidents` (the run report's), which the store replaces by the id
+	 * (notify_fill_incident_ids).  id_token NULL: new incidents have no
+	 * page yet (dry runs) and link to their series.
+	 */
+	const struct incident *incidents;
+	size_t n_incidents;
+	const char *id_token;
 };
 
 /* What an HTTP answer means for the message and its destination. */
@@ -201,5 +213,38 @@ char *notify_target_key(const char *type, const char *url_ref, const char *base_
 
 /* Shared by the HTTP targets: the chart link of a series ("" when no base URL). */
 void notify_chart_url(struct strbuf *out, const char *base, const char *job, const char *series, int64_t ts_ms);
+
+/* The page of a job: <base>/jobs/<job> ("" when no base URL). */
+void notify_job_url(struct strbuf *out, const char *base, const char *job);
+
+/*
+ * The incident page of inc, <base>/incidents/<id>, when it has one (see
+ * notify_message.id_token); appends nothing and returns 0 otherwise.  For an
+ * incident the run opens, the id is a token that the store fills in.
+ */
+int notify_incident_url(struct strbuf *out, const char *base, const struct notify_message *msg,
+                        const struct incident *inc);
+
+/*
+ * Where a message links for inc: its incident page, else the chart of its
+ * series (an anomaly) or the page of its job (runs failing, no data).
+ * Returns 1 for an incident page, 0 otherwise ("" when no base URL).
+ */
+int notify_link_url(struct strbuf *out, const char *base, const struct notify_message *msg,
+                    const struct incident *inc);
+
+/* The id of inc for a message: its stored id, an id token (a string the store replaces), or 0. */
+json_t *notify_incident_id_json(const struct notify_message *msg, const struct incident *inc);
+
+/* Fill an id token: "<token>-<index>" of a random token; 47 bytes are enough. */
+#define NOTIFY_ID_TOKEN_MAX 48
+void notify_id_token_new(char *buf, size_t len);
+
+/*
+ * payload with every "<token>-<i>" replaced by ids[i] (and a quoted one,
+ * "\"<token>-<i>\"", by the bare number), or NULL when payload holds no
+ * token.  Caller frees.
+ */
+char *notify_fill_incident_ids(const char *payload, const char *token, const int64_t *ids, size_t n);
 
 #endif

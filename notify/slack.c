@@ -47,8 +47,8 @@
 #define REASON_MAX_BYTES 400
 #define DETECTORS_MAX_BYTES 200
 #define CHART_URL_MAX_BYTES 1000
-#define RESOLVED_MAX_BYTES 2000
-#define RESOLVED_LINE_MAX 400
+#define RESOLVED_MAX_BYTES 2900   /* under SLACK_SECTION_MAX with "*Resolved* (N)" and "and K more" */
+#define RESOLVED_LINE_MAX 400     /* before its link (at most CHART_URL_MAX_BYTES) */
 #define ANNOTATION_MAX_BYTES 600
 #define HINT_MAX_BYTES 600
 #define LINK_URL_MAX_BYTES 12000   /* never cut a link: 2048 bytes escaped at most 5 each */
@@ -63,8 +63,8 @@ static const char *const title_names[] = {
 };
 static const char *const text_names[] = {
 	"job", "run", "series", "labels", "label.", "time", "value", "expected", "band", "lower", "upper", "score",
-	"detector", "reason", "chart", "chart_url", "points", "since", "unusual", "rarity", "state", "end",
-	"job_label.", "annotation.", NULL,
+	"detector", "reason", "chart", "chart_url", "incident", "incident_url", "incident_id", "link", "link_url",
+	"points", "since", "unusual", "rarity", "state", "end", "job_label.", "annotation.", NULL,
 };
 
 /* <!here>, <!channel>, <!everyone>, <@U123>, <!subteam^S123> (optionally with "|label"). */
@@ -250,6 +250,27 @@ static void add_chart(struct strbuf *sb, const struct notify_policy *pol, const 
 	strbuf_release(&url);
 }
 
+/*
+ * The link of an incident (notify_link_url): its page ("View incident"),
+ * else its series' chart or its job's page.  which: 0 that link, 1 the
+ * incident page only (nothing when it has none); bare: the URL alone.
+ */
+static void add_link(struct strbuf *sb, const struct notify_policy *pol, const struct notify_message *msg,
+                     const struct incident *inc, int which, int bare)
+{
+	struct strbuf url = STRBUF_INIT;
+	int page = which ? notify_incident_url(&url, pol->chart_base_url, msg, inc)
+	                 : notify_link_url(&url, pol->chart_base_url, msg, inc);
+
+	if (url.len && url.len <= CHART_URL_MAX_BYTES) {
+		if (bare)
+			strbuf_addstr(sb, url.buf);
+		else
+			strbuf_addf(sb, "<%s|%s>", url.buf, page ? "View incident" : *inc->series ? "View chart" : "View job");
+	}
+	strbuf_release(&url);
+}
+
 static void add_run(struct strbuf *sb, const struct notify_message *msg)
 {
 	if (msg->run_id)
@@ -343,6 +364,22 @@ static void text_value(void *arg, const char *name, size_t len, struct strbuf *o
 		add_chart(out, c->pol, c->msg->job, s, 1);
 	else if (!strcmp(key, "chart_url"))
 		add_chart(out, c->pol, c->msg->job, s, 0);
+	else if (!strcmp(key, "incident"))
+		add_link(out, c->pol, c->msg, inc, 1, 0);
+	else if (!strcmp(key, "incident_url"))
+		add_link(out, c->pol, c->msg, inc, 1, 1);
+	else if (!strcmp(key, "incident_id")) {
+		json_t *id = notify_incident_id_json(c->msg, inc);
+
+		if (json_is_string(id))
+			strbuf_addstr(out, json_string_value(id));
+		else if (json_integer_value(id))
+			strbuf_addf(out, "%lld", (long long)json_integer_value(id));
+		json_decref(id);
+	} else if (!strcmp(key, "link"))
+		add_link(out, c->pol, c->msg, inc, 0, 0);
+	else if (!strcmp(key, "link_url"))
+		add_link(out, c->pol, c->msg, inc, 0, 1);
 	else if (!strcmp(key, "points"))
 		strbuf_addf(out, "%zu", s->n_points);
 	else if (!strcmp(key, "since"))
@@ -350,7 +387,8 @@ static void text_value(void *arg, const char *name, size_t len, struct strbuf *o
 }
 
 /* The section of a job-level incident: runs failing, or no data. */
-static void job_section(struct strbuf *sb, const struct notify_series *s)
+static void job_section(struct strbuf *sb, const struct notify_message *msg, const struct notify_policy *pol,
+                        const struct notify_series *s)
 {
 	const struct incident *inc = s->inc;
 	int err = !strcmp(inc->kind, "error");
@@ -366,6 +404,10 @@ static void job_section(struct strbuf *sb, const struct notify_series *s)
 		msgtext_append(sb, inc->evidence, REASON_MAX_BYTES, MSGTEXT_MRKDWN | MSGTEXT_ONELINE);
 		strbuf_addch(sb, '_');
 	}
+	if (pol->chart_base_url) {
+		strbuf_addch(sb, '\n');
+		add_link(sb, pol, msg, inc, 0, 0);
+	}
 }
 
 /* The default section of one firing incident. */
@@ -376,7 +418,7 @@ static void series_default(struct strbuf *sb, const struct notify_message *msg, 
 	int open = !strcmp(inc->state, "open");
 
 	if (!*s->series) {
-		job_section(sb, s);
+		job_section(sb, msg, pol, s);
 		return;
 	}
 	strbuf_addch(sb, '*');
@@ -427,7 +469,7 @@ static void series_default(struct strbuf *sb, const struct notify_message *msg, 
 	}
 	if (pol->chart_base_url) {
 		strbuf_addch(sb, '\n');
-		add_chart(sb, pol, msg->job, s, 1);
+		add_link(sb, pol, msg, inc, 0, 0);
 	}
 }
 
@@ -502,8 +544,8 @@ static void mentions_text(struct strbuf *sb, const json_t *cfg)
 	}
 }
 
-/* One closed incident: resolved (over), or accepted (the new normal level, said in words). */
-static void resolved_line(struct strbuf *line, const struct notify_series *s)
+/* What became of a closed incident: resolved (over), or accepted (the new normal level, said in words). */
+static void resolved_what(struct strbuf *line, const struct notify_series *s)
 {
 	const struct incident *inc = s->inc;
 
@@ -552,7 +594,22 @@ static void resolved_line(struct strbuf *line, const struct notify_series *s)
 	}
 }
 
-static void resolved_text(struct strbuf *sb, const struct notify_message *msg, size_t max_series)
+/* One closed incident, and its link. */
+static void resolved_line(struct strbuf *line, const struct notify_message *msg, const struct notify_policy *pol,
+                          const struct notify_series *s)
+{
+	const struct incident *inc = s->inc;
+
+	resolved_what(line, s);
+	msgtext_cut(line, 0, RESOLVED_LINE_MAX);
+	if (pol->chart_base_url) {
+		strbuf_addstr(line, " \xc2\xb7 ");
+		add_link(line, pol, msg, inc, 0, 0);
+	}
+}
+
+static void resolved_text(struct strbuf *sb, const struct notify_message *msg, const struct notify_policy *pol,
+                          size_t max_series)
 {
 	size_t listed = 0;
 
@@ -560,8 +617,7 @@ static void resolved_text(struct strbuf *sb, const struct notify_message *msg, s
 	for (size_t i = 0; i < msg->n_resolved; i++) {
 		struct strbuf line = STRBUF_INIT;
 
-		resolved_line(&line, &msg->resolved[i]);
-		msgtext_cut(&line, 0, RESOLVED_LINE_MAX);
+		resolved_line(&line, msg, pol, &msg->resolved[i]);
 		if (listed >= max_series || sb->len + line.len + 40 > RESOLVED_MAX_BYTES) {
 			strbuf_release(&line);
 			break;
@@ -689,7 +745,7 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	job_meta_text(&meta, msg);
 	msgtext_cut(&meta, 0, SLACK_CONTEXT_MAX);
 	if (msg->n_resolved)
-		resolved_text(&resolved, msg, max_series);
+		resolved_text(&resolved, msg, pol, max_series);
 	fallback_text(&text, cfg, msg);
 	msgtext_cut(&text, 0, SLACK_TEXT_MAX);
 	if (msg->n_firing && msg->hints) {
@@ -763,6 +819,7 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	strbuf_release(&sec);
 	strbuf_release(&more);
 	strbuf_release(&meta);
+	strbuf_release(&hint);
 	if (!root)
 		return vigil_error_set(err, VIGIL_E_INTERNAL, "slack: cannot build the message");
 	dump = json_dumps(root, JSON_COMPACT);

@@ -143,6 +143,30 @@ static void add_job_meta(json_t *root, const struct notify_message *msg)
 	}
 }
 
+/* An entry's links (docs/notify.md): its incident's page and its series' chart, null when there is none. */
+static void add_links(json_t *o, const struct notify_policy *pol, const struct notify_message *msg,
+                      const struct incident *inc)
+{
+	struct strbuf url = STRBUF_INIT;
+
+	if (*inc->series)
+		notify_chart_url(&url, pol->chart_base_url, msg->job, inc->series, inc->peak_ms ? inc->peak_ms : inc->start_ms);
+	json_object_set_new(o, "chart_url", url.len ? json_string(url.buf) : json_null());
+	strbuf_reset(&url);
+	notify_incident_url(&url, pol->chart_base_url, msg, inc);
+	json_object_set_new(o, "incident_url", url.len ? json_string(url.buf) : json_null());
+	strbuf_release(&url);
+}
+
+/* The whole incident, with its id (or the token the store replaces by it). */
+static json_t *incident_obj(const struct notify_message *msg, const struct incident *inc)
+{
+	json_t *o = incident_json(inc);
+
+	json_object_set_new(o, "id", notify_incident_id_json(msg, inc));
+	return o;
+}
+
 static int webhook_render(const json_t *cfg, const struct notify_policy *pol, const struct notify_message *msg,
                           struct strbuf *body, struct vigil_error *err)
 {
@@ -157,7 +181,6 @@ static int webhook_render(const json_t *cfg, const struct notify_policy *pol, co
 		const struct notify_series *s = &msg->firing[i];
 		const struct incident *inc = s->inc;
 		const struct alert_item *a = s->alert;
-		struct strbuf chart = STRBUF_INIT;
 		json_t *o = json_object();
 
 		json_object_set_new(o, "series", msgtext_json(s->series, WEBHOOK_TEXT_MAX));
@@ -176,19 +199,20 @@ static int webhook_render(const json_t *cfg, const struct notify_policy *pol, co
 		json_object_set_new(o, "since", iso(s->since_ms));
 		json_object_set_new(o, "reminder", json_boolean(s->repeat));
 		json_object_set_new(o, "now", num(s->last_value));
-		notify_chart_url(&chart, pol->chart_base_url, msg->job, s->series, inc->peak_ms ? inc->peak_ms : inc->start_ms);
-		json_object_set_new(o, "chart_url", chart.len ? json_string(chart.buf) : json_null());
-		strbuf_release(&chart);
-		json_object_set_new(o, "incident", incident_json(inc));
+		add_links(o, pol, msg, inc);
+		json_object_set_new(o, "incident", incident_obj(msg, inc));
 		json_array_append_new(firing, o);
 	}
 	for (size_t i = 0; i < msg->n_resolved && i < max; i++) {
 		const struct notify_series *s = &msg->resolved[i];
-
-		json_array_append_new(resolved, json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
+		json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}",
 			"series", msgtext_json(s->series, WEBHOOK_TEXT_MAX), "labels", labels_obj(s),
 			"since", iso(s->since_ms), "last_anomaly", s->last_alert_ms ? iso(s->last_alert_ms) : json_null(),
-			"value", num(s->last_value), "state", s->inc->state, "incident", incident_json(s->inc)));
+			"value", num(s->last_value), "state", s->inc->state);
+
+		add_links(o, pol, msg, s->inc);
+		json_object_set_new(o, "incident", incident_obj(msg, s->inc));
+		json_array_append_new(resolved, o);
 	}
 	json_object_set_new(root, "version", json_integer(1));
 	json_object_set_new(root, "status", json_string(msg->n_firing ? "firing" : "resolved"));

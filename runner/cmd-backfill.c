@@ -6,7 +6,9 @@
  * scheduled time), so a backfill can run beside `vigil serve` and a second
  * backfill of the same range skips what is done.  Runs report their
  * scheduled time as their start (fixed clock), so the results depend only
- * on the data.  Notifications are off unless --notify.
+ * on the data.  Notifications are off unless --notify.  With
+ * --score-feedback the runs' incidents and detector flags are scored against
+ * the feedback on the job's stored incidents (runner/whatif.h).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include "store.h"
 #include "timefmt.h"
 #include "tz.h"
+#include "whatif.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -97,12 +100,16 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "score-feedback", no_argument, NULL, 'F' },
+		{ "job", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_plugins plugins = { .n = 0 };
 	struct vigil_error err = VIGIL_ERROR_INIT;
-	const char *state = NULL, *store_opt = NULL;
+	const char *state = NULL, *store_opt = NULL, *score_job = NULL;
+	struct whatif *wi = NULL;
+	int score = 0;
 	int64_t from = INT64_MIN, to = INT64_MIN, step = 0, *times = NULL;
 	size_t n = 0, invalid, ok = 0, failed = 0, skipped = 0, alerts = 0, with_anomalies = 0, opened = 0;
 	int c, notify = 0, json = 0, quiet = 0, rc = EXIT_OK, bar;
@@ -112,7 +119,7 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 	char *node = NULL, host[128];
 	json_t *results = NULL;
 
-	while ((c = getopt_long(argc, argv, "f:t:e:s:njqP:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:t:e:s:njqP:FJ:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (parse_time_opt(self, "from", optarg, &from))
@@ -131,6 +138,8 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 		case 'n': notify = 1; break;
 		case 'j': json = 1; break;
 		case 'q': quiet = 1; break;
+		case 'F': score = 1; break;
+		case 'J': score_job = optarg; break;
 		case 'P':
 			if (cli_add_plugin_dir(self, &plugins, optarg))
 				return EXIT_USAGE;
@@ -146,6 +155,8 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 		return cmd_usage_error(self, "give exactly one spec");
 	if (from == INT64_MIN || to == INT64_MIN)
 		return cmd_usage_error(self, "--from and --to are required");
+	if (score_job && !score)
+		return cmd_usage_error(self, "--job goes with --score-feedback");
 	reg = cli_load_registry(&plugins);
 	specs = cli_load_specs(argv + optind, 1, reg, &invalid);
 	if (invalid) {
@@ -165,10 +176,13 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 	st->node = node;
 	bar = !quiet && isatty(2);
 	results = json_array();
+	if (score)
+		wi = whatif_new(specs[0], from, to);
 	for (size_t i = 0; i < n; i++) {
 		struct notify_ctx nctx = { .out = json ? stderr : stdout, .spec_dir = specs[0]->dir };
 		struct job_options opt = { .scheduled_ms = times[i], .store = st, .fixed_clock = 1,
-		                           .notify = notify ? &nctx : NULL };
+		                           .notify = notify ? &nctx : NULL, .on_series = wi ? whatif_on_series : NULL,
+		                           .arg = wi };
 		struct run_claim claim;
 		struct run_report rep;
 		int claimed = 0;
@@ -194,7 +208,9 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 			with_anomalies += rep.n_alerts > 0;
 			for (size_t k = 0; k < rep.n_incidents; k++)
 				opened += (rep.incident_events[k] & INCIDENT_OPENED) != 0;
-			if (json)
+			if (wi)
+				whatif_add_run(wi, &rep);
+			if (json && !wi)
 				json_array_append_new(results, run_report_json(&rep));
 			run_report_release(&rep);
 		}
@@ -220,7 +236,21 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 			json_decref(counts);
 		}
 	}
-	if (json) {
+	if (wi) {
+		json_decref(results);
+		results = NULL;
+		vigil_error_clear(&err);
+		if (whatif_score(wi, st, score_job, &results, &err)) {
+			fprintf(stderr, "vigil backfill: %s\n", err.msg);
+			rc = EXIT_ENV;
+		} else if (!json) {
+			if (skipped)
+				printf("(%zu run%s already in the store were not run again and are not scored)\n", skipped,
+				       skipped == 1 ? "" : "s");
+			whatif_print(results, stdout);
+		}
+	}
+	if (json && results) {
 		jsonfmt_dumpf(results, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		fputc('\n', stdout);
 	}
@@ -230,6 +260,7 @@ static int cmd_backfill(const struct cmd_entry *self, int argc, char **argv)
 		        skipped, with_anomalies, alerts, opened, opened == 1 ? "" : "s");
 out:
 	json_decref(results);
+	whatif_free(wi);
 	store_close(st);
 	free(node);
 	free(times);
@@ -240,7 +271,8 @@ out:
 
 const struct cmd_entry cmd_backfill_entry = {
 	.name = "backfill",
-	.usage = "SPEC --from TIME --to TIME [--step DURATION] [--state DIR | --store FILE] [--notify] [--json]",
+	.usage = "SPEC --from TIME --to TIME [--step DURATION] [--state DIR | --store FILE] [--notify] [--json] "
+	         "[--score-feedback [--job NAME]]",
 	.summary = "run a job over a historical range as its schedule would have, storing the results",
 	.help = "  -f, --from TIME        first run time (ISO-8601 or unix seconds), inclusive\n"
 	        "  -t, --to TIME          last run time, inclusive\n"
@@ -251,6 +283,9 @@ const struct cmd_entry cmd_backfill_entry = {
 	        "  -j, --json             print every run's result as JSON\n"
 	        "  -q, --quiet            no progress bar, no summary\n"
 	        "  -P, --plugin-dir DIR   also load detector plugins from DIR (repeatable)\n"
+	        "  -F, --score-feedback   score the runs' incidents and each detector's flags against the feedback on\n"
+	        "                         the job's stored incidents: precision, recall, alerts per day (--json: as JSON)\n"
+	        "  -J, --job NAME         the job whose incidents and feedback to score against (default: the spec's)\n"
 	        "Runs already in the store (same job and time) are skipped, so a backfill can be resumed.\n",
 	.exec = cmd_backfill,
 };

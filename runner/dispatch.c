@@ -343,7 +343,8 @@ static void plan_target(const struct plan_in *in, const struct spec_notify *t, s
 			.job = spec->name, .run_id = rep->run_id, .scheduled_ms = sched,
 			.firing = l->firing, .n_firing = l->n_firing, .resolved = l->resolved, .n_resolved = l->n_resolved,
 			.n_ongoing = pass ? 0 : n_ongoing, .labels = spec->labels, .annotations = spec->annotations,
-			.hints = rep->hints,
+			.hints = rep->hints, .incidents = rep->incidents, .n_incidents = rep->n_incidents,
+			.id_token = *d->id_token ? d->id_token : NULL,
 		};
 
 		if (!l->n_firing && !l->n_resolved)

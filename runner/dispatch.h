@@ -50,9 +50,16 @@ struct dispatch {
 	struct strbuf notes;       /* for dry runs: targets with nothing to send, and why */
 	char **owned;              /* strings the rows point to */
 	size_t n_owned, alloc_owned;
+	/*
+	 * Set by the caller when the run's incidents are stored with its
+	 * messages (notify_id_token_new): messages then link to the pages of
+	 * the incidents the run opens (notify_message.id_token).  "": they link
+	 * to their series instead.
+	 */
+	char id_token[NOTIFY_ID_TOKEN_MAX];
 };
 
-#define DISPATCH_INIT { NULL, 0, NULL, 0, STRBUF_INIT, NULL, 0, 0 }
+#define DISPATCH_INIT { NULL, 0, NULL, 0, STRBUF_INIT, NULL, 0, 0, "" }
 
 /*
  * Decide the messages of spec's queued targets for the run in rep, whose

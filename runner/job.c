@@ -511,6 +511,8 @@ finish:
 		/* Queued notifications commit with the run's results (or not at all). */
 		int64_t now = time_now_ms();
 
+		if (opt->store && out.health)
+			notify_id_token_new(disp.id_token, sizeof(disp.id_token));
 		dispatch_plan(spec, rep, &set, opt->store ? opt->store : opt->notify->outbox, opt->scheduled_ms, now,
 		              opt->fixed_clock ? opt->scheduled_ms : now, &disp);
 		if (!opt->notify->dry_run) {
@@ -523,6 +525,9 @@ finish:
 	if (out.health) {
 		out.incidents = rep->incidents;
 		out.n_incidents = rep->n_incidents;
+		out.incident_id_token = *disp.id_token ? disp.id_token : NULL;
+		if (opt->store && rep->n_incidents)
+			out.incident_ids = xcalloc(rep->n_incidents, sizeof(*out.incident_ids));
 	}
 	if (opt->store) {
 		struct vigil_error serr = VIGIL_ERROR_INIT;
@@ -531,6 +536,8 @@ finish:
 		out.adhoc_results = results;
 		if (opt->store->backend->run_finish(opt->store, rep->run_id, rep->finished_ms, &out, rows.rows,
 		                                    opt->adhoc ? 0 : rows.n, &serr)) {
+			free(out.incident_ids);   /* of a transaction rolled back */
+			out.incident_ids = NULL;
 			log_error("store", "job '%s': %s", spec->name, serr.msg);
 			if (!rep->failed) {
 				rep->failed = 1;
@@ -541,6 +548,10 @@ finish:
 		}
 		free(results);
 	}
+	/* the incidents the run opened have their ids now (for --json and stdout) */
+	for (size_t i = 0; out.incident_ids && i < rep->n_incidents; i++)
+		rep->incidents[i].id = out.incident_ids[i];
+	free(out.incident_ids);
 	keep_incidents(spec, opt, rep, out.health);
 	notify_all(spec, opt, rep, &disp);
 done:

@@ -126,10 +126,10 @@ static int write_all(struct pgstore *pg, const struct incident *incs, size_t n, 
 	return 0;
 }
 
-int pg_incidents_write(struct pgstore *pg, const struct incident *incs, size_t n, const struct job_health *h,
-                       struct vigil_error *err)
+int pg_incidents_write(struct pgstore *pg, const struct incident *incs, size_t n, int64_t *ids,
+                       const struct job_health *h, struct vigil_error *err)
 {
-	return write_all(pg, incs, n, NULL, h, err);
+	return write_all(pg, incs, n, ids, h, err);
 }
 
 /* write_all in a transaction of its own. */

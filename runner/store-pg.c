@@ -619,6 +619,24 @@ fail:
 	return -1;
 }
 
+/* The run's incidents, then its messages with their ids filled in (as the SQLite backend's write_outcome). */
+static int write_outcome(struct pgstore *pg, const struct run_outcome *o, struct vigil_error *err)
+{
+	int64_t *ids = o->incident_ids ? o->incident_ids : xcalloc(o->n_incidents + 1, sizeof(*ids));
+	struct outbox_row *filled = NULL;
+	int rc = pg_incidents_write(pg, o->incidents, o->n_incidents, ids, o->health, err);
+
+	if (!rc) {
+		filled = outbox_rows_filled(o, ids);
+		rc = pg_notify_write(pg, filled ? filled : o->outbox, o->n_outbox, o->alert_states, o->n_alert_states,
+		                     err);
+	}
+	outbox_rows_filled_free(filled, o);
+	if (ids != o->incident_ids)
+		free(ids);
+	return rc;
+}
+
 static int pg_run_finish(struct store *st, int64_t run_id, int64_t finished_ms, const struct run_outcome *o,
                          const struct anomaly_row *rows, size_t n_rows, struct vigil_error *err)
 {
@@ -692,9 +710,7 @@ static int pg_run_finish(struct store *st, int64_t run_id, int64_t finished_ms, 
 		goto fail;
 	}
 	PQclear(res);
-	if (pg_notify_write(pg, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err) ||
-	    pg_incidents_write(pg, o->incidents, o->n_incidents, o->health, err) ||
-	    (o->adhoc_results && pg_adhoc_write(pg, run_id, o->adhoc_results, err)))
+	if (write_outcome(pg, o, err) || (o->adhoc_results && pg_adhoc_write(pg, run_id, o->adhoc_results, err)))
 		goto fail;
 	return pg_commit(pg, err);
 fail:

@@ -75,8 +75,8 @@ int pg_notify_write(struct pgstore *pg, const struct outbox_row *rows, size_t n_
                     const struct alert_state_row *states, size_t n_states, struct vigil_error *err);
 
 /* Upsert incidents and (if h) a job's health inside the caller's transaction (as sqlite_incidents_write). */
-int pg_incidents_write(struct pgstore *pg, const struct incident *incs, size_t n, const struct job_health *h,
-                       struct vigil_error *err);
+int pg_incidents_write(struct pgstore *pg, const struct incident *incs, size_t n, int64_t *ids,
+                       const struct job_health *h, struct vigil_error *err);
 
 /* Store an ad-hoc run's results inside the caller's transaction (run_finish). */
 int pg_adhoc_write(struct pgstore *pg, int64_t run_id, const char *results, struct vigil_error *err);

@@ -154,10 +154,10 @@ out:
 	return ret;
 }
 
-int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, const struct job_health *h,
-                           struct vigil_error *err)
+int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, int64_t *ids,
+                           const struct job_health *h, struct vigil_error *err)
 {
-	return write_all(db, incs, n, NULL, h, err);
+	return write_all(db, incs, n, ids, h, err);
 }
 
 /* write_all in a transaction of its own. */

@@ -358,6 +358,28 @@ static void bind_double_or_null(sqlite3_stmt *stmt, int col, double v)
 		sqlite3_bind_null(stmt, col);
 }
 
+/*
+ * The run's incidents first, so that the messages linking to the ones it
+ * opens get their ids (outbox_rows_filled), then its messages; in the
+ * caller's transaction.
+ */
+static int write_outcome(sqlite3 *db, const struct run_outcome *o, struct vigil_error *err)
+{
+	int64_t *ids = o->incident_ids ? o->incident_ids : xcalloc(o->n_incidents + 1, sizeof(*ids));
+	struct outbox_row *filled = NULL;
+	int rc = sqlite_incidents_write(db, o->incidents, o->n_incidents, ids, o->health, err);
+
+	if (!rc) {
+		filled = outbox_rows_filled(o, ids);
+		rc = sqlite_notify_write(db, filled ? filled : o->outbox, o->n_outbox, o->alert_states,
+		                         o->n_alert_states, err);
+	}
+	outbox_rows_filled_free(filled, o);
+	if (ids != o->incident_ids)
+		free(ids);
+	return rc;
+}
+
 static int sqlite_run_finish(struct store *st, int64_t run_id, int64_t finished_ms,
                              const struct run_outcome *o, const struct anomaly_row *rows, size_t n_rows,
                              struct vigil_error *err)
@@ -455,9 +477,7 @@ static int sqlite_run_finish(struct store *st, int64_t run_id, int64_t finished_
 		goto fail;
 	sqlite3_finalize(stmt);
 	stmt = NULL;
-	if (sqlite_notify_write(db, o->outbox, o->n_outbox, o->alert_states, o->n_alert_states, err) ||
-	    sqlite_incidents_write(db, o->incidents, o->n_incidents, o->health, err) ||
-	    (o->adhoc_results && sqlite_adhoc_write(db, run_id, o->adhoc_results, err))) {
+	if (write_outcome(db, o, err) || (o->adhoc_results && sqlite_adhoc_write(db, run_id, o->adhoc_results, err))) {
 		exec(db, "ROLLBACK", NULL);
 		return -1;
 	}

@@ -42,10 +42,10 @@ int sqlite_notify_write(sqlite3 *db, const struct outbox_row *rows, size_t n_row
 /*
  * Upsert incidents and (if h) a job's health inside the caller's open
  * transaction, as sqlite_notify_write does.  An incident with id 0 is
- * matched on (job, series, kind, start).
+ * matched on (job, series, kind, start).  ids (may be NULL) gets the n ids.
  */
-int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, const struct job_health *h,
-                           struct vigil_error *err);
+int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, int64_t *ids,
+                           const struct job_health *h, struct vigil_error *err);
 
 /* Store an ad-hoc run's results inside the caller's open transaction (run_finish). */
 int sqlite_adhoc_write(sqlite3 *db, int64_t run_id, const char *results, struct vigil_error *err);

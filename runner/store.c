@@ -283,3 +283,33 @@ int stored_series_alert_window(const struct stored_series *s, int64_t before_ms,
 	view->det = *dets;
 	return 1;
 }
+
+struct outbox_row *outbox_rows_filled(const struct run_outcome *o, const int64_t *ids)
+{
+	struct outbox_row *rows = NULL;
+
+	if (!o->incident_id_token || !o->n_incidents)
+		return NULL;
+	for (size_t i = 0; i < o->n_outbox; i++) {
+		char *filled = notify_fill_incident_ids(o->outbox[i].payload, o->incident_id_token, ids, o->n_incidents);
+
+		if (!filled)
+			continue;
+		if (!rows) {
+			rows = xcalloc(o->n_outbox, sizeof(*rows));
+			memcpy(rows, o->outbox, o->n_outbox * sizeof(*rows));
+		}
+		rows[i].payload = filled;
+	}
+	return rows;
+}
+
+void outbox_rows_filled_free(struct outbox_row *rows, const struct run_outcome *o)
+{
+	if (!rows)
+		return;
+	for (size_t i = 0; i < o->n_outbox; i++)
+		if (rows[i].payload != o->outbox[i].payload)
+			free((char *)rows[i].payload);
+	free(rows);
+}

@@ -289,7 +289,23 @@ struct run_outcome {
 	const struct job_health *health;
 	/* An ad-hoc run's results (runner/adhoc.h), JSON text stored with the run (NULL: none). */
 	const char *adhoc_results;
+	/*
+	 * The outbox payloads hold "<incident_id_token>-<i>" where the id of
+	 * incidents[i] goes (links to incident pages, notify_message.id_token):
+	 * the store writes the incidents first and fills the ids in
+	 * (outbox_rows_filled).  NULL: no token.
+	 */
+	const char *incident_id_token;
+	int64_t *incident_ids;     /* n_incidents ids written back here, or NULL */
 };
+
+/*
+ * o's outbox rows with the ids of its incidents filled in (ids: one per
+ * o->incidents, as written), or NULL when no payload holds a token (write
+ * o->outbox itself).  Free with outbox_rows_filled_free.
+ */
+struct outbox_row *outbox_rows_filled(const struct run_outcome *o, const int64_t *ids);
+void outbox_rows_filled_free(struct outbox_row *rows, const struct run_outcome *o);
 
 /*
  * The daemon's side of a run (docs/daemon.md, ../shared/docs/scale-out.md):

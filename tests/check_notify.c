@@ -454,6 +454,63 @@ START_TEST(test_slack_limits)
 }
 END_TEST
 
+/* Links to incident pages: the id, or a token the store fills in; the chart when there is no page. */
+START_TEST(test_incident_links)
+{
+	struct incident incs[2] = {
+		{ .id = 0, .job = "j", .series = "web 1", .kind = "anomaly", .start_ms = 7200000, .peak_ms = 0 },
+		{ .id = 0, .job = "j", .series = "", .kind = "error", .start_ms = 7200000 },
+	};
+	struct notify_message msg = { .job = "j/x", .run_id = 0, .incidents = incs, .n_incidents = 2,
+	                              .id_token = "vigil-incident-00000000000000ab" };
+	struct incident other = incs[0];
+	struct strbuf sb = STRBUF_INIT;
+	int64_t ids[2] = { 41, 42 };
+	json_t *id;
+	char *filled;
+
+	/* not stored: no page; the series' chart (from 6 h before to 1 h after), or the job's page */
+	ck_assert_int_eq(notify_incident_url(&sb, "https://ui.example/", &msg, &incs[0]), 0);
+	ck_assert_int_eq(notify_link_url(&sb, "https://ui.example/", &msg, &incs[0]), 0);
+	ck_assert_str_eq(sb.buf, "https://ui.example/jobs/j%2Fx/series/web%201?from=-14400000&to=10800000");
+	strbuf_reset(&sb);
+	ck_assert_int_eq(notify_link_url(&sb, "https://ui.example", &msg, &incs[1]), 0);
+	ck_assert_str_eq(sb.buf, "https://ui.example/jobs/j%2Fx");
+	strbuf_reset(&sb);
+	/* stored: a new incident gets the token and its index, a stored one its id */
+	msg.run_id = 9;
+	ck_assert_int_eq(notify_link_url(&sb, "https://ui.example//", &msg, &incs[1]), 1);
+	ck_assert_str_eq(sb.buf, "https://ui.example/incidents/vigil-incident-00000000000000ab-1");
+	strbuf_reset(&sb);
+	other.id = 17;
+	ck_assert_int_eq(notify_incident_url(&sb, "https://ui.example", &msg, &other), 1);
+	ck_assert_str_eq(sb.buf, "https://ui.example/incidents/17");
+	strbuf_reset(&sb);
+	other.id = 0;   /* not one of the run's incidents, no id: no page */
+	ck_assert_int_eq(notify_incident_url(&sb, "https://ui.example", &msg, &other), 0);
+	ck_assert_uint_eq(sb.len, 0);
+	id = notify_incident_id_json(&msg, &incs[0]);
+	ck_assert_str_eq(json_string_value(id), "vigil-incident-00000000000000ab-0");
+	json_decref(id);
+	msg.id_token = NULL;   /* a dry run: nothing will be stored */
+	ck_assert_int_eq(notify_incident_url(&sb, "https://ui.example", &msg, &incs[0]), 0);
+	id = notify_incident_id_json(&msg, &incs[0]);
+	ck_assert_int_eq(json_integer_value(id), 0);
+	json_decref(id);
+	ck_assert_int_eq(notify_incident_url(&sb, NULL, &msg, &other), 0);
+
+	/* filling: bare and quoted tokens; an index out of range or another token stays */
+	filled = notify_fill_incident_ids("{\"u\":\"<https://x/incidents/TOK-1|View incident>\",\"id\":\"TOK-0\","
+	                                  "\"a\":\"TOK-2 TOK- TOKEN-1 TOK-10\"}", "TOK", ids, 2);
+	ck_assert_str_eq(filled, "{\"u\":\"<https://x/incidents/42|View incident>\",\"id\":41,"
+	                 "\"a\":\"TOK-2 TOK- TOKEN-1 TOK-10\"}");
+	free(filled);
+	ck_assert_ptr_null(notify_fill_incident_ids("{\"id\":0}", "TOK", ids, 2));
+	ck_assert_ptr_null(notify_fill_incident_ids("TOK-5", "TOK", ids, 2));
+	strbuf_release(&sb);
+}
+END_TEST
+
 START_TEST(test_slack_template)
 {
 	struct fixture f;
@@ -1151,6 +1208,7 @@ static Suite *notify_suite(void)
 	tcase_add_test(tc, test_slack_escaping);
 	tcase_add_test(tc, test_slack_limits);
 	tcase_add_test(tc, test_slack_template);
+	tcase_add_test(tc, test_incident_links);
 	tcase_add_test(tc, test_job_labels);
 	tcase_add_test(tc, test_slack_spec);
 	tcase_add_test(tc, test_classify);
