@@ -508,7 +508,8 @@ json_t *incident_json(const struct incident *inc)
 	json_object_set_new(o, "end", time_or_null(inc->end_ms));
 	json_object_set_new(o, "start_ms", json_integer(inc->start_ms));
 	json_object_set_new(o, "end_ms", inc->end_ms ? json_integer(inc->end_ms) : json_null());
-	json_object_set_new(o, "peak", json_pack("{s:o, s:o, s:o, s:o, s:o}", "time", time_or_null(inc->peak_ms),
+	json_object_set_new(o, "peak", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "time", time_or_null(inc->peak_ms),
+	                                         "time_ms", inc->peak_ms ? json_integer(inc->peak_ms) : json_null(),
 	                                         "value", num_or_null(inc->peak_value), "expected",
 	                                         num_or_null(inc->peak_expected), "score", num_or_null(inc->peak_score),
 	                                         "rarity", num_or_null(inc->peak_rarity)));
@@ -526,5 +527,8 @@ json_t *incident_json(const struct incident *inc)
 	json_object_set_new(o, "flaps", json_integer(inc->flaps));
 	json_object_set_new(o, "last_alert", time_or_null(inc->last_alert_ms));
 	json_object_set_new(o, "last_notified", time_or_null(inc->last_notified_ms));
+	json_object_set_new(o, "last_alert_ms", inc->last_alert_ms ? json_integer(inc->last_alert_ms) : json_null());
+	json_object_set_new(o, "last_notified_ms",
+	                    inc->last_notified_ms ? json_integer(inc->last_notified_ms) : json_null());
 	return o;
 }

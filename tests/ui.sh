@@ -126,6 +126,15 @@ inc=$(sqlite3 "$S/vigil.db" "SELECT id FROM incidents WHERE job = 'checkout' AND
 curl -s "$URL/api/incidents/$inc" > "$TMP/inc.json"
 expect_grep "$TMP/inc.json" '"first_moved":[{"series":"web-1","onset":' "the incident's hints: web-1 moved first"
 expect_grep "$TMP/inc.json" '{"series":"web-2","onset":' "then web-2, firing with it"
+# API v1: every time of an incident has its integer-milliseconds twin, equal to the ISO text
+python3 - "$TMP/inc.json" <<'PY' && ok "incident times: each ISO field has an equal _ms twin" || not_ok "incident times lack or disagree with their _ms twins"
+import json, sys, datetime
+i = json.load(open(sys.argv[1]))
+def ms(t): return int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+pairs = [(i["start"], i["start_ms"]), (i["peak"]["time"], i["peak"]["time_ms"]), (i["last_alert"], i["last_alert_ms"])]
+assert all(isinstance(m, int) and ms(t) == m for t, m in pairs), pairs
+assert (i["last_notified"] is None) == (i["last_notified_ms"] is None)
+PY
 [ -n "$inc" ] && ok "the spike opened incident $inc" ||
 	{ not_ok "no incident for the spike"; sqlite3 "$S/vigil.db" "SELECT id, job, series, kind FROM incidents" 2>&1 | sed 's/^/#   /'; }
 fb() { code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "$@"); }
