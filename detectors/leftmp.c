@@ -70,6 +70,66 @@ static void qt_update(double *restrict qt, const double *restrict a, const doubl
 		qt[r] += v * a[r] - old * b[r];
 }
 
+/*
+ * Two lanes of doubles (GCC and clang vector extensions: one SSE2 register
+ * on x86-64, one NEON register on arm64).  Each lane does exactly the scalar
+ * arithmetic, so results are the same bits as a scalar loop.
+ */
+typedef double lanes __attribute__((vector_size(2 * sizeof(double))));
+typedef long long lane_mask __attribute__((vector_size(2 * sizeof(double))));
+
+static inline lanes lanes_load(const double *p)
+{
+	lanes v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The lane-wise minimum (no NaN among the values). */
+static inline lanes lanes_min(lanes a, lanes b)
+{
+	lane_mask lt = a < b;
+
+	return (lanes)(((lane_mask)a & lt) | ((lane_mask)b & ~lt));
+}
+
+/*
+ * The steady step in one pass over the lags of a run: qt[r] += v a[r] -
+ * old b[r] (STOMP's update, as qt_update()), then the smallest ssv[r] - 2
+ * qt[r] (as min_plain()).  The minimum of a set does not depend on the order
+ * it is taken in (no value is NaN: ssv is finite or +Inf, qt finite).
+ */
+static double update_min_plain(double *restrict qt, const double *restrict a, const double *restrict b,
+                               const double *restrict ssv, size_t len, double v, double old)
+{
+	lanes lv = { v, v }, lold = { old, old }, two = { 2, 2 };
+	lanes m0 = { INFINITY, INFINITY }, m1 = m0;
+	double best = INFINITY;
+	size_t r = 0;
+
+	for (; r + 4 <= len; r += 4) {
+		lanes q0 = lanes_load(qt + r) + (lv * lanes_load(a + r) - lold * lanes_load(b + r));
+		lanes q1 = lanes_load(qt + r + 2) + (lv * lanes_load(a + r + 2) - lold * lanes_load(b + r + 2));
+
+		memcpy(qt + r, &q0, sizeof(q0));
+		memcpy(qt + r + 2, &q1, sizeof(q1));
+		m0 = lanes_min(lanes_load(ssv + r) - two * q0, m0);
+		m1 = lanes_min(lanes_load(ssv + r + 2) - two * q1, m1);
+	}
+	m0 = lanes_min(m0, m1);
+	for (; r < len; r++) {
+		double d;
+
+		qt[r] += v * a[r] - old * b[r];
+		d = ssv[r] - 2 * qt[r];
+		best = d < best ? d : best;
+	}
+	for (int k = 0; k < 2; k++)
+		best = m0[k] < best ? m0[k] : best;
+	return best;
+}
+
 /* Exact dot product of the subsequences ending at a and b. */
 static double dot(const double *c, size_t m, size_t a, size_t b)
 {
@@ -133,6 +193,49 @@ static double min_znorm(const struct leftmp *mp, size_t slot, size_t off, size_t
 	return best;
 }
 
+/*
+ * The ring slots of the subsequences at lags excl..lmax, as at most two runs
+ * of consecutive slots (slot of lag L = (i - L) mod (H + 1)) walked without a
+ * division per lag: runs[k] = {L0, L1, off}, the slot of lag L in the run being
+ * off + (H - L) (unsigned wrap-around: off + r is always in the array).
+ */
+static size_t lag_runs(const struct leftmp *mp, size_t slot, size_t lmax, size_t runs[2][3])
+{
+	size_t H = mp->hist, nruns = 0, cand[2][2], nc = 0;
+
+	if (mp->excl <= slot && mp->excl <= lmax)
+		cand[nc][0] = mp->excl, cand[nc++][1] = slot < lmax ? slot : lmax;
+	if (lmax > slot)
+		cand[nc][0] = slot + 1 > mp->excl ? slot + 1 : mp->excl, cand[nc++][1] = lmax;
+	for (size_t k = 0; k < nc; k++) {
+		size_t L0 = cand[k][0], L1 = cand[k][1];
+		size_t base = L0 <= slot ? slot : slot + H + 1;
+
+		if (L0 > L1)
+			continue;
+		runs[nruns][0] = L0;
+		runs[nruns][1] = L1;
+		runs[nruns++][2] = base - H;
+	}
+	return nruns;
+}
+
+/* A valid step of plain distances with every lag already present: update and search in one pass per run. */
+static double fused_step(struct leftmp *mp, const double *c, size_t i, size_t slot, size_t lmax, double v)
+{
+	size_t H = mp->hist, m = mp->m, runs[2][3], nruns = lag_runs(mp, slot, lmax, runs);
+	double best = INFINITY, old = c[i - m];
+
+	for (size_t k = 0; k < nruns; k++) {
+		size_t r0 = H - runs[k][1], len = runs[k][1] - runs[k][0] + 1;
+
+		best = fmin(best, update_min_plain(mp->qt + r0, c + (i - runs[k][1]), c + (i - m - runs[k][1]),
+		                                   mp->ssv + (runs[k][2] + r0), len, v, old));
+	}
+	best = mp->ss[slot] + best;
+	return isinf(best) ? NAN : sqrt(best > 0 ? best : 0);
+}
+
 double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i)
 {
 	size_t m = mp->m, H = mp->hist, slot = i % (H + 1), lmax;
@@ -188,6 +291,9 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	if (exact) {
 		for (size_t L = mp->excl; L <= lmax; L++)
 			mp->qt[H - L] = dot(c, m, i, i - L);
+	} else if (valid && !mp->znorm && lmax + m <= i) {
+		/* the steady step (no new lag): update and search in one pass */
+		return fused_step(mp, c, i, slot, lmax, v);
 	} else {
 		size_t top = lmax == i + 1 - m ? lmax - 1 : lmax;   /* a lag that is new this step */
 
@@ -198,24 +304,12 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	}
 	if (!valid)
 		return NAN;
-	/*
-	 * The ring slot of the subsequence at lag L is (i - L) mod (H + 1):
-	 * two runs of consecutive slots, walked without a division per lag.
-	 */
 	{
-		size_t runs[2][2], nruns = 0;
+		size_t runs[2][3], nruns = lag_runs(mp, slot, lmax, runs);
 
-		if (mp->excl <= slot && mp->excl <= lmax)
-			runs[nruns][0] = mp->excl, runs[nruns++][1] = slot < lmax ? slot : lmax;
-		if (lmax > slot)
-			runs[nruns][0] = slot + 1 > mp->excl ? slot + 1 : mp->excl, runs[nruns++][1] = lmax;
 		for (size_t k = 0; k < nruns; k++) {
-			size_t L0 = runs[k][0], L1 = runs[k][1];
-			/* the slot of lag L is base - L = (base - H) + r for r = H - L */
-			size_t base = L0 <= slot ? slot : slot + H + 1, off = base - H;
+			size_t L0 = runs[k][0], L1 = runs[k][1], off = runs[k][2];
 
-			if (L0 > L1)
-				continue;
 			best = fmin(best, mp->znorm ? min_znorm(mp, slot, off, H - L1, H - L0)
 			                            : min_plain(mp, slot, off, H - L1, H - L0));
 		}

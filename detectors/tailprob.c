@@ -27,7 +27,9 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail)
 	t->blocks = malloc(t->maxblocks * sizeof(*t->blocks));
 	t->order = malloc(t->maxblocks * sizeof(*t->order));
 	t->spare = malloc(t->maxblocks * sizeof(*t->spare));
-	if (!t->ring || !t->blocks || !t->order || !t->spare) {
+	t->top = malloc(t->maxblocks * sizeof(*t->top));
+	t->cnt = malloc(t->maxblocks * sizeof(*t->cnt));
+	if (!t->ring || !t->blocks || !t->order || !t->spare || !t->top || !t->cnt) {
 		tailprob_release(t);
 		return -1;
 	}
@@ -42,15 +44,26 @@ void tailprob_release(struct tailprob *t)
 	free(t->blocks);
 	free(t->order);
 	free(t->spare);
-	t->ring = NULL;
+	free(t->top);
+	free(t->cnt);
+	t->ring = t->top = NULL;
 	t->blocks = NULL;
-	t->order = t->spare = NULL;
+	t->order = t->spare = t->cnt = NULL;
 	t->n = t->nblocks = 0;
 }
 
 static struct tailprob_block *blk(const struct tailprob *t, size_t k)
 {
 	return &t->blocks[t->order[k]];
+}
+
+/* Refresh top[k] and cnt[k] from the k-th block. */
+static void sync(struct tailprob *t, size_t k)
+{
+	const struct tailprob_block *b = blk(t, k);
+
+	t->cnt[k] = b->size;
+	t->top[k] = b->v[b->size - 1];
 }
 
 /* The first block (in value order) whose largest value is >= v (> v when strict); nblocks if none. */
@@ -60,8 +73,7 @@ static size_t block_for(const struct tailprob *t, double v, int strict)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct tailprob_block *b = blk(t, mid);
-		double top = b->v[b->size - 1];
+		double top = t->top[mid];
 
 		if (strict ? top > v : top >= v)
 			hi = mid;
@@ -86,14 +98,14 @@ static size_t count_above(const struct tailprob *t, double v, int strict)
 	/* the blocks on the shorter side: above k, or below it (n less them and block k) */
 	if (2 * k >= t->nblocks) {
 		for (size_t j = k + 1; j < t->nblocks; j++)
-			c += blk(t, j)->size;
+			c += t->cnt[j];
 		return c;
 	}
 	{
-		size_t below = blk(t, k)->size - c;
+		size_t below = t->cnt[k] - c;
 
 		for (size_t j = 0; j < k; j++)
-			below += blk(t, j)->size;
+			below += t->cnt[j];
 		return t->n - below;
 	}
 }
@@ -102,11 +114,9 @@ static size_t count_above(const struct tailprob *t, double v, int strict)
 static double kth(const struct tailprob *t, size_t r)
 {
 	for (size_t k = 0; k < t->nblocks; k++) {
-		const struct tailprob_block *b = blk(t, k);
-
-		if (r < b->size)
-			return b->v[r];
-		r -= b->size;
+		if (r < t->cnt[k])
+			return blk(t, k)->v[r];
+		r -= t->cnt[k];
 	}
 	return NAN;
 }
@@ -138,15 +148,21 @@ static void insert_value(struct tailprob *t, double v)
 		memcpy(nb->v, b->v + TAILPROB_BLOCK / 2, (TAILPROB_BLOCK / 2) * sizeof(double));
 		b->size = TAILPROB_BLOCK / 2;
 		memmove(t->order + k + 2, t->order + k + 1, (t->nblocks - k - 1) * sizeof(*t->order));
+		memmove(t->top + k + 2, t->top + k + 1, (t->nblocks - k - 1) * sizeof(*t->top));
+		memmove(t->cnt + k + 2, t->cnt + k + 1, (t->nblocks - k - 1) * sizeof(*t->cnt));
 		t->order[k + 1] = id;
 		t->nblocks++;
+		sync(t, k + 1);
 	}
+	sync(t, k);
 }
 
 static void drop_block(struct tailprob *t, size_t k)
 {
 	t->spare[t->nspare++] = t->order[k];
 	memmove(t->order + k, t->order + k + 1, (t->nblocks - k - 1) * sizeof(*t->order));
+	memmove(t->top + k, t->top + k + 1, (t->nblocks - k - 1) * sizeof(*t->top));
+	memmove(t->cnt + k, t->cnt + k + 1, (t->nblocks - k - 1) * sizeof(*t->cnt));
 	t->nblocks--;
 }
 
@@ -162,7 +178,10 @@ static void remove_value(struct tailprob *t, double v)
 	b->size--;
 	if (b->size == 0) {
 		drop_block(t, k);
-	} else if (b->size < TAILPROB_MERGE) {
+		return;
+	}
+	sync(t, k);
+	if (b->size < TAILPROB_MERGE) {
 		/* merge into a neighbour that has room, keeping the order */
 		if (k + 1 < t->nblocks && blk(t, k + 1)->size + b->size < TAILPROB_BLOCK) {
 			struct tailprob_block *nx = blk(t, k + 1);
@@ -170,12 +189,14 @@ static void remove_value(struct tailprob *t, double v)
 			memmove(nx->v + b->size, nx->v, nx->size * sizeof(double));
 			memcpy(nx->v, b->v, b->size * sizeof(double));
 			nx->size += b->size;
+			sync(t, k + 1);
 			drop_block(t, k);
 		} else if (k > 0 && blk(t, k - 1)->size + b->size < TAILPROB_BLOCK) {
 			struct tailprob_block *pv = blk(t, k - 1);
 
 			memcpy(pv->v + pv->size, b->v, b->size * sizeof(double));
 			pv->size += b->size;
+			sync(t, k - 1);
 			drop_block(t, k);
 		}
 	}
@@ -184,7 +205,8 @@ static void remove_value(struct tailprob *t, double v)
 /* Refit the exponential tail: threshold u at the (1 - tail) quantile, the values above it. */
 static void tail_fit(struct tailprob *t)
 {
-	size_t n = t->n, ku;
+	size_t n = t->n, ku, above = 0;
+	double excess = 0;
 
 	t->since_fit = 0;
 	t->above = 0;
@@ -204,12 +226,14 @@ static void tail_fit(struct tailprob *t)
 		size_t j = b->size;
 
 		while (j > 0 && b->v[j - 1] > t->u) {
-			t->excess += b->v[--j] - t->u;
-			t->above++;
+			excess += b->v[--j] - t->u;
+			above++;
 		}
 		if (j > 0)
 			break;
 	}
+	t->excess = excess;
+	t->above = above;
 	if (!(t->excess > 0)) {
 		/*
 		 * For a degenerate tail (the top of the history is one value, as
