@@ -19,7 +19,10 @@ int leftmp_init(struct leftmp *mp, size_t m, size_t hist, size_t excl, int znorm
 	mp->ss = calloc(mp->hist + 1, sizeof(double));
 	mp->ssv = calloc(mp->hist + 1, sizeof(double));
 	mp->ok = calloc(mp->hist + 1, 1);
-	if (!mp->qt || !mp->mu || !mp->sig || !mp->ss || !mp->ssv || !mp->ok) {
+	/* the cleaned values of the last hist + m + 1 points, twice (see cv()) */
+	mp->span = mp->hist + mp->m + 1;
+	mp->cring = calloc(2 * mp->span, sizeof(double));
+	if (!mp->qt || !mp->mu || !mp->sig || !mp->ss || !mp->ssv || !mp->ok || !mp->cring) {
 		leftmp_release(mp);
 		return -1;
 	}
@@ -34,28 +37,42 @@ void leftmp_release(struct leftmp *mp)
 	free(mp->ss);
 	free(mp->ssv);
 	free(mp->ok);
-	mp->qt = mp->mu = mp->sig = mp->ss = mp->ssv = NULL;
+	free(mp->cring);
+	mp->qt = mp->mu = mp->sig = mp->ss = mp->ssv = mp->cring = NULL;
 	mp->ok = NULL;
 }
 
-int leftmp_clean(const double *x, size_t n, double *c)
+int leftmp_exponent(const struct leftmp *mp)
 {
-	double ref = 0, last = 0;
-	int have = 0, e = 0;
+	return mp->e;
+}
 
-	for (size_t t = 0; t < n; t++) {
-		if (!isfinite(x[t])) {
-			c[t] = last;
-			continue;
+/*
+ * The cleaned values from point t on, contiguous: value t + k is cv(t)[k]
+ * for t + k <= the current point, as long as t is one of the last span
+ * points.  Each value is stored at t mod span and again span later, so
+ * every window of up to span values is one run of memory.
+ */
+static const double *cv(const struct leftmp *mp, size_t t)
+{
+	return mp->cring + t % mp->span;
+}
+
+/* Clean x (see leftmp.h) into the ring, and return the cleaned value. */
+static double clean_push(struct leftmp *mp, double x, size_t i)
+{
+	size_t k = i % mp->span;
+
+	if (isfinite(x)) {
+		if (!mp->have) {
+			mp->ref = x;
+			mp->e = x != 0 ? ilogb(x) : 0;
+			mp->have = 1;
 		}
-		if (!have) {
-			ref = x[t];
-			e = ref != 0 ? ilogb(ref) : 0;
-			have = 1;
-		}
-		c[t] = last = ldexp(x[t] - ref, -e);
+		mp->last = ldexp(x - mp->ref, -mp->e);
 	}
-	return e;
+	mp->cring[k] = mp->cring[k + mp->span] = mp->last;
+	return mp->last;
 }
 
 /*
@@ -130,13 +147,15 @@ static double update_min_plain(double *restrict qt, const double *restrict a, co
 	return best;
 }
 
-/* Exact dot product of the subsequences ending at a and b. */
-static double dot(const double *c, size_t m, size_t a, size_t b)
+/* Exact dot product of the subsequences ending at a and b, summed from their ends back. */
+static double dot(const struct leftmp *mp, size_t a, size_t b)
 {
+	size_t m = mp->m;
+	const double *ca = cv(mp, a + 1 - m), *cb = cv(mp, b + 1 - m);
 	double s = 0;
 
-	for (size_t j = 0; j < m; j++)
-		s += c[a - j] * c[b - j];
+	for (size_t j = m; j-- > 0;)
+		s += ca[j] * cb[j];
 	return s;
 }
 
@@ -221,25 +240,25 @@ static size_t lag_runs(const struct leftmp *mp, size_t slot, size_t lmax, size_t
 }
 
 /* A valid step of plain distances with every lag already present: update and search in one pass per run. */
-static double fused_step(struct leftmp *mp, const double *c, size_t i, size_t slot, size_t lmax, double v)
+static double fused_step(struct leftmp *mp, size_t i, size_t slot, size_t lmax, double v, double old)
 {
 	size_t H = mp->hist, m = mp->m, runs[2][3], nruns = lag_runs(mp, slot, lmax, runs);
-	double best = INFINITY, old = c[i - m];
+	double best = INFINITY;
 
 	for (size_t k = 0; k < nruns; k++) {
 		size_t r0 = H - runs[k][1], len = runs[k][1] - runs[k][0] + 1;
 
-		best = fmin(best, update_min_plain(mp->qt + r0, c + (i - runs[k][1]), c + (i - m - runs[k][1]),
+		best = fmin(best, update_min_plain(mp->qt + r0, cv(mp, i - runs[k][1]), cv(mp, i - m - runs[k][1]),
 		                                   mp->ssv + (runs[k][2] + r0), len, v, old));
 	}
 	best = mp->ss[slot] + best;
 	return isinf(best) ? NAN : sqrt(best > 0 ? best : 0);
 }
 
-double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i)
+double leftmp_step(struct leftmp *mp, const double *x, size_t i)
 {
 	size_t m = mp->m, H = mp->hist, slot = i % (H + 1), lmax;
-	double best = INFINITY, v;
+	double best = INFINITY, v, old = 0;
 	int valid, exact;
 
 	if (i != mp->next)
@@ -249,14 +268,13 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	if (i >= m)
 		mp->bad -= !isfinite(x[i - m]);
 	/* the window sums (of cleaned values) */
-	v = c[i];
+	v = clean_push(mp, x[i], i);
 	mp->sum += v;
 	mp->sumsq += v * v;
 	if (i >= m) {
-		double o = c[i - m];
-
-		mp->sum -= o;
-		mp->sumsq -= o * o;
+		old = cv(mp, i - m)[0];
+		mp->sum -= old;
+		mp->sumsq -= old * old;
 	}
 	if (i + 1 < m) {
 		mp->ok[slot] = 0;
@@ -267,12 +285,12 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	if (exact) {
 		/* refresh the sums and every dot product from scratch */
 		mp->since_exact = 0;
-		mp->sum = mp->sumsq = 0;
-		for (size_t j = 0; j < m; j++) {
-			double cj = c[i - j];
+		const double *w = cv(mp, i + 1 - m);
 
-			mp->sum += cj;
-			mp->sumsq += cj * cj;
+		mp->sum = mp->sumsq = 0;
+		for (size_t j = m; j-- > 0;) {
+			mp->sum += w[j];
+			mp->sumsq += w[j] * w[j];
 		}
 	}
 	valid = isfinite(x[i]) && 4 * mp->bad <= m;
@@ -290,17 +308,17 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	/* qt[H - L] is the dot product at lag L */
 	if (exact) {
 		for (size_t L = mp->excl; L <= lmax; L++)
-			mp->qt[H - L] = dot(c, m, i, i - L);
+			mp->qt[H - L] = dot(mp, i, i - L);
 	} else if (valid && !mp->znorm && lmax + m <= i) {
 		/* the steady step (no new lag): update and search in one pass */
-		return fused_step(mp, c, i, slot, lmax, v);
+		return fused_step(mp, i, slot, lmax, v, old);
 	} else {
 		size_t top = lmax == i + 1 - m ? lmax - 1 : lmax;   /* a lag that is new this step */
 
 		if (mp->excl <= top)
-			qt_update(mp->qt + (H - top), c + i - top, c + i - m - top, top - mp->excl + 1, v, c[i - m]);
+			qt_update(mp->qt + (H - top), cv(mp, i - top), cv(mp, i - m - top), top - mp->excl + 1, v, old);
 		if (top < lmax)
-			mp->qt[H - lmax] = dot(c, m, i, i - lmax);
+			mp->qt[H - lmax] = dot(mp, i, i - lmax);
 	}
 	if (!valid)
 		return NAN;
