@@ -82,6 +82,7 @@ static int run(struct registry *reg, const struct bench_det *bd, const char *wor
 	double *secs = xcalloc((size_t)reps, sizeof(double)), *own = xcalloc((size_t)reps, sizeof(double));
 	double *cpu = xcalloc((size_t)reps, sizeof(double));
 	size_t points = 0, flagged = 0;
+	double rss_before = peak_rss_mib();   /* the series and the loaded plugins */
 
 	if (!e) {
 		fprintf(stderr, "detector %s not found (set VIGIL_PLUGIN_PATH)\n", bd->name);
@@ -119,10 +120,11 @@ static int run(struct registry *reg, const struct bench_det *bd, const char *wor
 		double med_cpu = median(cpu, (size_t)reps);
 
 		printf("%-18s %-28s %-6s %9zu points  detect() %8.4f s = %8.3f M points/s;"
-		       " CPU %8.4f s = %8.3f M points/s per core; with host %8.4f s  peak RSS %7.1f MiB  (%zu flagged)\n",
+		       " CPU %8.4f s = %8.3f M points/s per core; with host %8.4f s  peak RSS %7.1f MiB"
+		       " (%.1f before detect())  (%zu flagged)\n",
 		       bd->name, bd->params[1] == '}' ? "" : bd->params, workload, points, med_own,
 		       (double)points / 1e6 / med_own, med_cpu, (double)points / 1e6 / med_cpu, med, peak_rss_mib(),
-		       flagged);
+		       rss_before, flagged);
 	}
 	detector_instance_free(inst);
 	json_decref(params);
