@@ -357,12 +357,11 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 		for (int k = 0; k < N_VIEWS; k++) {
 			if (isnan(stat[k]))
 				continue;
-			p[k] = tailprob_p(&ar.tp[k], stat[k]);
+			p[k] = tailprob_p_push(&ar.tp[k], stat[k]);
 			if (p[k] < pmin) {
 				pmin = p[k];
 				best = k;
 			}
-			tailprob_push(&ar.tp[k], stat[k]);
 		}
 		if (isfinite(v))
 			sortwin_push(&ar.level, v);

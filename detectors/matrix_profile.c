@@ -91,8 +91,7 @@ static int mp_detect(const void *state, const struct vigil_series *ser, struct v
 			tailprob_push(&tp, dist);
 			continue;
 		}
-		p = tailprob_p(&tp, dist);
-		tailprob_push(&tp, dist);
+		p = tailprob_p_push(&tp, dist);
 		r->score[i] = 1 - p;
 		if (p <= s->alpha) {
 			r->anomaly[i] = 1;

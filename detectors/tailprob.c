@@ -83,18 +83,11 @@ static size_t block_for(const struct tailprob *t, double v, int strict)
 	return lo;
 }
 
-/* How many values are >= v (> v when strict). */
-static size_t count_above(const struct tailprob *t, double v, int strict)
+/* How many values are at or after position pos of the k-th block (k < nblocks). */
+static size_t count_from(const struct tailprob *t, size_t k, size_t pos)
 {
-	size_t k = block_for(t, v, strict), c;
+	size_t c = t->cnt[k] - pos;
 
-	if (k == t->nblocks)
-		return 0;
-	{
-		const struct tailprob_block *b = blk(t, k);
-
-		c = b->size - (strict ? kit_upper_bound(b->v, b->size, v) : kit_lower_bound(b->v, b->size, v));
-	}
 	/* the blocks on the shorter side: above k, or below it (n less them and block k) */
 	if (2 * k >= t->nblocks) {
 		for (size_t j = k + 1; j < t->nblocks; j++)
@@ -110,6 +103,18 @@ static size_t count_above(const struct tailprob *t, double v, int strict)
 	}
 }
 
+/* How many values are >= v (> v when strict). */
+static size_t count_above(const struct tailprob *t, double v, int strict)
+{
+	size_t k = block_for(t, v, strict);
+	const struct tailprob_block *b;
+
+	if (k == t->nblocks)
+		return 0;
+	b = blk(t, k);
+	return count_from(t, k, strict ? kit_upper_bound(b->v, b->size, v) : kit_lower_bound(b->v, b->size, v));
+}
+
 /* The value of rank r (0-based, ascending). */
 static double kth(const struct tailprob *t, size_t r)
 {
@@ -121,23 +126,13 @@ static double kth(const struct tailprob *t, size_t r)
 	return NAN;
 }
 
-static void insert_value(struct tailprob *t, double v)
+/* Insert v at position j of the k-th block (where it keeps the block sorted). */
+static void insert_at(struct tailprob *t, size_t k, size_t j, double v)
 {
-	size_t k = block_for(t, v, 1);
-	struct tailprob_block *b;
+	struct tailprob_block *b = blk(t, k);
 
-	if (t->nblocks == 0) {
-		size_t id = t->spare[--t->nspare];
-
-		t->blocks[id].size = 0;
-		t->order[0] = id;
-		t->nblocks = 1;
-		k = 0;
-	} else if (k == t->nblocks) {
-		k = t->nblocks - 1;   /* above everything: the last block */
-	}
-	b = blk(t, k);
-	kit_sorted_insert(b->v, b->size, v);
+	memmove(b->v + j + 1, b->v + j, (b->size - j) * sizeof(double));
+	b->v[j] = v;
 	b->size++;
 	if (b->size == TAILPROB_BLOCK) {
 		/* split in two halves; the new block follows in the order */
@@ -155,6 +150,30 @@ static void insert_value(struct tailprob *t, double v)
 		sync(t, k + 1);
 	}
 	sync(t, k);
+}
+
+/* The block for a new value v (the first whose top is > v, else the last), creating the first. */
+static size_t block_to_insert(struct tailprob *t, double v)
+{
+	size_t k = block_for(t, v, 1);
+
+	if (t->nblocks == 0) {
+		size_t id = t->spare[--t->nspare];
+
+		t->blocks[id].size = 0;
+		t->order[0] = id;
+		t->nblocks = 1;
+		return 0;
+	}
+	return k == t->nblocks ? t->nblocks - 1 : k;
+}
+
+static void insert_value(struct tailprob *t, double v)
+{
+	size_t k = block_to_insert(t, v);
+	const struct tailprob_block *b = blk(t, k);
+
+	insert_at(t, k, kit_upper_bound(b->v, b->size, v), v);
 }
 
 static void drop_block(struct tailprob *t, size_t k)
@@ -300,29 +319,82 @@ double tailprob_inverse(const struct tailprob *t, double p)
 	return t->u + me * log(p_u / p);
 }
 
-void tailprob_push(struct tailprob *t, double v)
+/*
+ * The ring and the tail's count and excess for a push of v; returns 1 with
+ * *old set when the history was full and its oldest value *old leaves (the
+ * caller takes it out of the blocks).
+ */
+static int push_ring(struct tailprob *t, double v, double *old)
 {
-	if (!isfinite(v))
-		return;
-	if (t->n == t->cap) {
-		double old = t->ring[t->head];
+	int full = t->n == t->cap;
 
-		if (old > t->u) {
-			t->excess -= old - t->u;
+	if (full) {
+		*old = t->ring[t->head];
+		if (*old > t->u) {
+			t->excess -= *old - t->u;
 			t->above--;
 		}
-		remove_value(t, old);
 		t->ring[t->head] = v;
 		t->head = (t->head + 1) % t->cap;
 	} else {
 		t->ring[(t->head + t->n) % t->cap] = v;
 		t->n++;
 	}
-	insert_value(t, v);
 	if (v > t->u) {
 		t->excess += v - t->u;
 		t->above++;
 	}
+	return full;
+}
+
+static void refit_due(struct tailprob *t)
+{
 	if (++t->since_fit >= TAILPROB_REFIT || t->n <= 4 * TAILPROB_MIN_FOR_TAIL)
 		tail_fit(t);
+}
+
+void tailprob_push(struct tailprob *t, double v)
+{
+	double old;
+
+	if (!isfinite(v))
+		return;
+	if (push_ring(t, v, &old))
+		remove_value(t, old);
+	insert_value(t, v);
+	refit_due(t);
+}
+
+double tailprob_p_push(struct tailprob *t, double v)
+{
+	size_t k, j;
+	double p, old;
+
+	if (!isfinite(v) || t->n == 0 || v > t->u) {
+		p = tailprob_p(t, v);
+		tailprob_push(t, v);
+		return p;
+	}
+	/*
+	 * In the bulk, the conformal p-value: the values >= v start where v
+	 * can be inserted (before its equals: the sorted values are the same
+	 * whichever side of them v goes).
+	 */
+	k = block_for(t, v, 0);
+	if (k == t->nblocks) {
+		k = t->nblocks - 1;
+		j = t->cnt[k];
+		p = 1 / ((double)t->n + 1);
+	} else {
+		const struct tailprob_block *b = blk(t, k);
+
+		j = kit_lower_bound(b->v, b->size, v);
+		p = ((double)count_from(t, k, j) + 1) / ((double)t->n + 1);
+	}
+	/* the same bookkeeping as tailprob_push(), v inserted before the oldest value leaves */
+	insert_at(t, k, j, v);
+	if (push_ring(t, v, &old))
+		remove_value(t, old);
+	refit_due(t);
+	return p;
 }

@@ -80,4 +80,10 @@ double tailprob_inverse(const struct tailprob *t, double p);
 /* Add v (finite) to the history, dropping the oldest value when full. */
 void tailprob_push(struct tailprob *t, double v);
 
+/*
+ * tailprob_p(t, v) and then tailprob_push(t, v), with the same results, in
+ * one search of the history where v falls in its bulk.
+ */
+double tailprob_p_push(struct tailprob *t, double v);
+
 #endif

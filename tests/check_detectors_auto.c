@@ -291,7 +291,8 @@ static double ref_inverse(struct ref_tail *r, double p, int *tail)
  * order, counts summed from them, the tail refit from the blocks) gives the
  * p-values of the computation from scratch, over thousands of block splits
  * and merges: the conformal p-values and their inverse exactly, the tail
- * within rounding.
+ * within rounding; and tailprob_p_push(), which inserts the new value where
+ * its p-value search found it, keeps the same history.
  */
 START_TEST(test_tailprob_matches_reference)
 {
@@ -316,19 +317,27 @@ START_TEST(test_tailprob_matches_reference)
 	}
 	ck_assert_int_eq(tailprob_init(&t, cap, 0.1), 0);
 	for (size_t i = 0; i < n; i++) {
-		double q[4] = { vals[i], vals[i / 2], 3.5, 0 };
+		double q[4] = { vals[i / 2], 3.5, 0, vals[i] };
+		int pushed = 0;
 
-		for (int k = 0; k < 4 && r.n > 0; k++) {
+		for (int k = 0; k < 4; k++) {
 			int tail;
-			double want = ref_p(&r, q[k], &tail), got = tailprob_p(&t, q[k]);
+			double want = ref_p(&r, q[k], &tail), got;
 
+			/* the new value itself: every other time through the one-search path */
+			if (k == 3 && i % 2) {
+				got = tailprob_p_push(&t, q[k]);
+				pushed = 1;
+			} else {
+				got = tailprob_p(&t, q[k]);
+			}
 			if (tail)
 				ck_assert_msg(fabs(got - want) <= 1e-9 * want, "i %zu, v %.17g: p %.17g, from scratch %.17g", i,
 				              q[k], got, want);
 			else
 				ck_assert_msg(got == want, "i %zu, v %.17g: p %.17g, from scratch %.17g", i, q[k], got, want);
 		}
-		if (r.n > 0 && i % 7 == 0) {
+		if (r.n > 0 && i % 7 == 0 && !pushed) {
 			int tail;
 			double level = 0.5 / (double)(1 + i % 400), got = tailprob_inverse(&t, level);
 			double want = ref_inverse(&r, level, &tail);
@@ -339,7 +348,8 @@ START_TEST(test_tailprob_matches_reference)
 			else
 				ck_assert_msg(got == want, "i %zu: inverse(%g) = %.17g, from scratch %.17g", i, level, got, want);
 		}
-		tailprob_push(&t, vals[i]);
+		if (!pushed)
+			tailprob_push(&t, vals[i]);
 		ref_push(&r, vals[i]);
 	}
 	tailprob_release(&t);
