@@ -31,10 +31,10 @@
  * the same spirit).  A point is flagged when p <= alpha.
  *
  * Causal; O(window + history + pattern_history) per point (memmoves of the
- * sorted windows and the matrix-profile loop), O(window + 4 history +
- * pattern_history + refractory) memory plus one double per point for the
- * matrix profile's cleaned values, plus O(m log m) for each period
- * re-detection (at points 256, 320, 400, ...: every quarter more of the
+ * sorted windows and the matrix-profile loop), O(window + 5 history +
+ * pattern_history + pattern + refractory) memory whatever the length of the
+ * series (the matrix profile keeps its cleaned values in a ring), plus
+ * O(m log m) for each period re-detection (at points 256, 320, 400, ...: every quarter more of the
  * series, from 16 384 points on every doubling).
  */
 #include <math.h>
