@@ -80,7 +80,9 @@ static int run(struct registry *reg, const struct bench_det *bd, const char *wor
 	json_error_t jerr;
 	json_t *params = json_loads(bd->params, 0, &jerr);
 	double *secs = xcalloc((size_t)reps, sizeof(double)), *own = xcalloc((size_t)reps, sizeof(double));
+	double *cpu = xcalloc((size_t)reps, sizeof(double));
 	size_t points = 0, flagged = 0;
+	double rss_before = peak_rss_mib();   /* the series and the loaded plugins */
 
 	if (!e) {
 		fprintf(stderr, "detector %s not found (set VIGIL_PLUGIN_PATH)\n", bd->name);
@@ -99,11 +101,13 @@ static int run(struct registry *reg, const struct bench_det *bd, const char *wor
 		flagged = 0;
 		for (size_t k = 0; k < nser; k++) {
 			struct detection det;
+			double c0 = cpu_seconds();
 
 			if (detection_run(inst, ser[k], &det, &err)) {
 				fprintf(stderr, "%s: %s\n", bd->name, err.msg);
 				return 1;
 			}
+			cpu[r] += cpu_seconds() - c0;
 			own[r] += det.elapsed_s;
 			for (size_t i = 0; i < det.r.n; i++)
 				flagged += det.r.anomaly[i];
@@ -113,16 +117,20 @@ static int run(struct registry *reg, const struct bench_det *bd, const char *wor
 	}
 	{
 		double med = median(secs, (size_t)reps), med_own = median(own, (size_t)reps);
+		double med_cpu = median(cpu, (size_t)reps);
 
 		printf("%-18s %-28s %-6s %9zu points  detect() %8.4f s = %8.3f M points/s;"
-		       " with host %8.4f s  peak RSS %7.1f MiB  (%zu flagged)\n",
+		       " CPU %8.4f s = %8.3f M points/s per core; with host %8.4f s  peak RSS %7.1f MiB"
+		       " (%.1f before detect())  (%zu flagged)\n",
 		       bd->name, bd->params[1] == '}' ? "" : bd->params, workload, points, med_own,
-		       (double)points / 1e6 / med_own, med, peak_rss_mib(), flagged);
+		       (double)points / 1e6 / med_own, med_cpu, (double)points / 1e6 / med_cpu, med, peak_rss_mib(),
+		       rss_before, flagged);
 	}
 	detector_instance_free(inst);
 	json_decref(params);
 	free(secs);
 	free(own);
+	free(cpu);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "timefmt.h"
 
@@ -24,6 +25,15 @@ static inline double median(double *v, size_t n)
 static inline double seconds_since(int64_t t0_ns)
 {
 	return (double)(time_mono_ns() - t0_ns) / 1e9;
+}
+
+/* CPU time of this process so far, in seconds (not wall time: the machine may be shared). */
+static inline double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Peak resident set size of this process so far, in MiB. */

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "benchutil.h"
 #include "detect.h"
 #include "nabreport.h"
 #include "nabscore.h"
@@ -215,7 +216,7 @@ enum rank { RANK_SCORE, RANK_RARITY, RANK_FLAGS };
  * score; or the flags as 0/1), and write them unless results is NULL.
  */
 static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, enum rank rank, const char *results,
-                      const char *name, double *seconds, size_t *points, struct vigil_error *err)
+                      const char *name, double *seconds, double *cpu, size_t *points, struct vigil_error *err)
 {
 	for (size_t f = 0; f < c->nfiles; f++) {
 		const struct nab_file *nf = &c->files[f];
@@ -226,12 +227,14 @@ static int run_corpus(struct detector_instance *inst, struct nab_corpus *c, enum
 			.n = nf->nrows,
 		};
 		struct detection det;
+		double c0 = cpu_seconds();
 
 		if (detection_run(inst, &s, &det, err)) {
 			vigil_error_prefix(err, "%s", nf->name);
 			detection_release(&det);
 			return -1;
 		}
+		*cpu += cpu_seconds() - c0;
 		*seconds += det.elapsed_s;
 		*points += nf->nrows;
 		for (size_t i = 0; rank != RANK_SCORE && i < det.r.n; i++) {
@@ -288,11 +291,11 @@ static int score_fixed(struct detector_instance *inst, enum rank rank, const str
 			chosen[i].threshold = chosen[0].threshold;
 		title = xasprintf("at --threshold %s", fixed);
 	} else {
-		double seconds = 0;
+		double seconds = 0, cpu = 0;
 		size_t points = 0;
 
 		train = nab_corpus_load(train_data, train_labels, err);
-		if (!train || run_corpus(inst, train, rank, NULL, NULL, &seconds, &points, err) ||
+		if (!train || run_corpus(inst, train, rank, NULL, NULL, &seconds, &cpu, &points, err) ||
 		    nab_optimize_all(train, nab_profiles, chosen, err)) {
 			vigil_error_prefix(err, "--train-data");
 			nab_corpus_free(train);
@@ -349,7 +352,7 @@ int main(int argc, char **argv)
 	struct nab_corpus *c = NULL;
 	const struct detector_entry *e;
 	char *own_dir = NULL, *title;
-	double seconds = 0, theta;
+	double seconds = 0, cpu = 0, theta;
 	json_t *cfg = NULL;
 
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -462,12 +465,12 @@ int main(int argc, char **argv)
 	if (!inst)
 		goto fail;
 	c = nab_corpus_load(data, labels, &err);
-	if (!c || run_corpus(inst, c, rank, write ? results : NULL, name, &seconds, &points, &err) ||
+	if (!c || run_corpus(inst, c, rank, write ? results : NULL, name, &seconds, &cpu, &points, &err) ||
 	    nab_optimize_all(c, nab_profiles, res, &err))
 		goto fail;
 
-	title = xasprintf("detector %s on %zu files (%zu points, %.3f s in detect())%s", name, c->nfiles, points,
-	                  seconds, rank == RANK_RARITY ? ", ranked by rarity" : rank == RANK_FLAGS ? ", its flags" : "");
+	title = xasprintf("detector %s on %zu files (%zu points, %.3f s in detect(), %.3f s of CPU)%s", name,
+	                  c->nfiles, points, seconds, cpu, rank == RANK_RARITY ? ", ranked by rarity" : rank == RANK_FLAGS ? ", its flags" : "");
 	print_scores(title, res);
 	free(title);
 	theta = res[0].threshold;

@@ -31,10 +31,10 @@
  * the same spirit).  A point is flagged when p <= alpha.
  *
  * Causal; O(window + history + pattern_history) per point (memmoves of the
- * sorted windows and the matrix-profile loop), O(window + 4 history +
- * pattern_history + refractory) memory plus one double per point for the
- * matrix profile's cleaned values, plus O(m log m) for each period
- * re-detection (at points 256, 320, 400, ...: every quarter more of the
+ * sorted windows and the matrix-profile loop), O(window + 5 history +
+ * pattern_history + pattern + refractory) memory whatever the length of the
+ * series (the matrix profile keeps its cleaned values in a ring), plus
+ * O(m log m) for each period re-detection (at points 256, 320, 400, ...: every quarter more of the
  * series, from 16 384 points on every doubling).
  */
 #include <math.h>
@@ -144,7 +144,6 @@ struct auto_run {
 	struct sortwin level;
 	struct tailprob tp[N_VIEWS];
 	struct leftmp mp;
-	double *clean;       /* values for the matrix profile */
 	double *raw;         /* 1 - p of the last refractory + 1 points (a ring), before the refractory rule */
 	size_t period, week, next_check, scored;
 	int64_t step;        /* the median sampling step at the last period check (ms) */
@@ -161,11 +160,10 @@ static void run_release(struct auto_run *ar)
 	for (int v = 0; v < N_VIEWS; v++)
 		tailprob_release(&ar->tp[v]);
 	leftmp_release(&ar->mp);
-	free(ar->clean);
 	free(ar->raw);
 }
 
-static int run_init(const struct autod *a, struct auto_run *ar, size_t n)
+static int run_init(const struct autod *a, struct auto_run *ar)
 {
 	int rc = 0;
 
@@ -173,11 +171,8 @@ static int run_init(const struct autod *a, struct auto_run *ar, size_t n)
 	rc |= sortwin_init(&ar->level, a->window);
 	for (int v = 0; v < N_VIEWS; v++)
 		rc |= tailprob_init(&ar->tp[v], a->history, AUTO_TAIL);
-	if (a->pattern) {
+	if (a->pattern)
 		rc |= leftmp_init(&ar->mp, a->pattern, a->pattern_history, 1, 0);
-		ar->clean = malloc((n ? n : 1) * sizeof(double));
-		rc |= !ar->clean;
-	}
 	ar->raw = calloc(a->refractory + 1, sizeof(double));
 	rc |= !ar->raw;
 	ar->next_check = period_first_check(&a->period);
@@ -268,13 +263,11 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 	size_t n = s->n, warm = n, ring = a->refractory + 1;
 	struct auto_run ar;
 	size_t sw = AUTO_SHIFT;
-	int exp2 = 0, has_rarity = r->struct_size >= VIGIL_RESULT_HAS_RARITY && r->rarity;
+	int has_rarity = r->struct_size >= VIGIL_RESULT_HAS_RARITY && r->rarity;
 
-	if (run_init(a, &ar, n))
+	if (run_init(a, &ar))
 		return host->error(d, "out of memory");
 	ar.shift_w = sw;
-	if (ar.clean)
-		exp2 = leftmp_clean(x, n, ar.clean);
 	for (size_t i = 0; i < n; i++) {
 		double v = x[i], p[N_VIEWS], stat[N_VIEWS], refs[N_VIEWS];
 		double med = NAN, scale = NAN, ref = NAN, pmin = 1, score;
@@ -302,10 +295,10 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 				stat[VIEW_WEEKLY] = directed(cycle_dev(x, i, ar.week, v, scale, &refs[VIEW_WEEKLY]), a->dir);
 		}
 		if (a->pattern) {
-			double dist = leftmp_step(&ar.mp, x, ar.clean, i);
+			double dist = leftmp_step(&ar.mp, x, i);
 
 			if (!isnan(dist) && !isnan(scale) && a->dir == DIR_BOTH)
-				stat[VIEW_PATTERN] = kit_ratio(ldexp(dist, exp2), scale, med);
+				stat[VIEW_PATTERN] = kit_ratio(ldexp(dist, leftmp_exponent(&ar.mp)), scale, med);
 		}
 		{
 			/*
@@ -364,12 +357,11 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 		for (int k = 0; k < N_VIEWS; k++) {
 			if (isnan(stat[k]))
 				continue;
-			p[k] = tailprob_p(&ar.tp[k], stat[k]);
+			p[k] = tailprob_p_push(&ar.tp[k], stat[k]);
 			if (p[k] < pmin) {
 				pmin = p[k];
 				best = k;
 			}
-			tailprob_push(&ar.tp[k], stat[k]);
 		}
 		if (isfinite(v))
 			sortwin_push(&ar.level, v);

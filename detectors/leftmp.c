@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "leftmp.h"
 #include "banned.h"
 
@@ -19,7 +23,10 @@ int leftmp_init(struct leftmp *mp, size_t m, size_t hist, size_t excl, int znorm
 	mp->ss = calloc(mp->hist + 1, sizeof(double));
 	mp->ssv = calloc(mp->hist + 1, sizeof(double));
 	mp->ok = calloc(mp->hist + 1, 1);
-	if (!mp->qt || !mp->mu || !mp->sig || !mp->ss || !mp->ssv || !mp->ok) {
+	/* the cleaned values of the last hist + m + 1 points, twice (see cv()) */
+	mp->span = mp->hist + mp->m + 1;
+	mp->cring = calloc(2 * mp->span, sizeof(double));
+	if (!mp->qt || !mp->mu || !mp->sig || !mp->ss || !mp->ssv || !mp->ok || !mp->cring) {
 		leftmp_release(mp);
 		return -1;
 	}
@@ -34,28 +41,42 @@ void leftmp_release(struct leftmp *mp)
 	free(mp->ss);
 	free(mp->ssv);
 	free(mp->ok);
-	mp->qt = mp->mu = mp->sig = mp->ss = mp->ssv = NULL;
+	free(mp->cring);
+	mp->qt = mp->mu = mp->sig = mp->ss = mp->ssv = mp->cring = NULL;
 	mp->ok = NULL;
 }
 
-int leftmp_clean(const double *x, size_t n, double *c)
+int leftmp_exponent(const struct leftmp *mp)
 {
-	double ref = 0, last = 0;
-	int have = 0, e = 0;
+	return mp->e;
+}
 
-	for (size_t t = 0; t < n; t++) {
-		if (!isfinite(x[t])) {
-			c[t] = last;
-			continue;
+/*
+ * The cleaned values from point t on, contiguous: value t + k is cv(t)[k]
+ * for t + k <= the current point, as long as t is one of the last span
+ * points.  Each value is stored at t mod span and again span later, so
+ * every window of up to span values is one run of memory.
+ */
+static const double *cv(const struct leftmp *mp, size_t t)
+{
+	return mp->cring + t % mp->span;
+}
+
+/* Clean x (see leftmp.h) into the ring, and return the cleaned value. */
+static double clean_push(struct leftmp *mp, double x, size_t i)
+{
+	size_t k = i % mp->span;
+
+	if (isfinite(x)) {
+		if (!mp->have) {
+			mp->ref = x;
+			mp->e = x != 0 ? ilogb(x) : 0;
+			mp->have = 1;
 		}
-		if (!have) {
-			ref = x[t];
-			e = ref != 0 ? ilogb(ref) : 0;
-			have = 1;
-		}
-		c[t] = last = ldexp(x[t] - ref, -e);
+		mp->last = ldexp(x - mp->ref, -mp->e);
 	}
-	return e;
+	mp->cring[k] = mp->cring[k + mp->span] = mp->last;
+	return mp->last;
 }
 
 /*
@@ -70,13 +91,80 @@ static void qt_update(double *restrict qt, const double *restrict a, const doubl
 		qt[r] += v * a[r] - old * b[r];
 }
 
-/* Exact dot product of the subsequences ending at a and b. */
-static double dot(const double *c, size_t m, size_t a, size_t b)
+/*
+ * Two lanes of doubles (GCC and clang vector extensions: one SSE2 register
+ * on x86-64, one NEON register on arm64).  Each lane does exactly the scalar
+ * arithmetic, so results are the same bits as a scalar loop.
+ */
+typedef double lanes __attribute__((vector_size(2 * sizeof(double))));
+typedef long long lane_mask __attribute__((vector_size(2 * sizeof(double))));
+
+static inline lanes lanes_load(const double *p)
 {
+	lanes v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The lane-wise minimum (no NaN among the values): one instruction on x86-64. */
+static inline lanes lanes_min(lanes a, lanes b)
+{
+#ifdef __SSE2__
+	return (lanes)_mm_min_pd((__m128d)a, (__m128d)b);
+#else
+	lane_mask lt = a < b;
+
+	return (lanes)(((lane_mask)a & lt) | ((lane_mask)b & ~lt));
+#endif
+}
+
+/*
+ * The steady step in one pass over the lags of a run: qt[r] += v a[r] -
+ * old b[r] (STOMP's update, as qt_update()), then the smallest ssv[r] - 2
+ * qt[r] (as min_plain()).  The minimum of a set does not depend on the order
+ * it is taken in (no value is NaN: ssv is finite or +Inf, qt finite).
+ */
+static double update_min_plain(double *restrict qt, const double *restrict a, const double *restrict b,
+                               const double *restrict ssv, size_t len, double v, double old)
+{
+	lanes lv = { v, v }, lold = { old, old }, two = { 2, 2 };
+	lanes m[4] = { { INFINITY, INFINITY }, { INFINITY, INFINITY }, { INFINITY, INFINITY }, { INFINITY, INFINITY } };
+	double best = INFINITY;
+	size_t r = 0;
+
+	/* four independent minima, so the loop is not one long dependency chain */
+	for (; r + 8 <= len; r += 8) {
+		for (int k = 0; k < 4; k++) {
+			size_t j = r + 2 * (size_t)k;
+			lanes q = lanes_load(qt + j) + (lv * lanes_load(a + j) - lold * lanes_load(b + j));
+
+			memcpy(qt + j, &q, sizeof(q));
+			m[k] = lanes_min(lanes_load(ssv + j) - two * q, m[k]);
+		}
+	}
+	m[0] = lanes_min(lanes_min(m[0], m[1]), lanes_min(m[2], m[3]));
+	for (; r < len; r++) {
+		double d;
+
+		qt[r] += v * a[r] - old * b[r];
+		d = ssv[r] - 2 * qt[r];
+		best = d < best ? d : best;
+	}
+	for (int k = 0; k < 2; k++)
+		best = m[0][k] < best ? m[0][k] : best;
+	return best;
+}
+
+/* Exact dot product of the subsequences ending at a and b, summed from their ends back. */
+static double dot(const struct leftmp *mp, size_t a, size_t b)
+{
+	size_t m = mp->m;
+	const double *ca = cv(mp, a + 1 - m), *cb = cv(mp, b + 1 - m);
 	double s = 0;
 
-	for (size_t j = 0; j < m; j++)
-		s += c[a - j] * c[b - j];
+	for (size_t j = m; j-- > 0;)
+		s += ca[j] * cb[j];
 	return s;
 }
 
@@ -133,10 +221,53 @@ static double min_znorm(const struct leftmp *mp, size_t slot, size_t off, size_t
 	return best;
 }
 
-double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i)
+/*
+ * The ring slots of the subsequences at lags excl..lmax, as at most two runs
+ * of consecutive slots (slot of lag L = (i - L) mod (H + 1)) walked without a
+ * division per lag: runs[k] = {L0, L1, off}, the slot of lag L in the run being
+ * off + (H - L) (unsigned wrap-around: off + r is always in the array).
+ */
+static size_t lag_runs(const struct leftmp *mp, size_t slot, size_t lmax, size_t runs[2][3])
+{
+	size_t H = mp->hist, nruns = 0, cand[2][2], nc = 0;
+
+	if (mp->excl <= slot && mp->excl <= lmax)
+		cand[nc][0] = mp->excl, cand[nc++][1] = slot < lmax ? slot : lmax;
+	if (lmax > slot)
+		cand[nc][0] = slot + 1 > mp->excl ? slot + 1 : mp->excl, cand[nc++][1] = lmax;
+	for (size_t k = 0; k < nc; k++) {
+		size_t L0 = cand[k][0], L1 = cand[k][1];
+		size_t base = L0 <= slot ? slot : slot + H + 1;
+
+		if (L0 > L1)
+			continue;
+		runs[nruns][0] = L0;
+		runs[nruns][1] = L1;
+		runs[nruns++][2] = base - H;
+	}
+	return nruns;
+}
+
+/* A valid step of plain distances with every lag already present: update and search in one pass per run. */
+static double fused_step(struct leftmp *mp, size_t i, size_t slot, size_t lmax, double v, double old)
+{
+	size_t H = mp->hist, m = mp->m, runs[2][3], nruns = lag_runs(mp, slot, lmax, runs);
+	double best = INFINITY;
+
+	for (size_t k = 0; k < nruns; k++) {
+		size_t r0 = H - runs[k][1], len = runs[k][1] - runs[k][0] + 1;
+
+		best = fmin(best, update_min_plain(mp->qt + r0, cv(mp, i - runs[k][1]), cv(mp, i - m - runs[k][1]),
+		                                   mp->ssv + (runs[k][2] + r0), len, v, old));
+	}
+	best = mp->ss[slot] + best;
+	return isinf(best) ? NAN : sqrt(best > 0 ? best : 0);
+}
+
+double leftmp_step(struct leftmp *mp, const double *x, size_t i)
 {
 	size_t m = mp->m, H = mp->hist, slot = i % (H + 1), lmax;
-	double best = INFINITY, v;
+	double best = INFINITY, v, old = 0;
 	int valid, exact;
 
 	if (i != mp->next)
@@ -146,14 +277,13 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	if (i >= m)
 		mp->bad -= !isfinite(x[i - m]);
 	/* the window sums (of cleaned values) */
-	v = c[i];
+	v = clean_push(mp, x[i], i);
 	mp->sum += v;
 	mp->sumsq += v * v;
 	if (i >= m) {
-		double o = c[i - m];
-
-		mp->sum -= o;
-		mp->sumsq -= o * o;
+		old = cv(mp, i - m)[0];
+		mp->sum -= old;
+		mp->sumsq -= old * old;
 	}
 	if (i + 1 < m) {
 		mp->ok[slot] = 0;
@@ -164,12 +294,12 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	if (exact) {
 		/* refresh the sums and every dot product from scratch */
 		mp->since_exact = 0;
-		mp->sum = mp->sumsq = 0;
-		for (size_t j = 0; j < m; j++) {
-			double cj = c[i - j];
+		const double *w = cv(mp, i + 1 - m);
 
-			mp->sum += cj;
-			mp->sumsq += cj * cj;
+		mp->sum = mp->sumsq = 0;
+		for (size_t j = m; j-- > 0;) {
+			mp->sum += w[j];
+			mp->sumsq += w[j] * w[j];
 		}
 	}
 	valid = isfinite(x[i]) && 4 * mp->bad <= m;
@@ -187,35 +317,26 @@ double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i
 	/* qt[H - L] is the dot product at lag L */
 	if (exact) {
 		for (size_t L = mp->excl; L <= lmax; L++)
-			mp->qt[H - L] = dot(c, m, i, i - L);
+			mp->qt[H - L] = dot(mp, i, i - L);
+	} else if (valid && !mp->znorm && lmax + m <= i) {
+		/* the steady step (no new lag): update and search in one pass */
+		return fused_step(mp, i, slot, lmax, v, old);
 	} else {
 		size_t top = lmax == i + 1 - m ? lmax - 1 : lmax;   /* a lag that is new this step */
 
 		if (mp->excl <= top)
-			qt_update(mp->qt + (H - top), c + i - top, c + i - m - top, top - mp->excl + 1, v, c[i - m]);
+			qt_update(mp->qt + (H - top), cv(mp, i - top), cv(mp, i - m - top), top - mp->excl + 1, v, old);
 		if (top < lmax)
-			mp->qt[H - lmax] = dot(c, m, i, i - lmax);
+			mp->qt[H - lmax] = dot(mp, i, i - lmax);
 	}
 	if (!valid)
 		return NAN;
-	/*
-	 * The ring slot of the subsequence at lag L is (i - L) mod (H + 1):
-	 * two runs of consecutive slots, walked without a division per lag.
-	 */
 	{
-		size_t runs[2][2], nruns = 0;
+		size_t runs[2][3], nruns = lag_runs(mp, slot, lmax, runs);
 
-		if (mp->excl <= slot && mp->excl <= lmax)
-			runs[nruns][0] = mp->excl, runs[nruns++][1] = slot < lmax ? slot : lmax;
-		if (lmax > slot)
-			runs[nruns][0] = slot + 1 > mp->excl ? slot + 1 : mp->excl, runs[nruns++][1] = lmax;
 		for (size_t k = 0; k < nruns; k++) {
-			size_t L0 = runs[k][0], L1 = runs[k][1];
-			/* the slot of lag L is base - L = (base - H) + r for r = H - L */
-			size_t base = L0 <= slot ? slot : slot + H + 1, off = base - H;
+			size_t L0 = runs[k][0], L1 = runs[k][1], off = runs[k][2];
 
-			if (L0 > L1)
-				continue;
 			best = fmin(best, mp->znorm ? min_znorm(mp, slot, off, H - L1, H - L0)
 			                            : min_plain(mp, slot, off, H - L1, H - L0));
 		}

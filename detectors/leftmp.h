@@ -12,7 +12,8 @@
  * and the dot products are recomputed exactly every `hist` points so
  * rounding cannot accumulate (O(m) per point amortised).  Values are taken relative
  * to the first finite value, which leaves every distance unchanged and keeps
- * the sums small.  A subsequence with a missing or infinite value has no
+ * the sums small.  Memory is O(hist + m) whatever the length of the series:
+ * the profile keeps its own cleaned copy of the last hist + m + 1 values.  A subsequence with a missing or infinite value has no
  * distance and is nobody's neighbour.
  *
  * Distances are z-normalised Euclidean (the matrix profile's; 0 between two
@@ -41,6 +42,16 @@ struct leftmp {
 	double *ssv;             /* ss, or +Inf for an invalid subsequence (a branch-free minimum) */
 	unsigned char *ok;       /* per subsequence end: valid */
 	double sum, sumsq;   /* over the current window, relative to ref */
+	/*
+	 * The cleaned values (below) of the last `span` = hist + m + 1 points,
+	 * each stored twice (at t mod span and span later) so that any run of
+	 * them is contiguous; the cleaning state: the reference value, its
+	 * binary exponent, the last cleaned value.
+	 */
+	double *cring;
+	size_t span;
+	double ref, last;
+	int e, have;
 };
 
 /* m >= 2, excl >= 1, hist >= excl.  Returns 0 or -1 when out of memory. */
@@ -48,21 +59,22 @@ int leftmp_init(struct leftmp *mp, size_t m, size_t hist, size_t excl, int znorm
 void leftmp_release(struct leftmp *mp);
 
 /*
- * The values the profile works on: c[t] = (y[t] - x[f]) 2^-e, y[t] the last
- * finite value at or before t, f the first finite point and e the binary
- * exponent of x[f] (so values near 1e300 cannot overflow their squares;
- * scaling by a power of two is exact); 0 before the first finite value.
- * Causal: c[t] depends on x[0..t].  Returns e: a distance in original units
- * is ldexp(d, e).
+ * Advance to point i (call with i = 0, 1, 2, ... of the same series x) and
+ * return the nearest-neighbour distance of the subsequence ending at i, or
+ * NaN when it is not valid or has no valid neighbour yet.  Reads x[i] and
+ * x[i - m] only.
+ *
+ * The profile works on cleaned values: c[t] = (y[t] - x[f]) 2^-e, y[t] the
+ * last finite value at or before t, f the first finite point and e the
+ * binary exponent of x[f] (so values near 1e300 cannot overflow their
+ * squares; scaling by a power of two is exact); 0 before the first finite
+ * value.  Causal: c[t] depends on x[0..t].  The distances returned are in
+ * those units: in the series' units a distance d is ldexp(d,
+ * leftmp_exponent()).
  */
-int leftmp_clean(const double *x, size_t n, double *c);
+double leftmp_step(struct leftmp *mp, const double *x, size_t i);
 
-/*
- * Advance to point i (call with i = 0, 1, 2, ... of the same series x and
- * its cleaned values c) and return the nearest-neighbour distance of the
- * subsequence ending at i, or NaN when it is not valid or has no valid
- * neighbour yet.
- */
-double leftmp_step(struct leftmp *mp, const double *x, const double *c, size_t i);
+/* e above (fixed at the first finite value; 0 before it). */
+int leftmp_exponent(const struct leftmp *mp);
 
 #endif

@@ -64,25 +64,17 @@ static int mp_detect(const void *state, const struct vigil_series *ser, struct v
 	const struct mp *s = state;
 	const double *x = ser->values;
 	size_t n = ser->n, excl = (s->m + 3) / 4, warm = n;
-	double *clean = malloc((n ? n : 1) * sizeof(double));
 	struct leftmp lmp;
 	struct tailprob tp;
-	int e;
 
-	if (!clean)
+	if (leftmp_init(&lmp, s->m, s->history < excl ? excl : s->history, excl, s->znorm))
 		return host->error(d, "out of memory");
-	if (leftmp_init(&lmp, s->m, s->history < excl ? excl : s->history, excl, s->znorm)) {
-		free(clean);
-		return host->error(d, "out of memory");
-	}
 	if (tailprob_init(&tp, s->calibration, 0.1)) {
 		leftmp_release(&lmp);
-		free(clean);
 		return host->error(d, "out of memory");
 	}
-	e = leftmp_clean(x, n, clean);
 	for (size_t i = 0; i < n; i++) {
-		double dist = leftmp_step(&lmp, x, clean, i), p;
+		double dist = leftmp_step(&lmp, x, i), p;
 
 		/* scoring starts once the first subsequence could have min_history neighbours */
 		if (i + 1 >= s->m + excl + s->min_history && warm == n)
@@ -99,19 +91,17 @@ static int mp_detect(const void *state, const struct vigil_series *ser, struct v
 			tailprob_push(&tp, dist);
 			continue;
 		}
-		p = tailprob_p(&tp, dist);
-		tailprob_push(&tp, dist);
+		p = tailprob_p_push(&tp, dist);
 		r->score[i] = 1 - p;
 		if (p <= s->alpha) {
 			r->anomaly[i] = 1;
 			host->set_reason(r, i, "the last %zu points match nothing in the previous %zu (distance %.3g)",
-			                 s->m, s->history, ldexp(dist, e));
+			                 s->m, s->history, ldexp(dist, leftmp_exponent(&lmp)));
 		}
 	}
 	r->warmup = warm;
 	tailprob_release(&tp);
 	leftmp_release(&lmp);
-	free(clean);
 	return 0;
 }
 

@@ -27,7 +27,9 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail)
 	t->blocks = malloc(t->maxblocks * sizeof(*t->blocks));
 	t->order = malloc(t->maxblocks * sizeof(*t->order));
 	t->spare = malloc(t->maxblocks * sizeof(*t->spare));
-	if (!t->ring || !t->blocks || !t->order || !t->spare) {
+	t->top = malloc(t->maxblocks * sizeof(*t->top));
+	t->cnt = malloc(t->maxblocks * sizeof(*t->cnt));
+	if (!t->ring || !t->blocks || !t->order || !t->spare || !t->top || !t->cnt) {
 		tailprob_release(t);
 		return -1;
 	}
@@ -42,15 +44,26 @@ void tailprob_release(struct tailprob *t)
 	free(t->blocks);
 	free(t->order);
 	free(t->spare);
-	t->ring = NULL;
+	free(t->top);
+	free(t->cnt);
+	t->ring = t->top = NULL;
 	t->blocks = NULL;
-	t->order = t->spare = NULL;
+	t->order = t->spare = t->cnt = NULL;
 	t->n = t->nblocks = 0;
 }
 
 static struct tailprob_block *blk(const struct tailprob *t, size_t k)
 {
 	return &t->blocks[t->order[k]];
+}
+
+/* Refresh top[k] and cnt[k] from the k-th block. */
+static void sync(struct tailprob *t, size_t k)
+{
+	const struct tailprob_block *b = blk(t, k);
+
+	t->cnt[k] = b->size;
+	t->top[k] = b->v[b->size - 1];
 }
 
 /* The first block (in value order) whose largest value is >= v (> v when strict); nblocks if none. */
@@ -60,8 +73,7 @@ static size_t block_for(const struct tailprob *t, double v, int strict)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct tailprob_block *b = blk(t, mid);
-		double top = b->v[b->size - 1];
+		double top = t->top[mid];
 
 		if (strict ? top > v : top >= v)
 			hi = mid;
@@ -71,63 +83,56 @@ static size_t block_for(const struct tailprob *t, double v, int strict)
 	return lo;
 }
 
-/* How many values are >= v (> v when strict). */
-static size_t count_above(const struct tailprob *t, double v, int strict)
+/* How many values are at or after position pos of the k-th block (k < nblocks). */
+static size_t count_from(const struct tailprob *t, size_t k, size_t pos)
 {
-	size_t k = block_for(t, v, strict), c;
+	size_t c = t->cnt[k] - pos;
 
-	if (k == t->nblocks)
-		return 0;
-	{
-		const struct tailprob_block *b = blk(t, k);
-
-		c = b->size - (strict ? kit_upper_bound(b->v, b->size, v) : kit_lower_bound(b->v, b->size, v));
-	}
 	/* the blocks on the shorter side: above k, or below it (n less them and block k) */
 	if (2 * k >= t->nblocks) {
 		for (size_t j = k + 1; j < t->nblocks; j++)
-			c += blk(t, j)->size;
+			c += t->cnt[j];
 		return c;
 	}
 	{
-		size_t below = blk(t, k)->size - c;
+		size_t below = t->cnt[k] - c;
 
 		for (size_t j = 0; j < k; j++)
-			below += blk(t, j)->size;
+			below += t->cnt[j];
 		return t->n - below;
 	}
+}
+
+/* How many values are >= v (> v when strict). */
+static size_t count_above(const struct tailprob *t, double v, int strict)
+{
+	size_t k = block_for(t, v, strict);
+	const struct tailprob_block *b;
+
+	if (k == t->nblocks)
+		return 0;
+	b = blk(t, k);
+	return count_from(t, k, strict ? kit_upper_bound(b->v, b->size, v) : kit_lower_bound(b->v, b->size, v));
 }
 
 /* The value of rank r (0-based, ascending). */
 static double kth(const struct tailprob *t, size_t r)
 {
 	for (size_t k = 0; k < t->nblocks; k++) {
-		const struct tailprob_block *b = blk(t, k);
-
-		if (r < b->size)
-			return b->v[r];
-		r -= b->size;
+		if (r < t->cnt[k])
+			return blk(t, k)->v[r];
+		r -= t->cnt[k];
 	}
 	return NAN;
 }
 
-static void insert_value(struct tailprob *t, double v)
+/* Insert v at position j of the k-th block (where it keeps the block sorted). */
+static void insert_at(struct tailprob *t, size_t k, size_t j, double v)
 {
-	size_t k = block_for(t, v, 1);
-	struct tailprob_block *b;
+	struct tailprob_block *b = blk(t, k);
 
-	if (t->nblocks == 0) {
-		size_t id = t->spare[--t->nspare];
-
-		t->blocks[id].size = 0;
-		t->order[0] = id;
-		t->nblocks = 1;
-		k = 0;
-	} else if (k == t->nblocks) {
-		k = t->nblocks - 1;   /* above everything: the last block */
-	}
-	b = blk(t, k);
-	kit_sorted_insert(b->v, b->size, v);
+	memmove(b->v + j + 1, b->v + j, (b->size - j) * sizeof(double));
+	b->v[j] = v;
 	b->size++;
 	if (b->size == TAILPROB_BLOCK) {
 		/* split in two halves; the new block follows in the order */
@@ -138,15 +143,45 @@ static void insert_value(struct tailprob *t, double v)
 		memcpy(nb->v, b->v + TAILPROB_BLOCK / 2, (TAILPROB_BLOCK / 2) * sizeof(double));
 		b->size = TAILPROB_BLOCK / 2;
 		memmove(t->order + k + 2, t->order + k + 1, (t->nblocks - k - 1) * sizeof(*t->order));
+		memmove(t->top + k + 2, t->top + k + 1, (t->nblocks - k - 1) * sizeof(*t->top));
+		memmove(t->cnt + k + 2, t->cnt + k + 1, (t->nblocks - k - 1) * sizeof(*t->cnt));
 		t->order[k + 1] = id;
 		t->nblocks++;
+		sync(t, k + 1);
 	}
+	sync(t, k);
+}
+
+/* The block for a new value v (the first whose top is > v, else the last), creating the first. */
+static size_t block_to_insert(struct tailprob *t, double v)
+{
+	size_t k = block_for(t, v, 1);
+
+	if (t->nblocks == 0) {
+		size_t id = t->spare[--t->nspare];
+
+		t->blocks[id].size = 0;
+		t->order[0] = id;
+		t->nblocks = 1;
+		return 0;
+	}
+	return k == t->nblocks ? t->nblocks - 1 : k;
+}
+
+static void insert_value(struct tailprob *t, double v)
+{
+	size_t k = block_to_insert(t, v);
+	const struct tailprob_block *b = blk(t, k);
+
+	insert_at(t, k, kit_upper_bound(b->v, b->size, v), v);
 }
 
 static void drop_block(struct tailprob *t, size_t k)
 {
 	t->spare[t->nspare++] = t->order[k];
 	memmove(t->order + k, t->order + k + 1, (t->nblocks - k - 1) * sizeof(*t->order));
+	memmove(t->top + k, t->top + k + 1, (t->nblocks - k - 1) * sizeof(*t->top));
+	memmove(t->cnt + k, t->cnt + k + 1, (t->nblocks - k - 1) * sizeof(*t->cnt));
 	t->nblocks--;
 }
 
@@ -162,7 +197,10 @@ static void remove_value(struct tailprob *t, double v)
 	b->size--;
 	if (b->size == 0) {
 		drop_block(t, k);
-	} else if (b->size < TAILPROB_MERGE) {
+		return;
+	}
+	sync(t, k);
+	if (b->size < TAILPROB_MERGE) {
 		/* merge into a neighbour that has room, keeping the order */
 		if (k + 1 < t->nblocks && blk(t, k + 1)->size + b->size < TAILPROB_BLOCK) {
 			struct tailprob_block *nx = blk(t, k + 1);
@@ -170,12 +208,14 @@ static void remove_value(struct tailprob *t, double v)
 			memmove(nx->v + b->size, nx->v, nx->size * sizeof(double));
 			memcpy(nx->v, b->v, b->size * sizeof(double));
 			nx->size += b->size;
+			sync(t, k + 1);
 			drop_block(t, k);
 		} else if (k > 0 && blk(t, k - 1)->size + b->size < TAILPROB_BLOCK) {
 			struct tailprob_block *pv = blk(t, k - 1);
 
 			memcpy(pv->v + pv->size, b->v, b->size * sizeof(double));
 			pv->size += b->size;
+			sync(t, k - 1);
 			drop_block(t, k);
 		}
 	}
@@ -184,7 +224,8 @@ static void remove_value(struct tailprob *t, double v)
 /* Refit the exponential tail: threshold u at the (1 - tail) quantile, the values above it. */
 static void tail_fit(struct tailprob *t)
 {
-	size_t n = t->n, ku;
+	size_t n = t->n, ku, above = 0;
+	double excess = 0;
 
 	t->since_fit = 0;
 	t->above = 0;
@@ -204,12 +245,14 @@ static void tail_fit(struct tailprob *t)
 		size_t j = b->size;
 
 		while (j > 0 && b->v[j - 1] > t->u) {
-			t->excess += b->v[--j] - t->u;
-			t->above++;
+			excess += b->v[--j] - t->u;
+			above++;
 		}
 		if (j > 0)
 			break;
 	}
+	t->excess = excess;
+	t->above = above;
 	if (!(t->excess > 0)) {
 		/*
 		 * For a degenerate tail (the top of the history is one value, as
@@ -276,29 +319,82 @@ double tailprob_inverse(const struct tailprob *t, double p)
 	return t->u + me * log(p_u / p);
 }
 
-void tailprob_push(struct tailprob *t, double v)
+/*
+ * The ring and the tail's count and excess for a push of v; returns 1 with
+ * *old set when the history was full and its oldest value *old leaves (the
+ * caller takes it out of the blocks).
+ */
+static int push_ring(struct tailprob *t, double v, double *old)
 {
-	if (!isfinite(v))
-		return;
-	if (t->n == t->cap) {
-		double old = t->ring[t->head];
+	int full = t->n == t->cap;
 
-		if (old > t->u) {
-			t->excess -= old - t->u;
+	if (full) {
+		*old = t->ring[t->head];
+		if (*old > t->u) {
+			t->excess -= *old - t->u;
 			t->above--;
 		}
-		remove_value(t, old);
 		t->ring[t->head] = v;
 		t->head = (t->head + 1) % t->cap;
 	} else {
 		t->ring[(t->head + t->n) % t->cap] = v;
 		t->n++;
 	}
-	insert_value(t, v);
 	if (v > t->u) {
 		t->excess += v - t->u;
 		t->above++;
 	}
+	return full;
+}
+
+static void refit_due(struct tailprob *t)
+{
 	if (++t->since_fit >= TAILPROB_REFIT || t->n <= 4 * TAILPROB_MIN_FOR_TAIL)
 		tail_fit(t);
+}
+
+void tailprob_push(struct tailprob *t, double v)
+{
+	double old;
+
+	if (!isfinite(v))
+		return;
+	if (push_ring(t, v, &old))
+		remove_value(t, old);
+	insert_value(t, v);
+	refit_due(t);
+}
+
+double tailprob_p_push(struct tailprob *t, double v)
+{
+	size_t k, j;
+	double p, old;
+
+	if (!isfinite(v) || t->n == 0 || v > t->u) {
+		p = tailprob_p(t, v);
+		tailprob_push(t, v);
+		return p;
+	}
+	/*
+	 * In the bulk, the conformal p-value: the values >= v start where v
+	 * can be inserted (before its equals: the sorted values are the same
+	 * whichever side of them v goes).
+	 */
+	k = block_for(t, v, 0);
+	if (k == t->nblocks) {
+		k = t->nblocks - 1;
+		j = t->cnt[k];
+		p = 1 / ((double)t->n + 1);
+	} else {
+		const struct tailprob_block *b = blk(t, k);
+
+		j = kit_lower_bound(b->v, b->size, v);
+		p = ((double)count_from(t, k, j) + 1) / ((double)t->n + 1);
+	}
+	/* the same bookkeeping as tailprob_push(), v inserted before the oldest value leaves */
+	insert_at(t, k, j, v);
+	if (push_ring(t, v, &old))
+		remove_value(t, old);
+	refit_due(t);
+	return p;
 }

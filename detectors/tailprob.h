@@ -49,6 +49,13 @@ struct tailprob {
 	size_t *order, *spare;
 	size_t nblocks, nspare, maxblocks;
 	/*
+	 * top[k] and cnt[k]: the largest value and the size of the k-th block
+	 * in value order, kept beside order[] so that searches and counts walk
+	 * one contiguous array instead of visiting every block.
+	 */
+	double *top;
+	size_t *cnt;
+	/*
 	 * The tail: threshold u (refit every TAILPROB_REFIT pushes), and the
 	 * count and total excess of the values above it, kept exact at every
 	 * push; `flat` is the scale used when nothing is above u.
@@ -72,5 +79,11 @@ double tailprob_inverse(const struct tailprob *t, double p);
 
 /* Add v (finite) to the history, dropping the oldest value when full. */
 void tailprob_push(struct tailprob *t, double v);
+
+/*
+ * tailprob_p(t, v) and then tailprob_push(t, v), with the same results, in
+ * one search of the history where v falls in its bulk.
+ */
+double tailprob_p_push(struct tailprob *t, double v);
 
 #endif

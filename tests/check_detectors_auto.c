@@ -3,7 +3,8 @@
  * calendar periods (a daily cycle of 1440 points, not 1437), level shifts up
  * and down and dips found within minutes, periods reported as durations, a
  * rarity that ranks alerts, false alarms that fall as a series is learned,
- * and the one duration grammar of the `period` param.
+ * and the one duration grammar of the `period` param; the calibration's
+ * incremental bookkeeping against a computation from scratch.
  */
 #include <math.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #define DETUTIL_STEP_MS 60000         /* minute points */
 #include "detutil.h"
 #include "../detectors/period.h"
+#include "../detectors/tailprob.h"
 
 #define DAY 1440
 
@@ -198,6 +200,165 @@ START_TEST(test_false_alarms_fall)
 }
 END_TEST
 
+/*
+ * The calibration from scratch: the last `cap` values sorted, the tail
+ * threshold u refit at the same pushes as tailprob.c (every
+ * TAILPROB_REFIT, and at each of the first 80), with the count and excess
+ * above it recomputed at every query.
+ */
+struct ref_tail {
+	double *hist, *sorted, u, flat;
+	size_t cap, n, head, since;
+};
+
+static void ref_sort(struct ref_tail *r)
+{
+	memcpy(r->sorted, r->hist, r->n * sizeof(double));
+	qsort(r->sorted, r->n, sizeof(double), cmp_double);
+}
+
+static void ref_push(struct ref_tail *r, double v)
+{
+	if (r->n == r->cap) {
+		r->hist[r->head] = v;
+		r->head = (r->head + 1) % r->cap;
+	} else {
+		r->hist[r->n++] = v;
+	}
+	if (++r->since >= TAILPROB_REFIT || r->n <= 80) {
+		size_t ku = (size_t)(0.9 * (double)r->n);
+		double sum = 0;
+
+		r->since = 0;
+		ref_sort(r);
+		r->u = r->n < 20 ? INFINITY : r->sorted[ku < r->n ? ku : r->n - 1];
+		for (size_t j = 0; j < r->n; j++)
+			sum += r->sorted[j] - r->sorted[0];
+		r->flat = sum / (double)r->n;
+	}
+}
+
+/* p of v under the reference, and whether it came from the exponential tail. */
+static double ref_p(struct ref_tail *r, double v, int *tail)
+{
+	size_t ge = 0, above = 0;
+	double excess = 0, me;
+
+	ref_sort(r);
+	for (size_t j = 0; j < r->n; j++) {
+		ge += r->sorted[j] >= v;
+		if (r->sorted[j] > r->u) {
+			above++;
+			excess += r->sorted[j] - r->u;
+		}
+	}
+	*tail = v > r->u;
+	if (!*tail)
+		return ((double)ge + 1) / ((double)r->n + 1);
+	me = above && excess > 0 ? excess / (double)above : r->flat;
+	return ((double)above + 1) / ((double)r->n + 1) * exp(-(v - r->u) / me);
+}
+
+/* tailprob_inverse() from scratch; *tail says whether the exponential tail gave it. */
+static double ref_inverse(struct ref_tail *r, double p, int *tail)
+{
+	size_t n = r->n, above = 0;
+	double excess = 0, me, p_u, ge = floor(p * ((double)n + 1) - 1);
+
+	ref_sort(r);
+	for (size_t j = 0; j < n; j++)
+		if (r->sorted[j] > r->u) {
+			above++;
+			excess += r->sorted[j] - r->u;
+		}
+	p_u = ((double)above + 1) / ((double)n + 1);
+	me = above && excess > 0 ? excess / (double)above : r->flat;
+	*tail = !(isinf(r->u) || p >= p_u);
+	if (!*tail) {
+		if (ge < 0)
+			return INFINITY;
+		if (ge >= (double)n)
+			return r->sorted[0];
+		if (ge < 1)
+			return nextafter(r->sorted[n - 1], INFINITY);
+		return r->sorted[n - (size_t)ge];
+	}
+	return me > 0 ? r->u + me * log(p_u / p) : nextafter(r->u, INFINITY);
+}
+
+/*
+ * tailprob's blocked history (block tops and sizes cached beside the block
+ * order, counts summed from them, the tail refit from the blocks) gives the
+ * p-values of the computation from scratch, over thousands of block splits
+ * and merges: the conformal p-values and their inverse exactly, the tail
+ * within rounding; and tailprob_p_push(), which inserts the new value where
+ * its p-value search found it, keeps the same history.
+ */
+START_TEST(test_tailprob_matches_reference)
+{
+	size_t cap = 700, n = 9000;
+	struct tailprob t;
+	struct ref_tail r = { .cap = cap, .u = INFINITY };
+	double *vals = malloc(n * sizeof(double));
+
+	r.hist = malloc(cap * sizeof(double));
+	r.sorted = malloc(cap * sizeof(double));
+	rng_seed(77);
+	for (size_t i = 0; i < n; i++) {
+		double g = fabs(gauss());
+
+		if (i >= 3000 && i < 4500)
+			g = i % 9 ? 0 : g;           /* mostly 0: a degenerate tail, many ties */
+		else if (i >= 6000 && i < 7000)
+			g = round(g * 4) / 4;        /* ties across block boundaries */
+		else if (i >= 7000)
+			g *= 1 + (double)(i - 7000) / 500;   /* a drifting scale: the order keeps changing */
+		vals[i] = g;
+	}
+	ck_assert_int_eq(tailprob_init(&t, cap, 0.1), 0);
+	for (size_t i = 0; i < n; i++) {
+		double q[4] = { vals[i / 2], 3.5, 0, vals[i] };
+		int pushed = 0;
+
+		for (int k = 0; k < 4; k++) {
+			int tail;
+			double want = ref_p(&r, q[k], &tail), got;
+
+			/* the new value itself: every other time through the one-search path */
+			if (k == 3 && i % 2) {
+				got = tailprob_p_push(&t, q[k]);
+				pushed = 1;
+			} else {
+				got = tailprob_p(&t, q[k]);
+			}
+			if (tail)
+				ck_assert_msg(fabs(got - want) <= 1e-9 * want, "i %zu, v %.17g: p %.17g, from scratch %.17g", i,
+				              q[k], got, want);
+			else
+				ck_assert_msg(got == want, "i %zu, v %.17g: p %.17g, from scratch %.17g", i, q[k], got, want);
+		}
+		if (r.n > 0 && i % 7 == 0 && !pushed) {
+			int tail;
+			double level = 0.5 / (double)(1 + i % 400), got = tailprob_inverse(&t, level);
+			double want = ref_inverse(&r, level, &tail);
+
+			if (tail)
+				ck_assert_msg(fabs(got - want) <= 1e-9 * fabs(want), "i %zu: inverse(%g) = %.17g, from scratch "
+				              "%.17g", i, level, got, want);
+			else
+				ck_assert_msg(got == want, "i %zu: inverse(%g) = %.17g, from scratch %.17g", i, level, got, want);
+		}
+		if (!pushed)
+			tailprob_push(&t, vals[i]);
+		ref_push(&r, vals[i]);
+	}
+	tailprob_release(&t);
+	free(r.hist);
+	free(r.sorted);
+	free(vals);
+}
+END_TEST
+
 static Suite *auto_suite(void)
 {
 	Suite *s = suite_create("detectors_auto");
@@ -210,6 +371,7 @@ static Suite *auto_suite(void)
 	tcase_add_loop_test(tc, test_shift_and_dip_minutes, 0, N_PLANTED);
 	tcase_add_test(tc, test_rarity_ranks);
 	tcase_add_test(tc, test_false_alarms_fall);
+	tcase_add_test(tc, test_tailprob_matches_reference);
 	suite_add_tcase(s, tc);
 	return s;
 }
