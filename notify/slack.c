@@ -763,6 +763,7 @@ static int slack_render(const json_t *cfg, const struct notify_policy *pol, cons
 	strbuf_release(&sec);
 	strbuf_release(&more);
 	strbuf_release(&meta);
+	strbuf_release(&hint);
 	if (!root)
 		return vigil_error_set(err, VIGIL_E_INTERNAL, "slack: cannot build the message");
 	dump = json_dumps(root, JSON_COMPACT);
