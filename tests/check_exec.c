@@ -407,14 +407,14 @@ END_TEST
 START_TEST(test_registry_stale)
 {
 	char *dir = xasprintf("%s/vigil-stale-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	char *src = xasprintf("%s/crashy.so", getenv("VIGIL_TEST_PLUGINS") ? getenv("VIGIL_TEST_PLUGINS")
+	char *src = xasprintf("%s/crash.so", getenv("VIGIL_TEST_PLUGINS") ? getenv("VIGIL_TEST_PLUGINS")
 	                      : "tests/plugins/.libs");
 	char *dst, *tmp, *cmd;
 	struct registry *reg = registry_new();
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	dst = xasprintf("%s/crashy.so", dir);
-	tmp = xasprintf("%s/.crashy.so.tmp", dir);
+	dst = xasprintf("%s/crash.so", dir);
+	tmp = xasprintf("%s/.crash.so.tmp", dir);
 	cmd = xasprintf("cp '%s' '%s' && cp '%s' '%s'", src, dst, src, tmp);
 	ck_assert_int_eq(system(cmd), 0);
 	registry_load_dir(reg, dir);
@@ -577,7 +577,7 @@ static struct registry *crashy_registry(void)
 {
 	struct registry *reg = registry_new();
 	struct vigil_error err = VIGIL_ERROR_INIT;
-	char *path = xasprintf("%s/crashy.so", getenv("VIGIL_TEST_PLUGINS") ? getenv("VIGIL_TEST_PLUGINS")
+	char *path = xasprintf("%s/crash.so", getenv("VIGIL_TEST_PLUGINS") ? getenv("VIGIL_TEST_PLUGINS")
 	                       : "tests/plugins/.libs");
 
 	ck_assert_msg(registry_load_file(reg, path, &err) == 0, "%s", err.msg);
@@ -637,7 +637,7 @@ START_TEST(test_isolation_same_results)
 	struct detection d1, d2;
 	json_t *params = json_pack("{s:i}", "window", 10);
 
-	registry_load_default(reg, NULL, 0);
+	registry_add_default(reg, NULL, 0);
 	e = registry_find(reg, "zscore");
 	ck_assert_ptr_nonnull(e);
 	ck_assert(!registry_isolate_by_default(e));

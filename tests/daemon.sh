@@ -12,7 +12,7 @@ D=$TMP/specs S=$TMP/state P=$TMP/plugins
 # the data lies outside the specs' directory: a source root (docs/spec.md)
 export VIGIL_SOURCE_ROOTS="$TMP"
 mkdir -p "$D" "$S" "$P"
-ln -s "$VIGIL_TEST_PLUGINS/slow.so" "$P/slow.so"
+ln -s "$VIGIL_TEST_PLUGINS/test-slow.so" "$P/test-slow.so"
 DB=$S/vigil.db
 # one point a second, from two hours ago to an hour ahead: every window has data
 now=$(date +%s)
