@@ -242,7 +242,8 @@ int main(int argc, char **argv)
 	}
 	if (reps < 1 || !len || !n)
 		return 2;
-	registry_load_default(reg, NULL, 0);
+	registry_add_default(reg, NULL, 0);
+	registry_load_all(reg);
 	list = xcalloc(reg->n_detectors + 1, sizeof(*list));
 	if (optind < argc) {
 		for (int k = optind; k < argc; k++) {

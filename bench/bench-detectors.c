@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 	uint64_t x = 88172645463325252ull;
 	static const char *const names[] = { "threshold", "zscore", "mad" };
 
-	registry_load_default(reg, NULL, 0);
+	registry_add_default(reg, NULL, 0);
 	for (size_t i = 0; i < n; i++) {
 		double u1, u2;
 

@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-exec ECHO_BINARY ECHO_PY PYTHON_DIR\n");
 		return 2;
 	}
-	registry_load_default(reg, NULL, 0);
+	registry_add_default(reg, NULL, 0);
 	z = registry_find(reg, "zscore");
 	if (!z) {
 		fprintf(stderr, "bench-exec: zscore not found (set VIGIL_PLUGIN_PATH)\n");

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	if (reps < 1)
 		reps = 1;
 	reg = registry_new();
-	registry_load_default(reg, NULL, 0);
+	registry_add_default(reg, NULL, 0);
 	diag_init(&d, argv[1]);
 	spec = spec_load(argv[1], reg, &d);
 	if (!spec) {

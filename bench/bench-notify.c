@@ -367,7 +367,7 @@ int main(int argc, char **argv)
 	struct store *st;
 	char *db, *hook;
 
-	registry_load_default(reg, NULL, 0);
+	registry_add_default(reg, NULL, 0);
 	if (!registry_find(reg, "threshold")) {
 		fprintf(stderr, "bench-notify: the threshold detector is not found (set VIGIL_PLUGIN_PATH)\n");
 		return 1;

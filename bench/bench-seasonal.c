@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 				size_t nser = w == 1 ? k_many : 1;
 				int rc;
 
-				registry_load_default(reg, NULL, 0);
+				registry_add_default(reg, NULL, 0);
 				ser = xcalloc(nser, sizeof(*ser));
 				for (size_t k = 0; k < nser; k++)
 					ser[k] = w == 0 ? make_series(n_long, 288, 300000) :

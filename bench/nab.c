@@ -439,7 +439,7 @@ int main(int argc, char **argv)
 		dirs = xreallocarray(dirs, 1, sizeof(*dirs));
 		dirs[n_dirs++] = own_dir;
 	}
-	registry_load_default(reg, dirs, n_dirs);
+	registry_add_default(reg, dirs, n_dirs);
 	e = registry_find(reg, json_string_value(json_object_get(cfg, "detector")));
 	if (!e) {
 		vigil_error_set(&err, VIGIL_E_PLUGIN,

@@ -31,8 +31,8 @@ $PSQL -c "CREATE DATABASE fo" postgres
 D=$TMP/specs P=$TMP/plugins
 export VIGIL_SOURCE_ROOTS="$TMP"   # the data sits beside the specs directory
 mkdir -p "$D" "$P"
-make -s -C "$top_builddir" tests/plugins/slow.la >/dev/null 2>&1
-ln -s "$top_builddir/tests/plugins/.libs/slow.so" "$P/slow.so"
+make -s -C "$top_builddir" tests/plugins/test-slow.la >/dev/null 2>&1
+ln -s "$top_builddir/tests/plugins/.libs/test-slow.so" "$P/test-slow.so"
 echo "timestamp,v" >"$TMP/data.csv"
 now=$(date +%s)
 for i in $(seq 0 59); do echo "$((now - 60 * i)),1" >>"$TMP/data.csv"; done

@@ -377,6 +377,8 @@ enum child_io_result child_io(struct child *c, struct child_io *io, int64_t dead
 {
 	char buf[65536];
 
+	int exited = 0;   /* the child was seen gone: one more look at its pipes, without waiting */
+
 	*sys_errno = 0;
 	if (io->done && io->done(io->out, io->arg))
 		return CHILD_IO_DONE;
@@ -404,7 +406,7 @@ enum child_io_result child_io(struct child *c, struct child_io *io, int64_t dead
 		if (left <= 0)
 			return CHILD_IO_TIMEOUT;
 		/* Wake up every 100 ms to notice a child that died while a grandchild keeps its stdout. */
-		rc = poll(p, (nfds_t)np, (int)(left > 100000000 ? 100 : (left + 999999) / 1000000));
+		rc = poll(p, (nfds_t)np, exited ? 0 : (int)(left > 100000000 ? 100 : (left + 999999) / 1000000));
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -414,9 +416,15 @@ enum child_io_result child_io(struct child *c, struct child_io *io, int64_t dead
 		if (rc == 0) {
 			siginfo_t si;
 
-			memset(&si, 0, sizeof(si));
-			if (c->pid && waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+			if (exited)
 				return CHILD_IO_EXITED;
+			memset(&si, 0, sizeof(si));
+			/*
+			 * It may have written its answer and exited after poll() looked:
+			 * read what the pipes hold before calling it an exit without one.
+			 */
+			if (c->pid && waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+				exited = 1;
 			continue;
 		}
 		if (iin >= 0 && (p[iin].revents & (POLLOUT | POLLERR | POLLHUP))) {

@@ -72,6 +72,7 @@ static int cmd_detectors(const struct cmd_entry *self, int argc, char **argv)
 	if (optind != argc)
 		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	reg = cli_load_registry(&plugins);
+	registry_load_all(reg);   /* listing them is the one use that needs every plugin file */
 	exec_discover(reg);
 	if (json) {
 		json_t *arr = json_array(), *refused = json_array();

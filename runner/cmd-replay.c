@@ -57,7 +57,7 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 	size_t n = 0, invalid, sent = 0, failed_runs = 0, muted = 0;
 	int c, rc = EXIT_OK, json = 0;
 	size_t opened = 0;
-	json_t *results = json_array();
+	json_t *results;
 	FILE *human;
 	struct registry *reg;
 	struct job_spec **specs;
@@ -96,18 +96,13 @@ static int cmd_replay(const struct cmd_entry *self, int argc, char **argv)
 			return cmd_usage_error(self, "unknown option");
 		}
 	}
-	if (argc - optind != 1) {
-		json_decref(results);
+	if (argc - optind != 1)
 		return cmd_usage_error(self, "give exactly one spec");
-	}
-	if (from == INT64_MIN || to == INT64_MIN) {
-		json_decref(results);
+	if (from == INT64_MIN || to == INT64_MIN)
 		return cmd_usage_error(self, "--from and --to are required");
-	}
-	if (!score && (score_job || state_dir || store_opt)) {
-		json_decref(results);
+	if (!score && (score_job || state_dir || store_opt))
 		return cmd_usage_error(self, "--job, --state and --store go with --score-feedback");
-	}
+	results = json_array();
 	human = json ? stderr : stdout;   /* with --json, stdout is JSON only */
 	reg = cli_load_registry(&plugins);
 	specs = cli_load_specs(argv + optind, 1, reg, &invalid);

@@ -73,7 +73,7 @@ struct registry *cli_load_registry(const struct cli_plugins *p)
 {
 	struct registry *reg = registry_new();
 
-	registry_load_default(reg, p->dirs, p->n);
+	registry_add_default(reg, p->dirs, p->n);
 	return reg;
 }
 

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,6 +25,9 @@
 #ifndef VIGIL_PLUGIN_DIR
 #define VIGIL_PLUGIN_DIR "/usr/local/lib/vigil/detectors"
 #endif
+
+/* The longest detector name: [a-z0-9_-]{1,64}. */
+#define DETECTOR_NAME_MAX 64
 
 /* Registration context handed to a plugin's init(). */
 struct vigil_plugin_ctx {
@@ -151,16 +155,15 @@ static const struct detector_entry *entry_detector(const struct vigil_params *en
 		return report_at(d, entry, "detector", "must be the name of a detector"), NULL;
 	e = entry->reg ? registry_find(entry->reg, name) : NULL;
 	if (!e) {
-		const char *names[256], *hint = NULL;
 		size_t n = 0;
+		const char **names = entry->reg ? registry_names(entry->reg, &n) : NULL;
+		const char *hint = suggest_closest(name, names, n);
 
-		for (size_t i = 0; entry->reg && i < entry->reg->n_detectors && n < 256; i++)
-			names[n++] = entry->reg->detectors[i]->d.name;
-		hint = suggest_closest(name, names, n);
 		if (hint)
 			report_at(d, entry, "detector", "unknown detector '%s' (did you mean '%s'?)", name, hint);
 		else
 			report_at(d, entry, "detector", "unknown detector '%s'", name);
+		free(names);
 		return NULL;
 	}
 	return e;
@@ -333,7 +336,15 @@ const struct vigil_host vigil_host_services = {
 
 struct registry *registry_new(void)
 {
-	return XNEW(struct registry);
+	struct registry *reg = XNEW(struct registry);
+	pthread_mutexattr_t attr;
+
+	/* recursive: a plugin's check() may look detectors up while its file is being found */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&reg->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return reg;
 }
 
 static void push(void ***arr, size_t *n, void *item)
@@ -377,6 +388,10 @@ void registry_free(struct registry *reg)
 		free(reg->refused[i]);
 	for (size_t i = 0; i < reg->n_dirs; i++)
 		free(reg->dirs[i]);
+	for (size_t i = 0; i < reg->n_tried; i++)
+		free(reg->tried[i]);
+	free(reg->tried);
+	pthread_mutex_destroy(&reg->lock);
 	free(reg->dirs);
 	free(reg->dir_sigs);
 	free(reg->detectors);
@@ -405,7 +420,8 @@ int registry_isolate_by_default(const struct detector_entry *e)
 	return !(e->plugin && e->plugin->builtin);
 }
 
-const struct detector_entry *registry_find(const struct registry *reg, const char *name)
+/* A detector already registered (the caller holds reg->lock). */
+static const struct detector_entry *find_loaded(const struct registry *reg, const char *name)
 {
 	for (size_t i = 0; i < reg->n_detectors; i++)
 		if (!strcmp(reg->detectors[i]->d.name, name))
@@ -415,12 +431,29 @@ const struct detector_entry *registry_find(const struct registry *reg, const cha
 
 static int valid_name(const char *s)
 {
-	if (!s || !*s || strlen(s) > 64)
+	if (!s || !*s || strlen(s) > DETECTOR_NAME_MAX)
 		return 0;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
 			return 0;
 	return 1;
+}
+
+/* The part of a plugin file's name before its first dot: the names it may register. */
+static void file_stem(const char *path, char *stem, size_t size)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	snprintf(stem, size, "%.*s", (int)strcspn(base, "."), base);
+}
+
+/* Whether a plugin file whose name starts with stem may register the detector name. */
+static int name_fits_file(const char *name, const char *stem)
+{
+	size_t len = strlen(stem);
+
+	return !strncmp(name, stem, len) && (name[len] == '\0' || name[len] == '-' || name[len] == '_');
 }
 
 static int host_register(struct vigil_plugin_ctx *ctx, const struct vigil_detector *det)
@@ -449,6 +482,18 @@ static int host_register(struct vigil_plugin_ctx *ctx, const struct vigil_detect
 		         path, e->d.name ? e->d.name : "(null)");
 		goto refuse;
 	}
+	if (ctx->plugin) {
+		char stem[256];
+
+		file_stem(path, stem, sizeof(stem));
+		if (!name_fits_file(e->d.name, stem)) {
+			/* vigil finds a detector's file by its name: this one could never be found */
+			log_warn("plugin", "'%s': detector '%s' refused: a plugin file named '%s.so' may only register "
+			         "'%s' or names that start with '%s-' or '%s_' (rename the file or the detector)",
+			         path, e->d.name, stem, stem, stem, stem);
+			goto refuse;
+		}
+	}
 	e->schema = json_loads(e->d.params_schema ? e->d.params_schema : "{}", 0, &jerr);
 	if (!e->schema) {
 		log_warn("plugin", "'%s': detector '%s' refused: params_schema: %s", path, e->d.name, jerr.text);
@@ -458,7 +503,7 @@ static int host_register(struct vigil_plugin_ctx *ctx, const struct vigil_detect
 		log_warn("plugin", "'%s': detector '%s' refused: %s", path, e->d.name, err.msg);
 		goto refuse;
 	}
-	if (registry_find(ctx->reg, e->d.name)) {
+	if (find_loaded(ctx->reg, e->d.name)) {
 		log_info("plugin", "'%s': detector '%s' already loaded from an earlier directory; skipped",
 		         path, e->d.name);
 		entry_free(e);
@@ -612,44 +657,149 @@ int registry_stale(const struct registry *reg)
 	return 0;
 }
 
-void registry_load_dir(struct registry *reg, const char *dir)
+/*
+ * Load the plugin file at path unless it was tried before (the caller holds
+ * reg->lock).  A missing file is not tried: it may appear later.  A refused
+ * one is logged and listed in reg->refused once.
+ */
+static void load_once(struct registry *reg, const char *path)
 {
-	char **names;
-	size_t n;
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct stat st;
 
+	for (size_t i = 0; i < reg->n_tried; i++)
+		if (!strcmp(reg->tried[i], path))
+			return;
+	if (lstat(path, &st) && errno == ENOENT)
+		return;
+	push((void ***)&reg->tried, &reg->n_tried, xstrdup(path));
+	if (registry_load_file(reg, path, &err)) {
+		log_warn("plugin", "%s", err.msg);
+		add_refused(reg, err.msg);
+	}
+}
+
+/* Load every *.so of the directory reg->dirs[i] (the caller holds reg->lock). */
+static void load_dir_files(struct registry *reg, size_t i)
+{
+	size_t n;
+	char **names = list_plugins(reg->dirs[i], &n, 0);
+
+	for (size_t k = 0; k < n; k++) {
+		char *path = xasprintf("%s/%s", reg->dirs[i], names[k]);
+
+		load_once(reg, path);
+		free(path);
+		free(names[k]);
+	}
+	free(names);
+}
+
+/*
+ * Find the file of a detector that is not loaded yet (the caller holds
+ * reg->lock): in each directory in search order, NAME.so, then the file named
+ * for each part of NAME before a '-' or '_', longest first ("acme-fast":
+ * acme-fast.so, then acme.so).
+ */
+static const struct detector_entry *load_named(struct registry *reg, const char *name)
+{
+	const struct detector_entry *e = NULL;
+
+	for (size_t i = 0; i < reg->n_dirs && !e; i++) {
+		char stem[DETECTOR_NAME_MAX + 1];
+
+		snprintf(stem, sizeof(stem), "%s", name);
+		for (;;) {
+			char *path = xasprintf("%s/%s.so", reg->dirs[i], stem), *dash, *under;
+
+			load_once(reg, path);
+			free(path);
+			if ((e = find_loaded(reg, name)))
+				break;
+			dash = strrchr(stem, '-');
+			under = strrchr(stem, '_');
+			if (!dash || (under && under > dash))
+				dash = under;
+			if (!dash || dash == stem)
+				break;
+			*dash = '\0';
+		}
+	}
+	return e;
+}
+
+const struct detector_entry *registry_find(const struct registry *creg, const char *name)
+{
+	/* reg is logically const: loading a detector's file on first use is a cache */
+	struct registry *reg = (struct registry *)creg;
+	const struct detector_entry *e;
+
+	pthread_mutex_lock(&reg->lock);
+	e = find_loaded(reg, name);
+	if (!e && !reg->all_loaded && valid_name(name))
+		e = load_named(reg, name);
+	pthread_mutex_unlock(&reg->lock);
+	return e;
+}
+
+void registry_load_all(struct registry *reg)
+{
+	pthread_mutex_lock(&reg->lock);
+	for (size_t i = 0; i < reg->n_dirs && !reg->all_loaded; i++)
+		load_dir_files(reg, i);
+	reg->all_loaded = 1;
+	pthread_mutex_unlock(&reg->lock);
+}
+
+const char **registry_names(const struct registry *creg, size_t *n)
+{
+	struct registry *reg = (struct registry *)creg;
+	const char **names;
+
+	registry_load_all(reg);
+	pthread_mutex_lock(&reg->lock);
+	names = xcalloc(reg->n_detectors + 1, sizeof(*names));
+	for (size_t i = 0; i < reg->n_detectors; i++)
+		names[i] = reg->detectors[i]->d.name;
+	*n = reg->n_detectors;
+	pthread_mutex_unlock(&reg->lock);
+	qsort(names, *n, sizeof(*names), cmp_str);
+	return names;
+}
+
+void registry_add_dir(struct registry *reg, const char *dir)
+{
+	pthread_mutex_lock(&reg->lock);
 	reg->dirs = xreallocarray(reg->dirs, reg->n_dirs + 1, sizeof(*reg->dirs));
 	reg->dir_sigs = xreallocarray(reg->dir_sigs, reg->n_dirs + 1, sizeof(*reg->dir_sigs));
 	/* absolute, so exec detectors found here are not looked up relative to dir again */
 	reg->dirs[reg->n_dirs] = paths_absolute(dir);
 	reg->dir_sigs[reg->n_dirs] = dir_signature(dir);
 	reg->n_dirs++;
-	names = list_plugins(dir, &n, 0);
-	for (size_t i = 0; i < n; i++) {
-		struct vigil_error err = VIGIL_ERROR_INIT;
-		char *path = xasprintf("%s/%s", dir, names[i]);
-
-		if (registry_load_file(reg, path, &err)) {
-			log_warn("plugin", "%s", err.msg);
-			add_refused(reg, err.msg);
-		}
-		free(path);
-		free(names[i]);
-	}
-	free(names);
+	reg->all_loaded = 0;
+	pthread_mutex_unlock(&reg->lock);
 }
 
-void registry_load_default(struct registry *reg, const char *const *extra_dirs, size_t n_extra)
+void registry_load_dir(struct registry *reg, const char *dir)
+{
+	registry_add_dir(reg, dir);
+	pthread_mutex_lock(&reg->lock);
+	load_dir_files(reg, reg->n_dirs - 1);
+	pthread_mutex_unlock(&reg->lock);
+}
+
+void registry_add_default(struct registry *reg, const char *const *extra_dirs, size_t n_extra)
 {
 	const char *env = getenv("VIGIL_PLUGIN_PATH");
 
 	for (size_t i = 0; i < n_extra; i++)
-		registry_load_dir(reg, extra_dirs[i]);
+		registry_add_dir(reg, extra_dirs[i]);
 	if (env && *env) {
 		char *copy = xstrdup(env), *save = NULL;
 
 		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
-			registry_load_dir(reg, d);
+			registry_add_dir(reg, d);
 		free(copy);
 	}
-	registry_load_dir(reg, VIGIL_PLUGIN_DIR);
+	registry_add_dir(reg, VIGIL_PLUGIN_DIR);
 }

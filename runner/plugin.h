@@ -3,15 +3,21 @@
  *
  * Search path, first match of a detector name wins: each --plugin-dir, then
  * each directory of $VIGIL_PLUGIN_PATH (colon-separated), then the installed
- * plugin directory.  Every regular file named *.so in them is loaded with
- * dlopen(RTLD_NOW | RTLD_LOCAL).  A file that is refused (not a regular file,
- * dlopen error, no `vigil_plugin` symbol, another ABI major, failed init) is
- * reported with its path and skipped; the others still load.
+ * plugin directory.  Plugins are loaded on demand: a detector name is looked
+ * for in the file of that name (NAME.so), then in the file named for each part
+ * of NAME before a '-' or '_' (acme-fast: acme-fast.so, then acme.so), and a
+ * file may only register names that fit its own (acme.so: acme, acme-*,
+ * acme_*).  Only `vigil detectors` and an unknown name (to list what is known)
+ * load every *.so of the path.  Files are loaded with dlopen(RTLD_NOW |
+ * RTLD_LOCAL) after trust_check().  A file that is refused (not a regular
+ * file, untrusted, dlopen error, no `vigil_plugin` symbol, another ABI major,
+ * failed init) is reported with its path and skipped; the others still load.
  */
 #ifndef VIGIL_PLUGIN_H
 #define VIGIL_PLUGIN_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <vigil/detector.h>
 
 #include "error.h"
@@ -51,6 +57,10 @@ struct registry {
 	uint64_t *dir_sigs;         /* a hash of each directory's *.so files (names, inodes, mtimes, sizes) */
 	size_t n_dirs;
 	struct exec_table *execs;   /* external executables described so far, and their workers */
+	char **tried;               /* plugin files loaded or refused, so each is tried once */
+	size_t n_tried;
+	int all_loaded;             /* every *.so of dirs was tried (registry_load_all) */
+	pthread_mutex_t lock;       /* loading on demand happens under it (recursive) */
 };
 
 struct registry *registry_new(void);
@@ -59,13 +69,33 @@ void registry_free(struct registry *reg);
 /* Load one plugin file.  Returns 0, or -1 with err naming the path. */
 int registry_load_file(struct registry *reg, const char *path, struct vigil_error *err);
 
-/* Load every *.so of dir in name order; refused files are logged and listed in reg->refused. */
+/* Append dir to the search path; nothing is loaded until a name is looked up. */
+void registry_add_dir(struct registry *reg, const char *dir);
+
+/*
+ * Append dir to the search path and load every *.so of it now, in name order;
+ * refused files are logged and listed in reg->refused.
+ */
 void registry_load_dir(struct registry *reg, const char *dir);
 
 /* The standard search path: extra dirs (may be NULL), $VIGIL_PLUGIN_PATH, the installed dir. */
-void registry_load_default(struct registry *reg, const char *const *extra_dirs, size_t n_extra);
+void registry_add_default(struct registry *reg, const char *const *extra_dirs, size_t n_extra);
 
+/* Load every *.so of the search path not tried yet (for `vigil detectors`). */
+void registry_load_all(struct registry *reg);
+
+/*
+ * The detector called name, its plugin file loaded on first use (thread-safe;
+ * reg is logically const), or NULL when no file of the search path has it.
+ */
 const struct detector_entry *registry_find(const struct registry *reg, const char *name);
+
+/*
+ * Every detector name the search path provides, sorted, after loading every
+ * plugin file (for the message about an unknown name).  *n is set; the caller frees
+ * the array (not the names, which live as long as reg).
+ */
+const char **registry_names(const struct registry *reg, size_t *n);
 
 /*
  * Whether a detector runs in supervised worker processes when its spec

@@ -427,7 +427,7 @@ int worker_main(void)
 		if (json_is_string(v) && n_dirs < 64)
 			dirs[n_dirs++] = json_string_value(v);
 	reg = registry_new();
-	registry_load_default(reg, dirs, n_dirs);
+	registry_add_default(reg, dirs, n_dirs);
 	st = store_open(json_string_value(json_object_get(rq, "store")), &err);
 	if (!st) {
 		log_error("worker", "%s", err.msg);

@@ -1421,7 +1421,7 @@ int serve_run(const struct serve_options *opt)
 	sv->metrics = metrics_new();
 	sv->sched = sched_new(opt->concurrency);
 	sv->reg = registry_new();
-	registry_load_default(sv->reg, opt->plugin_dirs, opt->n_plugin_dirs);
+	registry_add_default(sv->reg, opt->plugin_dirs, opt->n_plugin_dirs);
 	sv->inotify_fd = opt->no_watch ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (opt->no_watch)
 		log_info("serve", "not watching '%s': changes are seen at the periodic rescan or on SIGHUP",

@@ -166,20 +166,18 @@ static void parse_detectors(struct job_spec *spec, const json_t *arr, const stru
 			jpath_key(sub, sizeof(sub), path, "exec");
 			sd->entry = exec_spec_entry(reg, json_object_get(item, "exec"), sd->detector, spec->dir, d, sub);
 		} else if (!(sd->entry = registry_find(reg, sd->detector))) {
-			const char **names = xcalloc(reg->n_detectors + 1, sizeof(char *));
 			struct strbuf sb = STRBUF_INIT;
-			const char *hint;
+			size_t n;
+			const char **names = registry_names(reg, &n);
+			const char *hint = suggest_closest(sd->detector, names, n);
 
-			for (size_t k = 0; k < reg->n_detectors; k++)
-				names[k] = reg->detectors[k]->d.name;
-			hint = suggest_closest(sd->detector, names, reg->n_detectors);
-			list_names(&sb, names, reg->n_detectors);
+			list_names(&sb, names, n);
 			if (hint)
 				diag_add(d, sub, "unknown detector '%s' (did you mean '%s'?); known: %s",
 				         sd->detector, hint, strbuf_str(&sb));
 			else
 				diag_add(d, sub, "unknown detector '%s'; known: %s", sd->detector,
-				         reg->n_detectors ? strbuf_str(&sb) : "none (no plugins found; see --plugin-dir)");
+				         n ? strbuf_str(&sb) : "none (no plugins found; see --plugin-dir)");
 			strbuf_release(&sb);
 			free(names);
 		}

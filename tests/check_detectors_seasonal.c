@@ -897,7 +897,7 @@ START_TEST(test_ensemble_member_failure)
 	double v[10] = { 0 };
 
 	ck_assert_ptr_nonnull(dirs[0]);
-	registry_load_default(r2, dirs, 1);
+	registry_add_default(r2, dirs, 1);
 	e = registry_find(r2, "ensemble");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_nonnull(registry_find(r2, "test-fail"));

@@ -1231,7 +1231,7 @@ static Suite *notify_suite(void)
 int main(void)
 {
 	int rc;
-	char *good = xasprintf("%s/good.so", getenv("VIGIL_TEST_PLUGINS") ? getenv("VIGIL_TEST_PLUGINS")
+	char *good = xasprintf("%s/test.so", getenv("VIGIL_TEST_PLUGINS") ? getenv("VIGIL_TEST_PLUGINS")
 	                                                                  : "tests/plugins/.libs");
 	struct vigil_error err = VIGIL_ERROR_INIT;
 

@@ -40,7 +40,7 @@ START_TEST(test_good_plugin)
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	const struct detector_entry *e;
 
-	ck_assert_msg(load(reg, "good", &err) == 0, "%s", err.msg);
+	ck_assert_msg(load(reg, "test", &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(reg->n_plugins, 1);
 	ck_assert_int_eq(reg->n_detectors, 2);
 	e = registry_find(reg, "test-magic");
@@ -64,7 +64,7 @@ START_TEST(test_plugin_check_and_detect)
 	json_t *params = json_pack("{s:i, s:i}", "a", 5, "b", 1);
 	struct diag d;
 
-	ck_assert_int_eq(load(reg, "good", &err), 0);
+	ck_assert_int_eq(load(reg, "test", &err), 0);
 	e = registry_find(reg, "test-magic");
 
 	/* The detector's own check() reports through the host with a JSON path. */
@@ -132,7 +132,7 @@ START_TEST(test_failing_init_is_unwound)
 	ck_assert_int_eq(load(reg, "failing_init", &err), -1);
 	ck_assert_msg(strstr(err.msg, "failing_init.so': init failed"), "got %s", err.msg);
 	ck_assert_int_eq(reg->n_detectors, 0);
-	ck_assert_ptr_null(registry_find(reg, "half-registered"));
+	ck_assert_ptr_null(registry_find(reg, "failing_init"));
 	ck_assert_int_eq(reg->n_plugins, 0);
 	registry_free(reg);
 }
@@ -145,7 +145,7 @@ START_TEST(test_not_regular_files)
 	char *dir = tmp_dir();
 	char *sub = xasprintf("%s/dir.so", dir), *fifo = xasprintf("%s/fifo.so", dir);
 	char *dangling = xasprintf("%s/dangling.so", dir), *garbage = xasprintf("%s/garbage.so", dir);
-	char *link = xasprintf("%s/link.so", dir), *good = test_plugin("good");
+	char *link = xasprintf("%s/test.so", dir), *good = test_plugin("test");
 	FILE *f;
 
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
@@ -197,7 +197,7 @@ START_TEST(test_load_dir_keeps_going)
 {
 	struct registry *reg = registry_new();
 	char *dir = tmp_dir();
-	static const char *const names[] = { "good", "wrong_abi", "no_symbol", "failing_init" };
+	static const char *const names[] = { "test", "wrong_abi", "no_symbol", "failing_init" };
 	char *paths[4];
 
 	for (int i = 0; i < 4; i++) {
@@ -230,11 +230,87 @@ START_TEST(test_search_path_order)
 	const char *dirs[] = { "/nonexistent-a" };
 
 	/* The built-ins come from VIGIL_PLUGIN_PATH; a missing --plugin-dir is not an error. */
-	registry_load_default(reg, dirs, 1);
+	registry_add_default(reg, dirs, 1);
 	ck_assert_ptr_nonnull(registry_find(reg, "mad"));
 	ck_assert_ptr_nonnull(registry_find(reg, "zscore"));
 	ck_assert_ptr_nonnull(registry_find(reg, "threshold"));
 	ck_assert_int_eq(reg->n_refused, 0);
+	registry_free(reg);
+}
+END_TEST
+
+/* link NAME.so in dir to the test plugin file src; returns the link's path. */
+static char *link_as(const char *dir, const char *name, const char *src)
+{
+	char *from = test_plugin(src), *path = xasprintf("%s/%s.so", dir, name);
+
+	ck_assert_int_eq(symlink(from, path), 0);
+	free(from);
+	return path;
+}
+
+/* Lazy loading (issue 14, item 7): a name loads its own file only; listing names loads all. */
+START_TEST(test_loaded_on_demand)
+{
+	struct registry *reg = registry_new();
+	char *dir = tmp_dir();
+	char *a = link_as(dir, "test", "test"), *b = link_as(dir, "wrong_abi", "wrong_abi");
+	char *c = link_as(dir, "test-slow", "test-slow");
+	const char **names;
+	size_t n;
+
+	registry_add_dir(reg, dir);
+	ck_assert_int_eq(reg->n_plugins, 0);
+	ck_assert_ptr_null(registry_find(reg, "test"));         /* test.so is tried, has no "test" */
+	ck_assert_int_eq(reg->n_plugins, 1);
+	ck_assert_ptr_nonnull(registry_find(reg, "test-fail")); /* test-fail.so does not exist: test.so has it */
+	ck_assert_ptr_nonnull(registry_find(reg, "test-slow")); /* its own file, before test.so */
+	ck_assert_str_eq(registry_find(reg, "test-slow")->plugin->path, c);
+	ck_assert_int_eq(reg->n_plugins, 2);
+	ck_assert_ptr_null(registry_find(reg, "nope"));
+	ck_assert_ptr_null(registry_find(reg, "../test"));       /* not a name: no file is looked for */
+	ck_assert_int_eq(reg->n_plugins, 2);
+	ck_assert_int_eq(reg->n_refused, 0);                     /* wrong_abi.so was never opened */
+	names = registry_names(reg, &n);                         /* every file, for an unknown name's message */
+	ck_assert_int_eq(reg->n_refused, 1);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(names[0], "test-fail");
+	ck_assert_str_eq(names[1], "test-magic");
+	ck_assert_str_eq(names[2], "test-slow");
+	free(names);
+	registry_load_all(reg);                                  /* each file is tried once */
+	ck_assert_int_eq(reg->n_refused, 1);
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	free(a);
+	free(b);
+	free(c);
+	rmdir(dir);
+	free(dir);
+	registry_free(reg);
+}
+END_TEST
+
+/* A file may register only names that fit its own: others could never be found. */
+START_TEST(test_name_must_fit_file)
+{
+	struct registry *reg = registry_new();
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char *dir = tmp_dir();
+	char *a = link_as(dir, "other", "test"), *b = link_as(dir, "test-magic", "test");
+
+	ck_assert_int_eq(registry_load_file(reg, a, &err), -1);  /* test-magic, test-fail in other.so */
+	ck_assert_msg(strstr(err.msg, "other.so': init failed"), "got %s", err.msg);
+	vigil_error_clear(&err);
+	ck_assert_int_eq(registry_load_file(reg, b, &err), -1);  /* test-fail in test-magic.so */
+	ck_assert_int_eq(reg->n_detectors, 0);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+	rmdir(dir);
+	free(dir);
 	registry_free(reg);
 }
 END_TEST
@@ -252,6 +328,8 @@ static Suite *plugin_suite(void)
 	tcase_add_test(tc, test_not_regular_files);
 	tcase_add_test(tc, test_load_dir_keeps_going);
 	tcase_add_test(tc, test_search_path_order);
+	tcase_add_test(tc, test_loaded_on_demand);
+	tcase_add_test(tc, test_name_must_fit_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -48,7 +48,7 @@ awk -v t0=$((now - 3600)) -v now="$now" 'BEGIN { print "timestamp,v"; for (i = 0
 D=$TMP/specs P=$TMP/plugins
 export VIGIL_SOURCE_ROOTS="$TMP"   # the data sits beside the specs directories
 mkdir -p "$D" "$P"
-ln -s "$VIGIL_TEST_PLUGINS/slow.so" "$P/slow.so"
+ln -s "$VIGIL_TEST_PLUGINS/test-slow.so" "$P/test-slow.so"
 cat >"$D/tick.json" <<JSON
 {"name": "tick", "source": {"type": "csv", "path": "$TMP/data.csv"}, "window": "30m", "schedule": "@every 2s",
  "detectors": [{"detector": "threshold", "params": {"upper": 1000}}]}

@@ -12,7 +12,7 @@ D=$TMP/specs S=$TMP/state P=$TMP/plugins
 # the data lies outside the specs' directory: a source root (docs/spec.md)
 export VIGIL_SOURCE_ROOTS="$TMP"
 mkdir -p "$D" "$S" "$P"
-ln -s "$VIGIL_TEST_PLUGINS/slow.so" "$P/slow.so"
+ln -s "$VIGIL_TEST_PLUGINS/test-slow.so" "$P/test-slow.so"
 DB=$S/vigil.db
 # one point a second, from two hours ago to an hour ahead: every window has data
 now=$(date +%s)
@@ -78,11 +78,16 @@ start_daemon --rescan 1h
 expect_grep "$S/serve.json" '"listen": "127.0.0.1:' "serve.json records the address"
 desc="a job runs on its schedule (@every 1s)"
 check wait_for 15 gt "SELECT count(*) FROM runs WHERE job = 'every1' AND state = 'succeeded'" 2
+# (a run that takes longer than the period, as on a loaded machine or under ASan, merges the next fire
+# time into a catch-up run: those are allowed, and cover more than one window)
 desc="one run per fire time, on whole seconds, triggered by the schedule"
 check eq "SELECT count(DISTINCT scheduled_for) = count(*) AND sum(scheduled_for % 1000) = 0 AND
-          min(trigger_kind) = 'schedule' FROM runs WHERE job = 'every1'" 1
+          sum(trigger_kind NOT IN ('schedule', 'catchup')) = 0 AND
+          (SELECT trigger_kind FROM runs WHERE job = 'every1' ORDER BY id LIMIT 1) = 'schedule'
+          FROM runs WHERE job = 'every1'" 1
 desc="the run covered the window ending at its scheduled time"
-check eq "SELECT min(n_points) > 500 AND max(n_points) <= 601 FROM runs WHERE job = 'every1' AND state = 'succeeded'" 1
+check eq "SELECT min(n_points) > 500 AND max(n_points) <= 601 FROM runs WHERE job = 'every1' AND state = 'succeeded'
+          AND trigger_kind = 'schedule'" 1
 expect_grep "$TMP/daemon.out" "== vigil: job 'every1'" "workers notify (stdout target, dry run)"
 
 every1 "edited"

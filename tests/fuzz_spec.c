@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!reg) {
 		reg = registry_new();
-		registry_load_default(reg, NULL, 0);
+		registry_add_default(reg, NULL, 0);
 	}
 	text = fuzz_text(data, size);
 	diag_init(&d, "fuzz.json");

@@ -4,7 +4,8 @@
 # before the kill is sent again.  The server (tests/slack-server.py) answers
 # slowly so that kills land while requests are in flight: the first kill is
 # timed to hit one (it waits until a request has arrived and is being held),
-# the next ones at random moments.
+# the next ones at random moments.  The timed kill does not depend on timing:
+# the server holds requests (--hold) until the kill has happened.
 . "$top_srcdir/tests/lib.sh"
 export VIGIL_LOG_LEVEL=error
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
@@ -27,8 +28,9 @@ stop_all() {
 	fi
 }
 trap 'stop_all; rm -rf "$TMP"' EXIT
+HOLD="$TMP/hold"
 python3 "$top_srcdir/tests/slack-server.py" --port-file "$TMP/port" --log "$LOG" --arrivals "$ARR" \
-	2>"$TMP/server.err" &
+	--hold "$HOLD" 2>"$TMP/server.err" &
 SRV_PID=$!
 i=0
 while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do
@@ -72,20 +74,22 @@ pending() { $VIGIL outbox --json --state "$S" 2>/dev/null | python3 -c 'import j
 expect_exit 0 "twelve jobs alert; their messages are queued" -- $VIGIL run --state "$S" --send-wait 0 --at $((T0 + 3600)) $specs
 expect_eq "$(pending)" 12 "twelve messages pending"
 
-# kill -9 of `vigil run` while it sends: wait until a request to the slow webhook has arrived, then kill.
+# kill -9 of `vigil run` while it sends: the server holds the requests it gets; wait until one to
+# the slow webhook has arrived, kill, then let the server answer again.
 before=$(arrivals /services/T7/B1/)
+: > "$HOLD"
 $VIGIL run --state "$S" --send-wait 60s --at $((T0 + 3600)) "$TMP/k13.json" >/dev/null 2>&1 &
 VPID=$!
 i=0
-while [ "$(arrivals /services/T7/B1/)" -le "$before" ] && [ $i -lt 200 ]; do
+while [ "$(arrivals /services/T7/B1/)" -le "$before" ] && [ $i -lt 1200 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-sleep 0.2
 now >> "$KILLS"
 kill -9 $VPID 2>/dev/null
 wait $VPID 2>/dev/null
 VPID=
+rm -f "$HOLD"
 expect_eq "$(arrivals /services/T7/B1/)" $((before + 1)) "vigil was killed with a request to Slack in flight"
 
 # Restart the sender, kill it again at random moments, four times.

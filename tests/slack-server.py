@@ -16,7 +16,8 @@ path picks a behaviour, so one server serves every test:
   /services/<T>/<B>/429-<n>-<s>[/...]   the first n requests: 429, Retry-After: <s> ("date": an HTTP date)
   /services/<T>/<B>/500-<n>[/...]       the first n requests: 500 rollup_error
   /services/<T>/<B>/reset-<n>[/...]     the first n requests: the connection is reset, no answer
-  /services/<T>/<B>/slow-<ms>[/...]     answer after <ms> milliseconds
+  /services/<T>/<B>/slow-<ms>[/...]     answer after <ms> milliseconds (and not while the
+                                        --hold file exists: a test can keep a request in flight)
   /hook/<mode>[/...]                    the same modes for the generic webhook target (no Slack checks)
 
 Stop it with SIGTERM (by PID).
@@ -251,6 +252,8 @@ class Handler(BaseHTTPRequestHandler):
         elif err:
             status, answer = STATUS.get(err, 400), err
         elif m[0] in ("slow", "hang"):
+            while args.hold and os.path.exists(args.hold):
+                time.sleep(0.02)
             time.sleep(int(m[1]) / 1000.0)
         rec.update(status=status, answer=answer)
         try:
@@ -282,6 +285,7 @@ def main():
     ap.add_argument("--rate", type=float, default=1.0)
     ap.add_argument("--burst", type=float, default=4.0)
     ap.add_argument("--arrivals", help="also append '<time> <path>' here as each request arrives")
+    ap.add_argument("--hold", help="while this file exists, slow-<ms> requests are not answered")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # symbols.sh - every plugin exports exactly one symbol: vigil_plugin.
 . "$top_srcdir/tests/lib.sh"
-for so in "$top_builddir"/detectors/.libs/*.so "$top_builddir"/tests/plugins/.libs/good.so; do
+for so in "$top_builddir"/detectors/.libs/*.so "$top_builddir"/tests/plugins/.libs/test.so; do
 	syms=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' | grep -v '^_' | sort | tr '\n' ' ')
 	expect_eq "$syms" "vigil_plugin " "$(basename "$so") exports only vigil_plugin"
 done

@@ -24,7 +24,7 @@ static inline struct registry *test_registry(void)
 {
 	struct registry *reg = registry_new();
 
-	registry_load_default(reg, NULL, 0);
+	registry_add_default(reg, NULL, 0);
 	if (!registry_find(reg, "zscore") || !registry_find(reg, "mad")) {
 		fprintf(stderr, "built-in detectors not found; is VIGIL_PLUGIN_PATH set?\n");
 		exit(EXIT_FAILURE);

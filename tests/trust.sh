@@ -9,23 +9,23 @@
 P=$TMP/plugins
 mkdir -p "$P"
 chmod 755 "$P"
-cp "$VIGIL_TEST_PLUGINS/good.so" "$P/good.so"
-chmod 755 "$P/good.so"
+cp "$VIGIL_TEST_PLUGINS/test.so" "$P/test.so"
+chmod 755 "$P/test.so"
 # what `make install` of an older vigil left: a libtool archive, mode 0755
-printf "# good.la - a libtool library file\ndlname='good.so'\n" >"$P/good.la"
-chmod 755 "$P/good.la"
+printf "# test.la - a libtool library file\ndlname='test.so'\n" >"$P/test.la"
+chmod 755 "$P/test.la"
 
 expect_exit 0 "a plugin in a private directory loads" -- $VIGIL detectors --plugin-dir "$P"
 expect_grep "$TMP/out" "test-magic" "its detector is listed"
-expect_no_grep "$TMP/err" "good.la" "a .la file is not run as an external detector"
+expect_no_grep "$TMP/err" "test.la" "a .la file is not run as an external detector"
 expect_no_grep "$TMP/err" "refused" "nothing is refused"
 
-chmod o+w "$P/good.so"
+chmod o+w "$P/test.so"
 expect_exit 0 "vigil detectors with a world-writable plugin" -- $VIGIL detectors --plugin-dir "$P"
-expect_grep "$TMP/err" "plugin '$P/good.so': refused: '$P/good.so' is writable by others (mode 0757)" \
+expect_grep "$TMP/err" "plugin '$P/test.so': refused: '$P/test.so' is writable by others (mode 0757)" \
 	"a world-writable .so is refused, with the reason"
 expect_no_grep "$TMP/out" "test-magic" "and its detector is not loaded"
-chmod o-w "$P/good.so"
+chmod o-w "$P/test.so"
 
 chmod g+w "$P"
 expect_exit 0 "vigil detectors with a group-writable plugin directory" -- $VIGIL detectors --plugin-dir "$P"
@@ -38,11 +38,11 @@ expect_grep "$TMP/out" "test-magic" "is accepted"
 chmod 755 "$P"
 
 if [ "$(id -u)" = 0 ]; then
-	chown 65534 "$P/good.so"
+	chown 65534 "$P/test.so"
 	expect_exit 0 "vigil detectors with a plugin owned by another user" -- $VIGIL detectors --plugin-dir "$P"
-	expect_grep "$TMP/err" "'$P/good.so' is owned by uid 65534, not by root or the user running vigil (uid 0)" \
+	expect_grep "$TMP/err" "'$P/test.so' is owned by uid 65534, not by root or the user running vigil (uid 0)" \
 		"a plugin owned by another user is refused"
-	chown 0 "$P/good.so"
+	chown 0 "$P/test.so"
 else
 	ok "# SKIP the ownership case needs root (to give a file away)"
 fi

@@ -154,7 +154,9 @@ enum vigil_detector_flags {
 struct vigil_detector {
 	uint32_t abi_version;   /* VIGIL_ABI_VERSION */
 	uint32_t struct_size;   /* sizeof(struct vigil_detector) */
-	const char *name;       /* [a-z0-9_-]+, unique among loaded detectors */
+	const char *name;       /* [a-z0-9_-]+, unique among loaded detectors; the plugin file's name
+	                         * up to its first '.', alone or followed by '-' or '_' and more
+	                         * (vigil finds the file by the name: docs/plugins.md) */
 	const char *version;    /* the detector's own version, e.g. "1.2.0" */
 	const char *summary;    /* one line */
 	const char *params_schema;

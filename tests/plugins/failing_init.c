@@ -16,7 +16,7 @@ static int det(const void *s, const struct vigil_series *se, struct vigil_result
 
 static const struct vigil_detector half = {
 	VIGIL_DETECTOR_HEADER,
-	.name = "half-registered",
+	.name = "failing_init",
 	.version = "0",
 	.params_schema = "{}",
 	.create = mk,
