@@ -19,6 +19,7 @@
 struct registry;
 struct exec_program;
 struct exec_table;
+struct pushed;
 
 struct plugin {
 	char *path;
@@ -51,6 +52,7 @@ struct registry {
 	uint64_t *dir_sigs;         /* a hash of each directory's *.so files (names, inodes, mtimes, sizes) */
 	size_t n_dirs;
 	struct exec_table *execs;   /* external executables described so far, and their workers */
+	struct pushed *pushed;      /* resolves specs' {"exec": {"pushed": NAME}} (pushed.h); NULL: none; freed with reg */
 };
 
 struct registry *registry_new(void);

@@ -38,6 +38,7 @@ struct worker_request {
 	int dry_run;               /* print notifications instead of sending them */
 	const char *const *plugin_dirs;
 	size_t n_plugin_dirs;
+	const char *state_dir;     /* where pushed detectors are materialised (pushed.h) */
 };
 
 /* A running worker, as the daemon sees it. */

@@ -235,6 +235,32 @@ static const char *const migrations[] = {
 	"  created_at BIGINT NOT NULL"
 	");"
 	"CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);",
+	/*
+	 * 6: pushed detectors (runner/pushed.h): bundles by SHA-256, versions per name, what each node
+	 * materialised.  Self-contained: nothing else refers to these tables.
+	 */
+	"CREATE TABLE detector_bundles ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  size BIGINT NOT NULL,"
+	"  data BYTEA NOT NULL"
+	");"
+	"CREATE TABLE detector_versions ("
+	"  name TEXT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  sha256 TEXT NOT NULL REFERENCES detector_bundles (sha256),"
+	"  entry TEXT NOT NULL,"
+	"  pushed_by TEXT NOT NULL,"
+	"  pushed_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (name, version)"
+	");"
+	"CREATE TABLE detector_nodes ("
+	"  node TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  seen_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (node, name)"
+	");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1140,4 +1166,5 @@ const struct store_backend store_pg = {
 	.series_purge = pg_series_purge,
 	.feedback_add = pg_feedback_add,
 	.feedback_list = pg_feedback_list,
+	.pushed = &store_pg_pushed,
 };

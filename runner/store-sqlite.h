@@ -47,6 +47,9 @@ int sqlite_notify_write(sqlite3 *db, const struct outbox_row *rows, size_t n_row
 int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, const struct job_health *h,
                            struct vigil_error *err);
 
+/* The rows of a prepared statement (finalized here) as a JSON array of objects; 0 or -1. */
+int sqlite_rows_json(sqlite3 *db, sqlite3_stmt *stmt, json_t **out, struct vigil_error *err);
+
 /* Feedback on incidents (store-sqlite-feedback.c): the backend's feedback_add and feedback_list. */
 int sqlite_feedback_add(struct store *st, int64_t incident_id, const char *verdict, const char *note,
                         const char *who, int64_t now, int64_t *id, int *found, struct vigil_error *err);
