@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,21 @@ static struct store *store_of(struct pushed *p, struct vigil_error *err)
 	return p->st;
 }
 
+/* The first file of a copy that is not private (nftw has no argument: one walk per thread at a time). */
+static __thread char *not_private;
+
+static int check_private(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	if (st->st_uid != geteuid() || (st->st_mode & 077)) {
+		not_private = xasprintf("'%s' has mode %04o and uid %lu: not private to vigil's user", path,
+		                        (unsigned)(st->st_mode & 07777), (unsigned long)st->st_uid);
+		return 1;
+	}
+	return 0;
+}
+
 /* 1 if dir holds the bundle sha256 (entry point entry) exactly as pushed, and may be run. */
 static int copy_intact(const char *dir, const char *entry, const char *sha256, char *why, size_t len)
 {
@@ -165,6 +181,12 @@ static int copy_intact(const char *dir, const char *entry, const char *sha256, c
 	if (!ok)
 		snprintf(why, len, "its files hash to %.12s", b.sha256);
 	bundle_release(&b);
+	if (ok && nftw(dir, check_private, 16, FTW_PHYS)) {
+		snprintf(why, len, "%s", not_private ? not_private : strerror(errno));
+		ok = 0;
+	}
+	free(not_private);
+	not_private = NULL;
 	path = xasprintf("%s/%s", dir, entry);
 	if (ok && trust_check(path, "executable", &err)) {
 		snprintf(why, len, "%s", err.msg);
