@@ -260,6 +260,7 @@ static int push_test(const struct cli_plugins *plugins, const char *state, const
 		                        "stored", 0, "notified", 0);
 
 		json_object_set_new(json_object_get(doc, "new"), "sha256", json_string(b->sha256));
+		json_object_set_new(json_object_get(doc, "new"), "version", json_null());   /* not pushed */
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		fputc('\n', stdout);
 		json_decref(doc);
