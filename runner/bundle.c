@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,12 +302,33 @@ static int write_file(const char *path, const char *data, size_t len, int exe, s
 	return 0;
 }
 
+/* Parse "<x|-> <size> <path>" (the line [p, nl)) strictly; 0 or -1. */
+static int parse_header(const char *p, const char *nl, char rel[PATH_MAX_LEN + 1], uint64_t *size, int *exe)
+{
+	const char *c = p + 2;
+
+	if (nl - p < 5 || (p[0] != 'x' && p[0] != '-') || p[1] != ' ' || *c < '0' || *c > '9')
+		return -1;
+	*exe = p[0] == 'x';
+	for (*size = 0; c < nl && *c >= '0' && *c <= '9'; c++) {
+		if (*size > BUNDLE_MAX_BYTES)
+			return -1;
+		*size = *size * 10 + (uint64_t)(*c - '0');
+	}
+	if (c >= nl || *c != ' ' || nl - (c + 1) < 1 || nl - (c + 1) > PATH_MAX_LEN)
+		return -1;
+	memcpy(rel, c + 1, (size_t)(nl - (c + 1)));
+	rel[nl - (c + 1)] = '\0';
+	return strlen(rel) == (size_t)(nl - (c + 1)) ? 0 : -1;   /* no NUL inside */
+}
+
 int bundle_unpack(const void *data, size_t len, const char *sha256, const char *dir, char **entry,
                   struct vigil_error *err)
 {
 	const char *p = data, *end = p + len;
 	char hex[65], *ent = bundle_entry_of(data, len), rel[PATH_MAX_LEN + 1];
-	int entry_seen = 0;
+	int entry_seen = 0, exe;
+	uint64_t size;
 
 	sha256_hex(data, len, hex);
 	if (strcmp(hex, sha256)) {
@@ -321,27 +343,21 @@ int bundle_unpack(const void *data, size_t len, const char *sha256, const char *
 	p = (const char *)memchr(p, '\n', len) + 1;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		char kind, *path;
-		long long size;
-		int off = 0;
+		char *path;
 
-		if (!nl || nl - p > PATH_MAX_LEN + 32 ||
-		    sscanf(p, "%c %lld %n", &kind, &size, &off) != 2 || !off || (kind != 'x' && kind != '-') ||
-		    size < 0 || size > end - nl - 1 || nl - (p + off) > PATH_MAX_LEN || nl == p + off)
+		if (!nl || parse_header(p, nl, rel, &size, &exe) || size > (uint64_t)(end - nl - 1))
 			goto malformed;
-		memcpy(rel, p + off, (size_t)(nl - (p + off)));
-		rel[nl - (p + off)] = '\0';
 		if (!safe_rel(rel))
 			goto malformed;
 		if (mkdirs_for(dir, rel, err))
 			goto fail;
 		path = xasprintf("%s/%s", dir, rel);
-		if (write_file(path, nl + 1, (size_t)size, kind == 'x', err)) {
+		if (write_file(path, nl + 1, (size_t)size, exe, err)) {
 			free(path);
 			goto fail;
 		}
 		free(path);
-		entry_seen |= !strcmp(rel, ent) && kind == 'x';
+		entry_seen |= !strcmp(rel, ent) && exe;
 		p = nl + 1 + size;
 	}
 	if (!entry_seen)

@@ -154,8 +154,11 @@ static __thread char *not_private;
 
 static int check_private(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	(void)flag;
 	(void)ftw;
+	if (flag == FTW_NS) {
+		not_private = xasprintf("cannot stat '%s'", path);
+		return 1;
+	}
 	if (st->st_uid != geteuid() || (st->st_mode & 077)) {
 		not_private = xasprintf("'%s' has mode %04o and uid %lu: not private to vigil's user", path,
 		                        (unsigned)(st->st_mode & 07777), (unsigned long)st->st_uid);
@@ -250,7 +253,7 @@ static int set_aside(struct pushed *p, const char *name, const char *final, cons
 
 	log_warn("pushed", "detector '%s': the copy in '%s' was changed on disk (%s); materialising it again", name,
 	         final, why);
-	if (!mkdtemp(stale) || rename(final, stale)) {
+	if (!mkdtemp(stale) || (rename(final, stale) && errno != ENOENT)) {   /* ENOENT: another process did */
 		rc = vigil_error_set(err, VIGIL_E_IO, "detector '%s': the copy in '%s' was changed on disk (%s) and cannot "
 		                     "be replaced: %s; refusing to run it", name, final, why, strerror(errno));
 		rmdir(stale);

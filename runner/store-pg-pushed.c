@@ -108,7 +108,7 @@ static int pushed_bundle(struct store *st, const char *sha256, void **data, size
 			return vigil_error_set(err, VIGIL_E_STORE, "store: %s: reading a pushed detector: out of memory",
 			                       pg->who);
 		}
-		*data = xmalloc(*len + 1);
+		*data = xcalloc(*len + 1, 1);   /* NUL-terminated, for safety */
 		memcpy(*data, raw, *len);
 		PQfreemem(raw);
 	}

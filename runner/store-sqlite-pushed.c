@@ -104,7 +104,7 @@ static int pushed_bundle(struct store *st, const char *sha256, void **data, size
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		*len = (size_t)sqlite3_column_bytes(stmt, 0);
-		*data = xmalloc(*len + 1);
+		*data = xcalloc(*len + 1, 1);   /* NUL-terminated, for safety */
 		if (*len)
 			memcpy(*data, sqlite3_column_blob(stmt, 0), *len);
 	}

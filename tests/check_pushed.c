@@ -134,6 +134,33 @@ START_TEST(test_bundle_roundtrip)
 		ck_assert_int_ne(access(p, F_OK), 0);
 		free(p);
 	}
+	{
+		/* headers that a lax parser would read past their line */
+		static const char *const bad[] = {
+			"vigil-bundle 1 run.sh\nx 3 \nrun.sh\nabc",
+			"vigil-bundle 1 run.sh\nx 3\nrun.sh abc",
+			"vigil-bundle 1 run.sh\nx -3 run.sh\nabc",
+			"vigil-bundle 1 run.sh\nx 99999999999999999999 run.sh\nabc",
+			"vigil-bundle 1 run.sh\nx 9 run.sh\nabc",
+			"vigil-bundle 1 run.sh\ny 3 run.sh\nabc",
+			"vigil-bundle 1 run.sh\n- 3 run.sh\nabc",          /* the entry point without its execute bit */
+			"vigil-bundle 1 run.sh\nx 3 /etc/run.sh\nabc",
+			"vigil-bundle 1 run.sh\nx 3 a//run.sh\nabc",
+			"vigil-bundle 1 .x\nx 3 .x\nabc",
+			"vigil-bundle 2 run.sh\nx 3 run.sh\nabc",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char *o = tmp_dir();
+
+			vigil_error_clear(&err);
+			sha256_hex(bad[i], strlen(bad[i]), hex);
+			ck_assert_msg(bundle_unpack(bad[i], strlen(bad[i]), hex, o, NULL, &err) == -1, "case %zu unpacked", i);
+			ck_assert_int_eq(err.code, VIGIL_E_DATA);
+			bundle_remove_tree(o, NULL);
+			free(o);
+		}
+	}
 	bundle_remove_tree(out, NULL);
 	free(out);
 
