@@ -16,15 +16,6 @@ $PGBIN/psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE vig
 export VIGIL_PG="postgresql://postgres@127.0.0.1:$PG_PORT/vigil"
 STORE='${env:VIGIL_PG}'
 q() { $PSQL -c "$1" 2>>"$TMP/psql.err"; }
-wait_for() {
-	wf_left=$(($1 * 10))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		wf_left=$((wf_left - 1))
-		[ $wf_left -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
 eq() { [ "$(q "$1")" = "$2" ]; }
 ge() { [ "$(q "$1")" -ge "$2" ] 2>/dev/null; }
 check() { if "$@"; then ok "$desc"; else not_ok "$desc"; for n in 1 2 3; do tail -3 "$TMP/node$n.err" | sed "s/^/#   node$n: /"; done; fi; }

@@ -16,12 +16,8 @@ mkdir -p "$S"
 chmod 700 "$S"
 cd "$TMP" || exit 1
 
-"$PY" "$top_srcdir/tests/slack-server.py" --port-file "$TMP/slack.port" --log "$TMP/slack.log" 2>"$TMP/slack.err" &
-SERVER_PIDS="$SERVER_PIDS $!"
-i=0
-while [ ! -s "$TMP/slack.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$TMP/slack.port" ] || server_fail "the loopback Slack did not start" "$TMP/slack.err"
-export HOOK="http://127.0.0.1:$(cat "$TMP/slack.port")/services/T1/B1/ok/SECRETPUSH"
+start_slack
+export HOOK="http://127.0.0.1:$SLACK_PORT/services/T1/B1/ok/SECRETPUSH"
 slack_count() { if [ -f "$TMP/slack.log" ]; then wc -l <"$TMP/slack.log" | tr -d ' '; else echo 0; fi; }
 
 # the bundle: the shell example (an entry point and its awk program)
