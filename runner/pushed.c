@@ -264,7 +264,13 @@ static int set_aside(struct pushed *p, const char *name, const char *final, cons
 	return rc;
 }
 
-static char *resolve(struct pushed *p, const char *name, struct pushed_info *info, struct vigil_error *err)
+/*
+ * quick: a copy of the version this resolver already materialised is taken
+ * as it is (pushed_sync, which only looks for new versions: every use
+ * checks the copy).
+ */
+static char *resolve(struct pushed *p, const char *name, int quick, struct pushed_info *info,
+                     struct vigil_error *err)
 {
 	struct pushed_name *n = name_slot(p, name);
 	struct store *st;
@@ -299,6 +305,10 @@ static char *resolve(struct pushed *p, const char *name, struct pushed_info *inf
 	if (!sha || !entry || !(dir = pushed_dir(p, err)))
 		goto out;
 	final = xasprintf("%s/%s", dir, sha);
+	if (quick && n->sha256 && !strcmp(n->sha256, sha) && n->version == version && lstat(final, &sb) == 0) {
+		path = xasprintf("%s/%s", final, entry);
+		goto out;
+	}
 	if (lstat(final, &sb) == 0 && !copy_intact(final, entry, sha, why, sizeof(why)) &&
 	    set_aside(p, name, final, why, err))
 		goto out;
@@ -337,7 +347,7 @@ char *pushed_resolve(struct pushed *p, const char *name, struct pushed_info *inf
 	char *path;
 
 	pthread_mutex_lock(&p->lock);
-	path = resolve(p, name, info, err);
+	path = resolve(p, name, 0, info, err);
 	pthread_mutex_unlock(&p->lock);
 	return path;
 }
@@ -352,7 +362,7 @@ void pushed_sync(struct pushed *p)
 
 		if (n->path)
 			continue;
-		path = resolve(p, n->name, NULL, &err);
+		path = resolve(p, n->name, 1, NULL, &err);
 		n = &p->names[i];
 		if (!path && (!n->last_error || strcmp(n->last_error, err.msg))) {
 			log_warn("pushed", "detector '%s': %s", n->name, err.msg);
