@@ -10,6 +10,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "paths.h"
+#include "pushed.h"
 #include "store.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -101,6 +102,8 @@ static int cmd_run(const struct cmd_entry *self, int argc, char **argv)
 	if (n < 1)
 		return cmd_usage_error(self, "no spec given");
 	reg = cli_load_registry(&plugins);
+	pushed_free(reg->pushed);
+	reg->pushed = pushed_new(state, store_path, NULL);
 	specs = cli_load_specs(argv + optind, n, reg, &invalid);
 	if (invalid) {
 		fprintf(stderr, "vigil run: %zu invalid spec%s; nothing was run\n", invalid, invalid == 1 ? "" : "s");

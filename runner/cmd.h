@@ -42,6 +42,16 @@ extern const struct cmd_entry cmd_incidents_entry;
 extern const struct cmd_entry cmd_feedback_entry;
 extern const struct cmd_entry cmd_promote_entry;
 
+/* `vigil detectors push ...` (argv[0] is "push"); an exit status. */
+int cmd_detectors_push(int argc, char **argv);
+
+/*
+ * The pushed detectors of the store (--state/--store, else $VIGIL_STORE or
+ * the default store if it exists) for `vigil detectors`: *out stays NULL
+ * when there is no store to ask.  An exit status.
+ */
+int cmd_detectors_pushed(const char *state, const char *store_path, json_t **out);
+
 /* Print the verb's usage and help to out. */
 void cmd_usage(const struct cmd_entry *c, FILE *out);
 /* Report a usage error ("vigil <verb>: <message>") and return EXIT_USAGE. */

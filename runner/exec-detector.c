@@ -17,6 +17,7 @@
 #include "explain.h"
 #include "log.h"
 #include "params.h"
+#include "pushed.h"
 #include "secret.h"
 #include "suggest.h"
 #include "trust.h"
@@ -63,7 +64,7 @@ struct exec_table {
 };
 
 static const char *const exec_keys[] = {
-	"path", "args", "env", "user", "lifecycle", "workers", "idle", "limits", NULL,
+	"path", "pushed", "args", "env", "user", "lifecycle", "workers", "idle", "limits", NULL,
 };
 static const char *const limit_keys[] = {
 	"timeout", "grace", "cpu", "memory_mb", "files", "processes", "output_mb", "stderr_kb", NULL,
@@ -230,6 +231,34 @@ int exec_limits_parse(const json_t *limits, struct run_limits *l, struct diag *d
 	return d->n == before ? 0 : -1;
 }
 
+/* The materialised entry point of a {"pushed": NAME} exec object, or NULL after diag_add. */
+static char *pushed_path(const struct registry *reg, const json_t *name, struct diag *d, const char *path)
+{
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	char sub[JPATH_MAX], *materialised, *checked;
+
+	jpath_key(sub, sizeof(sub), path, "pushed");
+	if (!json_is_string(name) || !*json_string_value(name)) {
+		diag_add(d, sub, "must be the name of a detector pushed with 'vigil detectors push'");
+		return NULL;
+	}
+	if (!reg->pushed) {
+		diag_add(d, sub, "pushed detectors are not available here (no store)");
+		return NULL;
+	}
+	materialised = pushed_resolve(reg->pushed, json_string_value(name), NULL, &err);
+	if (!materialised) {
+		diag_add(d, sub, "%s", err.msg);
+		return NULL;
+	}
+	/* the same checks as any executable's (owner, modes, execute bit) */
+	checked = child_resolve(materialised, NULL, NULL, 0, &err);
+	free(materialised);
+	if (!checked)
+		diag_add(d, sub, "%s", err.msg);
+	return checked;
+}
+
 /* Build a program from the exec object (not yet described); NULL after diag_add. */
 static struct exec_program *program_parse(const struct registry *reg, const json_t *exec,
                                           const char *spec_dir, struct diag *d, const char *path)
@@ -257,7 +286,13 @@ static struct exec_program *program_parse(const struct registry *reg, const json
 
 	v = json_object_get(exec, "path");
 	jpath_key(sub, sizeof(sub), path, "path");
-	if (!json_is_string(v) || !*json_string_value(v)) {
+	if (json_object_get(exec, "pushed")) {
+		if (v)
+			diag_add(d, sub, "give either \"path\" (a file) or \"pushed\" (a detector pushed to the store), "
+			         "not both");
+		else
+			p->path = pushed_path(reg, json_object_get(exec, "pushed"), d, path);
+	} else if (!json_is_string(v) || !*json_string_value(v)) {
 		diag_add(d, sub, "is required: the executable (a name found in the detector directories, "
 		         "or a path; relative paths start at the spec's directory)");
 	} else {

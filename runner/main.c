@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "paths.h"
+#include "pushed.h"
 #include "suggest.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -74,6 +75,8 @@ struct registry *cli_load_registry(const struct cli_plugins *p)
 	struct registry *reg = registry_new();
 
 	registry_add_default(reg, p->dirs, p->n);
+	/* specs' pushed detectors come from the default store; a verb with --state/--store replaces it */
+	reg->pushed = pushed_new(NULL, NULL, NULL);
 	return reg;
 }
 

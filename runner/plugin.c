@@ -16,6 +16,7 @@
 #include "params.h"
 #include "paths.h"
 #include "plugin.h"
+#include "pushed.h"
 #include "strbuf.h"
 #include "suggest.h"
 #include "trust.h"
@@ -380,6 +381,7 @@ void registry_free(struct registry *reg)
 	if (!reg)
 		return;
 	exec_table_free(reg->execs);
+	pushed_free(reg->pushed);
 	for (size_t i = 0; i < reg->n_detectors; i++)
 		entry_free(reg->detectors[i]);
 	for (size_t i = reg->n_plugins; i-- > 0;)

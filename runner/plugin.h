@@ -25,6 +25,7 @@
 struct registry;
 struct exec_program;
 struct exec_table;
+struct pushed;
 
 struct plugin {
 	char *path;
@@ -61,6 +62,7 @@ struct registry {
 	size_t n_tried;
 	int all_loaded;             /* every *.so of dirs was tried (registry_load_all) */
 	pthread_mutex_t lock;       /* loading on demand happens under it (recursive) */
+	struct pushed *pushed;      /* resolves specs' {"exec": {"pushed": NAME}} (pushed.h); NULL: none; freed with reg */
 };
 
 struct registry *registry_new(void);

@@ -23,6 +23,7 @@
 #include "plugin.h"
 #include "spec.h"
 #include "store.h"
+#include "pushed.h"
 #include "run-worker.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -40,12 +41,12 @@ static json_t *request_json(const struct worker_request *req)
 
 	for (size_t i = 0; i < req->n_plugin_dirs; i++)
 		json_array_append_new(dirs, json_string(req->plugin_dirs[i]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:b, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:b, s:o, s:s?}",
 	                 "spec", req->spec_text, "spec_path", req->spec_path, "spec_dir", req->spec_dir,
 	                 "store", req->store_path, "node", req->node, "run_id", (json_int_t)req->run_id,
 	                 "scheduled_ms", (json_int_t)req->scheduled_ms,
 	                 "window_from_ms", (json_int_t)req->window_from_ms, "dry_run", req->dry_run,
-	                 "adhoc", req->adhoc, "plugin_dirs", dirs);
+	                 "adhoc", req->adhoc, "plugin_dirs", dirs, "state", req->state_dir);
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -435,6 +436,9 @@ int worker_main(void)
 		goto out;
 	}
 	st->node = node;
+	/* a pushed detector is resolved when the spec is parsed: each run uses the latest version */
+	reg->pushed = pushed_new(json_string_value(json_object_get(rq, "state")), NULL, node);
+	pushed_use_store(reg->pushed, st);
 	opt.run_id = json_integer_value(json_object_get(rq, "run_id"));
 	opt.scheduled_ms = json_integer_value(json_object_get(rq, "scheduled_ms"));
 	opt.window_from_ms = json_integer_value(json_object_get(rq, "window_from_ms"));

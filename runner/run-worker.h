@@ -39,6 +39,7 @@ struct worker_request {
 	int adhoc;                 /* an ad-hoc run (runner/adhoc.h): results kept with the run, nobody notified */
 	const char *const *plugin_dirs;
 	size_t n_plugin_dirs;
+	const char *state_dir;     /* where pushed detectors are materialised (pushed.h) */
 };
 
 /* A running worker, as the daemon sees it. */

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "plugin.h"
+#include "pushed.h"
 #include "sched.h"
 #include "sdnotify.h"
 #include "serve.h"
@@ -526,6 +527,7 @@ static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
 		.dry_run = sv->opt->dry_run,
 		.plugin_dirs = sv->opt->plugin_dirs,
 		.n_plugin_dirs = sv->opt->n_plugin_dirs,
+		.state_dir = sv->opt->state_dir,
 	};
 	if (worker_spawn(sv->opt->exe, &req, &rr->w, &err)) {
 		log_error("serve", "job '%s': run %lld: %s", r->job, (long long)rr->claim.id, err.msg);
@@ -968,6 +970,8 @@ static void cluster_tick(struct serve *sv, int64_t now)
 	sv->next_cluster = now + sv->opt->lease_ms / 3;
 	if (c && c->node_beat(sv->st, sv->opt->node, PACKAGE_VERSION, (long)getpid(), &err))
 		log_warn("serve", "cannot record this node's heartbeat: %s", err.msg);
+	/* a new version of a pushed detector the specs use is materialised (and reported) before a run needs it */
+	pushed_sync(sv->reg->pushed);
 	recover(sv, NULL);
 	if (!c || now < sv->next_conflicts)
 		return;
@@ -1422,6 +1426,7 @@ int serve_run(const struct serve_options *opt)
 	sv->sched = sched_new(opt->concurrency);
 	sv->reg = registry_new();
 	registry_add_default(sv->reg, opt->plugin_dirs, opt->n_plugin_dirs);
+	sv->reg->pushed = pushed_new(opt->state_dir, opt->store_path, opt->node);
 	sv->inotify_fd = opt->no_watch ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (opt->no_watch)
 		log_info("serve", "not watching '%s': changes are seen at the periodic rescan or on SIGHUP",

@@ -245,6 +245,32 @@ static const char *const migrations[] = {
 	"CREATE INDEX runs_adhoc_waiting ON runs (id) WHERE trigger_kind = 'adhoc' "
 	"AND state IN ('pending', 'interrupted', 'running');"
 	"CREATE INDEX runs_adhoc_finished ON runs (finished_at) WHERE trigger_kind = 'adhoc';",
+	/*
+	 * 7: pushed detectors (runner/pushed.h): bundles by SHA-256, versions per name, what each node
+	 * materialised.  Self-contained: nothing else refers to these tables.
+	 */
+	"CREATE TABLE detector_bundles ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  size BIGINT NOT NULL,"
+	"  data BYTEA NOT NULL"
+	");"
+	"CREATE TABLE detector_versions ("
+	"  name TEXT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  sha256 TEXT NOT NULL REFERENCES detector_bundles (sha256),"
+	"  entry TEXT NOT NULL,"
+	"  pushed_by TEXT NOT NULL,"
+	"  pushed_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (name, version)"
+	");"
+	"CREATE TABLE detector_nodes ("
+	"  node TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  seen_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (node, name)"
+	");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1168,4 +1194,5 @@ const struct store_backend store_pg = {
 	.feedback_add = pg_feedback_add,
 	.feedback_list = pg_feedback_list,
 	.adhoc = &store_pg_adhoc,
+	.pushed = &store_pg_pushed,
 };

@@ -65,6 +65,11 @@ static int rows_json(sqlite3 *db, sqlite3_stmt *stmt, json_t **out, struct vigil
 	return 0;
 }
 
+int sqlite_rows_json(sqlite3 *db, sqlite3_stmt *stmt, json_t **out, struct vigil_error *err)
+{
+	return rows_json(db, stmt, out, err);
+}
+
 static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, struct vigil_error *err)
 {
 	sqlite3_stmt *stmt = NULL;

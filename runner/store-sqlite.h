@@ -50,6 +50,9 @@ int sqlite_incidents_write(sqlite3 *db, const struct incident *incs, size_t n, i
 /* Store an ad-hoc run's results inside the caller's open transaction (run_finish). */
 int sqlite_adhoc_write(sqlite3 *db, int64_t run_id, const char *results, struct vigil_error *err);
 
+/* The rows of a prepared statement (finalized here) as a JSON array of objects; 0 or -1. */
+int sqlite_rows_json(sqlite3 *db, sqlite3_stmt *stmt, json_t **out, struct vigil_error *err);
+
 /* Feedback on incidents (store-sqlite-feedback.c): the backend's feedback_add and feedback_list. */
 int sqlite_feedback_add(struct store *st, int64_t incident_id, const char *verdict, const char *note,
                         const char *who, int64_t now, int64_t *id, int *found, struct vigil_error *err);

@@ -313,3 +313,23 @@ void outbox_rows_filled_free(struct outbox_row *rows, const struct run_outcome *
 			free((char *)rows[i].payload);
 	free(rows);
 }
+
+void store_pushed_attach_nodes(json_t *list, json_t *nodes)
+{
+	size_t i, k;
+	json_t *d, *n;
+
+	json_array_foreach(list, i, d) {
+		json_t *mine = json_array();
+
+		json_array_foreach(nodes, k, n)
+			if (json_equal(json_object_get(n, "name"), json_object_get(d, "name"))) {
+				json_t *copy = json_copy(n);
+
+				json_object_del(copy, "name");
+				json_array_append_new(mine, copy);
+			}
+		json_object_set_new(d, "nodes", mine);
+	}
+	json_decref(nodes);
+}

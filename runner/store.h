@@ -17,7 +17,7 @@
 #include "error.h"
 #include "notify.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 
@@ -243,6 +243,44 @@ struct store_incident_ops {
 	                  struct vigil_error *err);
 	/* [{job, open, last_success}] of every job with health or incidents (for /metrics). */
 	int (*job_summary)(struct store *st, json_t **out, struct vigil_error *err);
+};
+
+/*
+ * Pushed detectors (`vigil detectors push`, runner/pushed.h): bundles kept
+ * by their SHA-256, a monotonic version per name, and which version each
+ * node materialised.
+ */
+struct pushed_version {
+	const char *name;
+	const char *sha256;        /* of bundle, hex */
+	const char *entry;         /* the entry point in the bundle */
+	const char *by;            /* who pushed it */
+	const void *bundle;        /* the canonical form (runner/bundle.h) */
+	size_t size;
+	int64_t at;                /* ms; a backend with its own clock uses that */
+};
+
+struct store_pushed_ops {
+	/*
+	 * Make v name's next version, unless name's latest version has the same
+	 * content (sha256): then nothing changes and *created is 0.  *version
+	 * gets the version either way.
+	 */
+	int (*push)(struct store *st, const struct pushed_version *v, int64_t *version, int *created,
+	            struct vigil_error *err);
+	/* name's latest version as {name, version, sha256, entry, size, pushed_by, pushed_at}, or *out = NULL. */
+	int (*latest)(struct store *st, const char *name, json_t **out, struct vigil_error *err);
+	/* The bundle with this SHA-256, as a new buffer (free it), or *data = NULL when there is none. */
+	int (*bundle)(struct store *st, const char *sha256, void **data, size_t *len, struct vigil_error *err);
+	/* Record that node materialised version (sha256) of name at now (ms; see pushed_version.at). */
+	int (*node_seen)(struct store *st, const char *node, const char *name, int64_t version, const char *sha256,
+	                 int64_t now, struct vigil_error *err);
+	/*
+	 * Every pushed detector by name, with its latest version and the nodes
+	 * that materialised one: [{name, version, sha256, entry, size, pushed_by,
+	 * pushed_at, versions, nodes: [{node, version, sha256, seen_at}]}].
+	 */
+	int (*list)(struct store *st, json_t **out, struct vigil_error *err);
 };
 
 /*
@@ -489,6 +527,8 @@ struct store_backend {
 
 	/* --- ad-hoc runs (appended; NULL in backends without them) --- */
 	const struct store_adhoc_ops *adhoc;
+	/* --- pushed detectors (appended; NULL in backends without them) --- */
+	const struct store_pushed_ops *pushed;
 };
 
 struct store {
@@ -511,6 +551,8 @@ extern const struct store_cluster_ops store_pg_cluster;
 extern const struct store_incident_ops store_pg_incidents;
 extern const struct store_adhoc_ops store_sqlite_adhoc;
 extern const struct store_adhoc_ops store_pg_adhoc;
+extern const struct store_pushed_ops store_sqlite_pushed;
+extern const struct store_pushed_ops store_pg_pushed;
 
 /*
  * Open the store at target, migrating its schema: a path to an SQLite file,
@@ -520,5 +562,12 @@ extern const struct store_adhoc_ops store_pg_adhoc;
  */
 struct store *store_open(const char *target, struct vigil_error *err);
 void store_close(struct store *st);
+
+/*
+ * For the backends' pushed->list: move each row of nodes ({name, node,
+ * version, sha256, seen_at}) into the "nodes" array of the entry of list
+ * with its name.  Takes nodes.
+ */
+void store_pushed_attach_nodes(json_t *list, json_t *nodes);
 
 #endif

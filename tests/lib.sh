@@ -38,6 +38,17 @@ expect_eq() {
 	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3: got '$1', expected '$2'"; fi
 }
 
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; 1 when SECONDS passed first.
+wait_for() {
+	wf_left=$(($1 * 10))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		wf_left=$((wf_left - 1))
+		[ $wf_left -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
 finish() {
 	echo "1..$tests"
 	[ "$failures" -eq 0 ] || { echo "# $failures of $tests failed"; exit 1; }

@@ -65,6 +65,17 @@ wait_http() {
 	return 1
 }
 
+# start_slack: the loopback Slack of tests/slack-server.py; sets SLACK_PORT, its
+# requests are logged (one JSON line each) in $TMP/slack.log.
+start_slack() {
+	"$PY" "$top_srcdir/tests/slack-server.py" --port-file "$TMP/slack.port" --log "$TMP/slack.log" 2>"$TMP/slack.err" &
+	SERVER_PIDS="$SERVER_PIDS $!"
+	n=0
+	while [ ! -s "$TMP/slack.port" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	[ -s "$TMP/slack.port" ] || server_fail "the loopback Slack did not start" "$TMP/slack.err"
+	SLACK_PORT=$(cat "$TMP/slack.port")
+}
+
 # start_fixture [--tls CERT KEY]: the loopback server of tests/http-fixture.py;
 # sets FIX_PORT and FIX_LOG (a second call replaces neither the first server nor
 # its log: it sets them for the new one).

@@ -1,6 +1,6 @@
 #!/bin/sh
 # store-pg.sh - the PostgreSQL store: the store unit tests (check_store,
-# check_claim, check_outbox) run again against a throwaway PostgreSQL
+# check_claim, check_outbox, check_pushed) run again against a throwaway PostgreSQL
 # (each test in a database of its own), then the CLI's errors for a server
 # that is unreachable or refuses the password (exit 3, naming host and
 # database, never the password), and a connection string given as a
@@ -11,7 +11,7 @@ export VIGIL_LOG_LEVEL=warning
 start_postgres
 export VIGIL_TEST_PG="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 
-for t in check_store check_claim check_outbox; do
+for t in check_store check_claim check_outbox check_pushed; do
 	if ${VALGRIND:-} "$top_builddir/tests/$t" >"$TMP/$t.log" 2>&1; then
 		ok "$t passes on PostgreSQL"
 	else
@@ -32,7 +32,8 @@ $PSQL -c "SELECT pg_reload_conf()" postgres >/dev/null || server_fail "cannot re
 GOOD="postgresql://pwuser:right-horse-battery@127.0.0.1:$PG_PORT/pwdb"
 BAD="postgresql://pwuser:wrong-horse-staple@127.0.0.1:$PG_PORT/pwdb"
 expect_exit 0 "the store as a literal URI" -- $VIGIL runs --store "$GOOD"
-expect_eq "$($PSQL -At -c "SELECT version FROM schema_version" pwdb)" 6 "migrated to schema 6 on first use"
+expect_eq "$($PSQL -At -c "SELECT version FROM schema_version" pwdb)" 7 "migrated to the latest schema (7) on first use"
+expect_eq "$($PSQL -At -c "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('detector_bundles', 'detector_versions', 'detector_nodes')" pwdb)" 3 "with the pushed detectors' tables"
 expect_exit 0 "the store as an \${env:} reference" -- env PG_URL="$GOOD" $VIGIL runs --store '${env:PG_URL}'
 expect_exit 0 "the store from VIGIL_STORE" -- env VIGIL_STORE="$GOOD" $VIGIL runs
 
