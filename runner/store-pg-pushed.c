@@ -1,6 +1,6 @@
 /*
  * store-pg-pushed.c - pushed detectors in the PostgreSQL store (schema
- * version 6, as store-sqlite-pushed.c).  Pushes of one name are serialised
+ * version 7, as store-sqlite-pushed.c).  Pushes of one name are serialised
  * by an advisory lock on it, so versions stay monotonic across nodes; times
  * are the server's.
  */

@@ -1,6 +1,6 @@
 /*
  * store-sqlite-pushed.c - pushed detectors in the SQLite store (schema
- * version 6, runner/pushed.h): bundles by SHA-256, a version per name,
+ * version 7, runner/pushed.h): bundles by SHA-256, a version per name,
  * and which version each node materialised.
  */
 #include <stdlib.h>
