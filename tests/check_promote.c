@@ -154,7 +154,7 @@ START_TEST(test_write_atomic)
 	struct stat st;
 	FILE *f;
 
-	registry_load_default(reg, NULL, 0);
+	registry_add_default(reg, NULL, 0);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	path = xasprintf("%s/j.json", dir);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
