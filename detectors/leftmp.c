@@ -6,6 +6,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define LEFTMP_AVX2 1
+#endif
 
 #include "leftmp.h"
 #include "banned.h"
@@ -17,6 +21,10 @@ int leftmp_init(struct leftmp *mp, size_t m, size_t hist, size_t excl, int znorm
 	mp->excl = excl < 1 ? 1 : excl;
 	mp->hist = hist < mp->excl ? mp->excl : hist;
 	mp->znorm = znorm;
+#ifdef LEFTMP_AVX2
+	__builtin_cpu_init();
+	mp->avx2 = __builtin_cpu_supports("avx2");
+#endif
 	mp->qt = calloc(mp->hist + 1, sizeof(double));
 	mp->mu = calloc(mp->hist + 1, sizeof(double));
 	mp->sig = calloc(mp->hist + 1, sizeof(double));
@@ -119,6 +127,22 @@ static inline lanes lanes_min(lanes a, lanes b)
 #endif
 }
 
+/* The steady step's lags r..len - 1 one at a time (what the vector loops leave over); their smallest value. */
+static double update_min_rest(double *restrict qt, const double *restrict a, const double *restrict b,
+                              const double *restrict ssv, size_t r, size_t len, double v, double old)
+{
+	double best = INFINITY;
+
+	for (; r < len; r++) {
+		double d;
+
+		qt[r] += v * a[r] - old * b[r];
+		d = ssv[r] - 2 * qt[r];
+		best = d < best ? d : best;
+	}
+	return best;
+}
+
 /*
  * The steady step in one pass over the lags of a run: qt[r] += v a[r] -
  * old b[r] (STOMP's update, as qt_update()), then the smallest ssv[r] - 2
@@ -130,7 +154,7 @@ static double update_min_plain(double *restrict qt, const double *restrict a, co
 {
 	lanes lv = { v, v }, lold = { old, old }, two = { 2, 2 };
 	lanes m[4] = { { INFINITY, INFINITY }, { INFINITY, INFINITY }, { INFINITY, INFINITY }, { INFINITY, INFINITY } };
-	double best = INFINITY;
+	double best;
 	size_t r = 0;
 
 	/* four independent minima, so the loop is not one long dependency chain */
@@ -144,17 +168,58 @@ static double update_min_plain(double *restrict qt, const double *restrict a, co
 		}
 	}
 	m[0] = lanes_min(lanes_min(m[0], m[1]), lanes_min(m[2], m[3]));
-	for (; r < len; r++) {
-		double d;
-
-		qt[r] += v * a[r] - old * b[r];
-		d = ssv[r] - 2 * qt[r];
-		best = d < best ? d : best;
-	}
+	best = update_min_rest(qt, a, b, ssv, r, len, v, old);
 	for (int k = 0; k < 2; k++)
 		best = m[0][k] < best ? m[0][k] : best;
 	return best;
 }
+
+#ifdef LEFTMP_AVX2
+/*
+ * update_min_plain() four lanes wide, for CPUs with AVX2 (chosen at run
+ * time: the binary still runs without it).  Only "avx2" is enabled, not
+ * "fma": no multiply-add is contracted, so each lane does exactly the scalar
+ * arithmetic and the result has the same bits.
+ */
+__attribute__((target("avx2")))
+static double update_min_plain_avx2(double *restrict qt, const double *restrict a, const double *restrict b,
+                                    const double *restrict ssv, size_t len, double v, double old)
+{
+	__m256d lv = _mm256_set1_pd(v), lold = _mm256_set1_pd(old), two = _mm256_set1_pd(2);
+	__m256d m0 = _mm256_set1_pd(INFINITY), m1 = m0, m2 = m0, m3 = m0;
+	double best, lanes4[4];
+	size_t r = 0;
+
+	for (; r + 16 <= len; r += 16) {
+		__m256d q0 = _mm256_add_pd(_mm256_loadu_pd(qt + r), _mm256_sub_pd(_mm256_mul_pd(lv, _mm256_loadu_pd(a + r)),
+		                           _mm256_mul_pd(lold, _mm256_loadu_pd(b + r))));
+		__m256d q1 = _mm256_add_pd(_mm256_loadu_pd(qt + r + 4),
+		                           _mm256_sub_pd(_mm256_mul_pd(lv, _mm256_loadu_pd(a + r + 4)),
+		                                         _mm256_mul_pd(lold, _mm256_loadu_pd(b + r + 4))));
+		__m256d q2 = _mm256_add_pd(_mm256_loadu_pd(qt + r + 8),
+		                           _mm256_sub_pd(_mm256_mul_pd(lv, _mm256_loadu_pd(a + r + 8)),
+		                                         _mm256_mul_pd(lold, _mm256_loadu_pd(b + r + 8))));
+		__m256d q3 = _mm256_add_pd(_mm256_loadu_pd(qt + r + 12),
+		                           _mm256_sub_pd(_mm256_mul_pd(lv, _mm256_loadu_pd(a + r + 12)),
+		                                         _mm256_mul_pd(lold, _mm256_loadu_pd(b + r + 12))));
+
+		_mm256_storeu_pd(qt + r, q0);
+		_mm256_storeu_pd(qt + r + 4, q1);
+		_mm256_storeu_pd(qt + r + 8, q2);
+		_mm256_storeu_pd(qt + r + 12, q3);
+		m0 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(ssv + r), _mm256_mul_pd(two, q0)), m0);
+		m1 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(ssv + r + 4), _mm256_mul_pd(two, q1)), m1);
+		m2 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(ssv + r + 8), _mm256_mul_pd(two, q2)), m2);
+		m3 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(ssv + r + 12), _mm256_mul_pd(two, q3)), m3);
+	}
+	m0 = _mm256_min_pd(_mm256_min_pd(m0, m1), _mm256_min_pd(m2, m3));
+	_mm256_storeu_pd(lanes4, m0);
+	best = update_min_rest(qt, a, b, ssv, r, len, v, old);
+	for (int k = 0; k < 4; k++)
+		best = lanes4[k] < best ? lanes4[k] : best;
+	return best;
+}
+#endif
 
 /* Exact dot product of the subsequences ending at a and b, summed from their ends back. */
 static double dot(const struct leftmp *mp, size_t a, size_t b)
@@ -257,8 +322,17 @@ static double fused_step(struct leftmp *mp, size_t i, size_t slot, size_t lmax, 
 	for (size_t k = 0; k < nruns; k++) {
 		size_t r0 = H - runs[k][1], len = runs[k][1] - runs[k][0] + 1;
 
-		best = fmin(best, update_min_plain(mp->qt + r0, cv(mp, i - runs[k][1]), cv(mp, i - m - runs[k][1]),
-		                                   mp->ssv + (runs[k][2] + r0), len, v, old));
+		double *qt = mp->qt + r0;
+		const double *a = cv(mp, i - runs[k][1]), *b = cv(mp, i - m - runs[k][1]);
+		const double *ssv = mp->ssv + (runs[k][2] + r0);
+
+#ifdef LEFTMP_AVX2
+		if (mp->avx2) {
+			best = fmin(best, update_min_plain_avx2(qt, a, b, ssv, len, v, old));
+			continue;
+		}
+#endif
+		best = fmin(best, update_min_plain(qt, a, b, ssv, len, v, old));
 	}
 	best = mp->ss[slot] + best;
 	return isinf(best) ? NAN : sqrt(best > 0 ? best : 0);

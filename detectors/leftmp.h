@@ -52,6 +52,12 @@ struct leftmp {
 	size_t span;
 	double ref, last;
 	int e, have;
+	/*
+	 * 1 when the CPU has AVX2 (x86-64, found at init): the steady step then
+	 * runs four lanes wide, with the same bits as the portable path.  A test
+	 * may set it to 0 to run the portable path.
+	 */
+	int avx2;
 };
 
 /* m >= 2, excl >= 1, hist >= excl.  Returns 0 or -1 when out of memory. */
