@@ -110,15 +110,14 @@ fail:
 int worker_spawn(const char *exe, const struct worker_request *req, struct worker *w, struct vigil_error *err)
 {
 	char *const argv[] = { (char *)exe, (char *)"serve", (char *)"--worker", NULL };
-	int in[2] = { -1, -1 }, res[2] = { -1, -1 }, status[2] = { -1, -1 }, child_errno = 0;
+	int in[2] = { -1, -1 }, res[2] = { -1, -1 }, status[2] = { -1, -1 };
 	json_t *rq = request_json(req);
 	char *text = json_dumps(rq, JSON_COMPACT);
-	ssize_t n;
 	pid_t pid;
 
 	json_decref(rq);
 	memset(w, 0, sizeof(*w));
-	w->result_fd = -1;
+	w->result_fd = w->status_fd = -1;
 	w->result = (struct strbuf)STRBUF_INIT;
 	if (!text)
 		return vigil_error_set(err, VIGIL_E_INTERNAL, "cannot encode the worker request");
@@ -139,17 +138,12 @@ int worker_spawn(const char *exe, const struct worker_request *req, struct worke
 	close(res[1]);
 	close(status[1]);
 	in[0] = res[1] = status[1] = -1;
-	do
-		n = read(status[0], &child_errno, sizeof(child_errno));
-	while (n < 0 && errno == EINTR);
-	close(status[0]);
-	status[0] = -1;
-	if (n > 0) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		vigil_error_set(err, VIGIL_E_IO, "cannot run '%s': %s", exe, strerror(child_errno));
-		goto fail;
-	}
+	/*
+	 * Not waited for: the loop would stall until the child is scheduled and
+	 * has exec'd (most of a dispatch under load, docs/benchmarks.md).  A
+	 * failed exec shows when the worker is reaped (worker_exec_errno()).
+	 */
+	fcntl(status[0], F_SETFL, fcntl(status[0], F_GETFL) | O_NONBLOCK);
 	/* the worker reads the whole request at once; SIGPIPE is ignored by the daemon */
 	if (write_all(in[1], text, strlen(text)))
 		log_warn("worker", "cannot send the request to worker %ld: %s", (long)pid, strerror(errno));
@@ -158,6 +152,7 @@ int worker_spawn(const char *exe, const struct worker_request *req, struct worke
 	fcntl(res[0], F_SETFL, fcntl(res[0], F_GETFL) | O_NONBLOCK);
 	w->pid = pid;
 	w->result_fd = res[0];
+	w->status_fd = status[0];
 	free(text);
 	return 0;
 fail:
@@ -210,11 +205,28 @@ json_t *worker_result(const struct worker *w)
 	return o;
 }
 
+int worker_exec_errno(struct worker *w)
+{
+	int child_errno = 0;
+	ssize_t n;
+
+	if (w->status_fd < 0)
+		return 0;
+	do
+		n = read(w->status_fd, &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(w->status_fd);
+	w->status_fd = -1;
+	return n == (ssize_t)sizeof(child_errno) ? child_errno : 0;
+}
+
 void worker_release(struct worker *w)
 {
 	if (w->result_fd >= 0)
 		close(w->result_fd);
-	w->result_fd = -1;
+	if (w->status_fd >= 0)
+		close(w->status_fd);
+	w->result_fd = w->status_fd = -1;
 	strbuf_release(&w->result);
 }
 

@@ -46,6 +46,7 @@ struct worker_request {
 struct worker {
 	pid_t pid;                 /* also its process group */
 	int result_fd;             /* -1 once read to the end */
+	int status_fd;             /* exec status: the errno of a failed exec, else end of file */
 	struct strbuf result;
 };
 
@@ -54,7 +55,9 @@ struct worker {
 
 /*
  * Start a worker running exe (the vigil binary) for req.  Returns 0 with w
- * filled, or -1 with err set (fork, exec failure reported by the child).
+ * filled, or -1 with err set (pipes, fork).  The exec is not waited for: a
+ * worker whose exec failed exits with status 127 and worker_exec_errno()
+ * then tells why.
  */
 int worker_spawn(const char *exe, const struct worker_request *req, struct worker *w, struct vigil_error *err);
 
@@ -66,6 +69,9 @@ int worker_read(struct worker *w);
 
 /* The parsed result line, or NULL (the worker died before writing it). */
 json_t *worker_result(const struct worker *w);
+
+/* Once the worker was reaped: the errno of its failed exec, 0 if it ran. */
+int worker_exec_errno(struct worker *w);
 
 void worker_release(struct worker *w);
 

@@ -687,7 +687,12 @@ static void end_run(struct serve *sv, struct running *rr)
 		                             "interrupted: the daemon stopped during the run", &done, NULL);
 		status = "interrupted";
 	} else {
-		describe_exit(rr->status, why, sizeof(why));
+		int exec_errno = worker_exec_errno(&rr->w);
+
+		if (exec_errno)
+			snprintf(why, sizeof(why), "cannot run '%s': %s", sv->opt->exe, strerror(exec_errno));
+		else
+			describe_exit(rr->status, why, sizeof(why));
 		sv->st->backend->run_release(sv->st, rr->claim.id, sv->opt->node, "failed", why, &done, NULL);
 		log_error("serve", "job '%s': run %lld: %s", rr->run.job, (long long)rr->claim.id, why);
 		status = "failed";

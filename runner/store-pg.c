@@ -559,6 +559,22 @@ fail:
 	return -1;
 }
 
+/*
+ * Whether the schema is already this vigil's, read without the migration
+ * lock: one round trip for the common case (every worker process opens the
+ * store).  Anything else -- no schema yet, an older or a newer one, an
+ * error -- takes the locked path of migrate_step(), which decides.
+ */
+static int schema_current(struct pgstore *pg)
+{
+	PGresult *res = PQexec(pg->conn, "SELECT version FROM schema_version");
+	int current = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	              pg_i64(res, 0, 0) == N_MIGRATIONS;
+
+	PQclear(res);
+	return current;
+}
+
 static int pg_open(struct store *st, const char *target, struct vigil_error *err)
 {
 	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", NULL };
@@ -577,6 +593,7 @@ static int pg_open(struct store *st, const char *target, struct vigil_error *err
 		goto fail;
 	}
 	PQsetNoticeProcessor(pg->conn, quiet_notice, NULL);
+	done = schema_current(pg);
 	while (!done)
 		if (migrate_step(pg, st, &done, err))
 			goto fail;
@@ -784,20 +801,24 @@ static int pg_now(struct store *st, int64_t *ms, struct vigil_error *err)
 	return 0;
 }
 
+/*
+ * One statement, so one round trip: the job row if missing, then either a
+ * new run row inserted already claimed (the common case: the first node to
+ * reach a fire time) or, when the row exists, the takeover of a waiting,
+ * interrupted or expired one.  UNIQUE (job, scheduled_for) keeps one row
+ * however many nodes try; a node whose INSERT meets a row another node is
+ * inserting waits for that commit and then finds nothing to claim (all the
+ * parts see the statement's snapshot), as a row being claimed right now is
+ * skipped (SKIP LOCKED), not waited for.
+ */
 static int pg_run_claim(struct store *st, const char *job, int64_t scheduled_ms, int64_t window_from_ms,
                         const char *trigger, const char *node, int64_t lease_ms, struct run_claim *out,
                         int *claimed, struct vigil_error *err)
 {
-	struct pgstore *pg = pg_of(st);
 	struct pgp p = { 0 };
 	PGresult *res;
 
 	*claimed = 0;
-	if (pg_begin(pg, err))
-		return -1;
-	if (ensure_job(pg, job, err))
-		goto fail;
-	/* any number of nodes may try: UNIQUE (job, scheduled_for) keeps one row */
 	pgp_str(&p, job);
 	pgp_i64(&p, scheduled_ms);
 	pgp_str(&p, trigger);
@@ -805,24 +826,24 @@ static int pg_run_claim(struct store *st, const char *job, int64_t scheduled_ms,
 		pgp_i64(&p, window_from_ms);
 	else
 		pgp_str(&p, NULL);
-	if (pg_exec(pg, "INSERT INTO runs (job, scheduled_for, state, trigger_kind, window_from) "
-	            "VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT (job, scheduled_for) DO NOTHING", &p,
-	            "claiming a run", err))
-		goto fail;
-	p.n = 0;
-	pgp_str(&p, job);
-	pgp_i64(&p, scheduled_ms);
 	pgp_str(&p, node);
 	pgp_i64(&p, lease_ms);
-	/* a row another node is claiming right now is skipped, not waited for */
-	res = pg_query(pg, "UPDATE runs SET state = 'running', locked_by = $3, lease_until = " PG_NOW_MS " + $4, "
+	res = pg_query(pg_of(st),
+	               "WITH j AS (INSERT INTO jobs (name, first_seen) VALUES ($1, " PG_NOW_MS ") "
+	               "ON CONFLICT (name) DO NOTHING), "
+	               "ins AS (INSERT INTO runs (job, scheduled_for, state, trigger_kind, window_from, locked_by, "
+	               "lease_until, attempts, started_at) "
+	               "VALUES ($1, $2, 'running', $3, $4, $5, " PG_NOW_MS " + $6, 1, " PG_NOW_MS ") "
+	               "ON CONFLICT (job, scheduled_for) DO NOTHING RETURNING id, attempts, window_from, trigger_kind), "
+	               "upd AS (UPDATE runs SET state = 'running', locked_by = $5, lease_until = " PG_NOW_MS " + $6, "
 	               "attempts = attempts + 1, started_at = " PG_NOW_MS ", finished_at = NULL "
 	               "WHERE id = (SELECT id FROM runs WHERE job = $1 AND scheduled_for = $2 AND "
 	               "(state IN ('pending', 'interrupted') OR (state = 'running' AND lease_until < " PG_NOW_MS ")) "
-	               "FOR UPDATE SKIP LOCKED) "
-	               "RETURNING id, attempts, window_from, trigger_kind", &p, "claiming a run", err);
+	               "FOR UPDATE SKIP LOCKED) AND NOT EXISTS (SELECT 1 FROM ins) "
+	               "RETURNING id, attempts, window_from, trigger_kind) "
+	               "SELECT * FROM ins UNION ALL SELECT * FROM upd", &p, "claiming a run", err);
 	if (!res)
-		goto fail;
+		return -1;
 	if (PQntuples(res)) {
 		memset(out, 0, sizeof(*out));
 		out->id = pg_i64(res, 0, 0);
@@ -833,14 +854,7 @@ static int pg_run_claim(struct store *st, const char *job, int64_t scheduled_ms,
 		*claimed = 1;
 	}
 	PQclear(res);
-	if (pg_commit(pg, err)) {
-		*claimed = 0;
-		return -1;
-	}
 	return 0;
-fail:
-	pg_rollback(pg);
-	return -1;
 }
 
 /* One fenced UPDATE of run $1 held by node $2 (more parameters in p); *changed: rows updated. */
