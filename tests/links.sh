@@ -6,6 +6,7 @@
 # stored (--no-store, replay) has no incident page and links to the series' chart;
 # template placeholders {incident_url}, {incident_id}, {link_url}, {chart_url}.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/servers.sh"
 export VIGIL_LOG_LEVEL=warning
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 S="$TMP/state"
@@ -13,27 +14,8 @@ LOG="$TMP/slack.log"
 T0=1795212000           # 2026-11-20T22:00:00Z: minute 0 of the data
 UI="https://vigil.example.com/ui-base"
 
-SRV_PID=
-stop_server() {
-	if [ -n "$SRV_PID" ]; then
-		kill "$SRV_PID" 2>/dev/null
-		wait "$SRV_PID" 2>/dev/null
-		SRV_PID=
-	fi
-}
-trap 'stop_server; rm -rf "$TMP"' EXIT
-python3 "$top_srcdir/tests/slack-server.py" --port-file "$TMP/port" --log "$LOG" 2>"$TMP/server.err" &
-SRV_PID=$!
-i=0
-while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-if [ ! -s "$TMP/port" ]; then
-	not_ok "cannot start the loopback Slack server (python3 tests/slack-server.py): $(cat "$TMP/server.err")"
-	finish
-fi
-BASE="http://127.0.0.1:$(cat "$TMP/port")"
+start_slack
+BASE="http://127.0.0.1:$SLACK_PORT"
 ok "loopback Slack server on $BASE"
 
 # q EXPR: a Python expression over the server's records R; K(prefix) filters by path; LINKS(r) lists
@@ -165,5 +147,4 @@ expect_exit 0 "a dry run of a stored job" -- $VIGIL run --dry-run --state "$S" -
 expect_grep "$TMP/out" "<$chart|View chart>" "a dry run stores no incident: the chart again"
 expect_no_grep "$TMP/out" "vigil-incident-" "and no id token"
 
-stop_server
 finish
