@@ -294,6 +294,10 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			if (ar.week && i >= ar.week)
 				stat[VIEW_WEEKLY] = directed(cycle_dev(x, i, ar.week, v, scale, &refs[VIEW_WEEKLY]), a->dir);
 		}
+		for (int k = 0; k < N_VIEWS; k++) {
+			tailprob_prefetch_oldest(&ar.tp[k]);
+			tailprob_prefetch(&ar.tp[k], stat[k]);
+		}
 		if (a->pattern) {
 			double dist = leftmp_step(&ar.mp, x, i);
 

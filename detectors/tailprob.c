@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kit.h"
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TAILPROB_AVX2 1
+#endif
+
 #include "tailprob.h"
 #include "banned.h"
 
@@ -21,6 +24,10 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail)
 	t->cap = cap ? cap : 1;
 	t->tail = tail > 0 && tail <= 0.5 ? tail : 0.1;
 	t->u = INFINITY;
+#ifdef TAILPROB_AVX2
+	__builtin_cpu_init();
+	t->avx2 = __builtin_cpu_supports("avx2");
+#endif
 	/* blocks hold at least TAILPROB_MERGE values but one per neighbour pair: cap / MERGE * 2 + 2 bounds them */
 	t->maxblocks = t->cap / TAILPROB_MERGE * 2 + 4;
 	t->ring = malloc(t->cap * sizeof(*t->ring));
@@ -66,21 +73,67 @@ static void sync(struct tailprob *t, size_t k)
 	t->top[k] = b->v[b->size - 1];
 }
 
+/*
+ * Branch-free counting over a sorted run: how many of w[0..n) are < x (<= x
+ * when strict), which for ascending w is the lower (upper) bound of x.  The
+ * comparisons are independent, four lanes at a time, so a count costs the
+ * loads of the run instead of a chain of dependent loads and mispredicted
+ * branches as a binary search does; a block is at most TAILPROB_BLOCK values.
+ */
+#define COUNT_BELOW(NAME, LANES, ATTR) \
+typedef double NAME##_lanes __attribute__((vector_size(LANES * sizeof(double)))); \
+typedef long long NAME##_mask __attribute__((vector_size(LANES * sizeof(double)))); \
+ATTR static size_t NAME(const double *w, size_t n, double x, int strict) \
+{ \
+	NAME##_mask c0 = { 0 }, c1 = c0, c2 = c0, c3 = c0; \
+	NAME##_lanes lx = (NAME##_lanes){ 0 } + x, l0, l1, l2, l3; \
+	size_t i = 0; \
+	long long c = 0; \
+\
+	for (; i + 4 * LANES <= n; i += 4 * LANES) { \
+		memcpy(&l0, w + i, sizeof(l0)); \
+		memcpy(&l1, w + i + LANES, sizeof(l1)); \
+		memcpy(&l2, w + i + 2 * LANES, sizeof(l2)); \
+		memcpy(&l3, w + i + 3 * LANES, sizeof(l3)); \
+		if (strict) { \
+			c0 += l0 <= lx; \
+			c1 += l1 <= lx; \
+			c2 += l2 <= lx; \
+			c3 += l3 <= lx; \
+		} else { \
+			c0 += l0 < lx; \
+			c1 += l1 < lx; \
+			c2 += l2 < lx; \
+			c3 += l3 < lx; \
+		} \
+	} \
+	c0 += c1 + c2 + c3; \
+	for (int k = 0; k < LANES; k++) \
+		c -= c0[k]; \
+	for (; i < n; i++) \
+		c += strict ? w[i] <= x : w[i] < x; \
+	return (size_t)c; \
+}
+
+COUNT_BELOW(count_below_sse, 2, )
+#ifdef TAILPROB_AVX2
+COUNT_BELOW(count_below_avx2, 4, __attribute__((target("avx2"))))
+#endif
+
+static size_t count_below(const struct tailprob *t, const double *w, size_t n, double x, int strict)
+{
+#ifdef TAILPROB_AVX2
+	if (t->avx2)
+		return count_below_avx2(w, n, x, strict);
+#endif
+	(void)t;
+	return count_below_sse(w, n, x, strict);
+}
+
 /* The first block (in value order) whose largest value is >= v (> v when strict); nblocks if none. */
 static size_t block_for(const struct tailprob *t, double v, int strict)
 {
-	size_t lo = 0, hi = t->nblocks;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		double top = t->top[mid];
-
-		if (strict ? top > v : top >= v)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
+	return count_below(t, t->top, t->nblocks, v, strict);
 }
 
 /* How many values are at or after position pos of the k-th block (k < nblocks). */
@@ -112,7 +165,7 @@ static size_t count_above(const struct tailprob *t, double v, int strict)
 	if (k == t->nblocks)
 		return 0;
 	b = blk(t, k);
-	return count_from(t, k, strict ? kit_upper_bound(b->v, b->size, v) : kit_lower_bound(b->v, b->size, v));
+	return count_from(t, k, count_below(t, b->v, b->size, v, strict));
 }
 
 /* The value of rank r (0-based, ascending). */
@@ -173,7 +226,7 @@ static void insert_value(struct tailprob *t, double v)
 	size_t k = block_to_insert(t, v);
 	const struct tailprob_block *b = blk(t, k);
 
-	insert_at(t, k, kit_upper_bound(b->v, b->size, v), v);
+	insert_at(t, k, count_below(t, b->v, b->size, v, 1), v);
 }
 
 static void drop_block(struct tailprob *t, size_t k)
@@ -193,7 +246,11 @@ static void remove_value(struct tailprob *t, double v)
 	if (k == t->nblocks)
 		return;   /* not present: cannot happen */
 	b = blk(t, k);
-	kit_sorted_remove(b->v, b->size, v);
+	{
+		size_t j = count_below(t, b->v, b->size, v, 0);
+
+		memmove(b->v + j, b->v + j + 1, (b->size - j - 1) * sizeof(double));
+	}
 	b->size--;
 	if (b->size == 0) {
 		drop_block(t, k);
@@ -388,7 +445,7 @@ double tailprob_p_push(struct tailprob *t, double v)
 	} else {
 		const struct tailprob_block *b = blk(t, k);
 
-		j = kit_lower_bound(b->v, b->size, v);
+		j = count_below(t, b->v, b->size, v, 0);
 		p = ((double)count_from(t, k, j) + 1) / ((double)t->n + 1);
 	}
 	/* the same bookkeeping as tailprob_push(), v inserted before the oldest value leaves */
@@ -397,4 +454,29 @@ double tailprob_p_push(struct tailprob *t, double v)
 		remove_value(t, old);
 	refit_due(t);
 	return p;
+}
+
+static void prefetch_block(const struct tailprob *t, double v, int strict)
+{
+	size_t k = block_for(t, v, strict);
+	const struct tailprob_block *b;
+
+	if (k == t->nblocks)
+		k = t->nblocks - 1;
+	b = blk(t, k);
+	for (size_t j = 0; j < b->size; j += 8)
+		__builtin_prefetch(b->v + j);
+}
+
+void tailprob_prefetch(const struct tailprob *t, double v)
+{
+	if (t->n == 0 || !isfinite(v))
+		return;
+	prefetch_block(t, v, 1);
+}
+
+void tailprob_prefetch_oldest(const struct tailprob *t)
+{
+	if (t->n == t->cap)
+		prefetch_block(t, t->ring[t->head], 0);
 }

@@ -17,8 +17,9 @@
  *     0) the scale is the mean excess of the whole history over its
  *     minimum, and only a constant history gives p = 0 above it.
  * The history is the last `cap` pushed values, kept sorted in blocks of
- * at most TAILPROB_BLOCK: O(log cap + cap / TAILPROB_BLOCK) to query or to
- * push (a push moves at most a block).  The threshold u is refit every
+ * at most TAILPROB_BLOCK: O(TAILPROB_BLOCK + cap / TAILPROB_BLOCK) to query
+ * or to push (branch-free counts over the block maxima and one block instead
+ * of binary searches; a push moves at most a block).  The threshold u is refit every
  * TAILPROB_REFIT pushes (O(tail * cap)); the values above it and their mean
  * excess are kept exact at every push.
  */
@@ -62,6 +63,7 @@ struct tailprob {
 	 */
 	double u, excess, flat;
 	size_t above, since_fit;
+	int avx2;   /* count with AVX2 (set by tailprob_init when the CPU has it; same results) */
 };
 
 /* Returns 0, or -1 when out of memory.  tail in (0, 0.5]. */
@@ -85,5 +87,13 @@ void tailprob_push(struct tailprob *t, double v);
  * one search of the history where v falls in its bulk.
  */
 double tailprob_p_push(struct tailprob *t, double v);
+
+/*
+ * Hints: fetch into the cache the part of the history that a push of v (or
+ * the removal of the oldest value at the next push) will touch, so that the
+ * memory latency overlaps with other work.  No effect on any result.
+ */
+void tailprob_prefetch(const struct tailprob *t, double v);
+void tailprob_prefetch_oldest(const struct tailprob *t);
 
 #endif
