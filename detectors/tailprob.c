@@ -3,6 +3,7 @@
  * tail, over the last values of a statistic kept in a blocked sorted list.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,7 +56,8 @@ void tailprob_release(struct tailprob *t)
 	free(t->cnt);
 	t->ring = t->top = NULL;
 	t->blocks = NULL;
-	t->order = t->spare = t->cnt = NULL;
+	t->order = t->spare = NULL;
+	t->cnt = NULL;
 	t->n = t->nblocks = 0;
 }
 
@@ -80,13 +82,13 @@ static void sync(struct tailprob *t, size_t k)
  * loads of the run instead of a chain of dependent loads and mispredicted
  * branches as a binary search does; a block is at most TAILPROB_BLOCK values.
  */
-#define COUNT_BELOW(NAME, LANES, ATTR) \
-typedef double NAME##_lanes __attribute__((vector_size(LANES * sizeof(double)))); \
-typedef long long NAME##_mask __attribute__((vector_size(LANES * sizeof(double)))); \
-ATTR static size_t NAME(const double *w, size_t n, double x, int strict) \
+#define COUNTS(SUFFIX, LANES, ATTR) \
+typedef double lanes_##SUFFIX __attribute__((vector_size(LANES * sizeof(double)))); \
+typedef long long mask_##SUFFIX __attribute__((vector_size(LANES * sizeof(double)))); \
+ATTR static size_t count_below_##SUFFIX(const double *w, size_t n, double x, int strict) \
 { \
-	NAME##_mask c0 = { 0 }, c1 = c0, c2 = c0, c3 = c0; \
-	NAME##_lanes lx = (NAME##_lanes){ 0 } + x, l0, l1, l2, l3; \
+	mask_##SUFFIX c0 = { 0 }, c1 = c0, c2 = c0, c3 = c0; \
+	lanes_##SUFFIX lx = (lanes_##SUFFIX){ 0 } + x, l0, l1, l2, l3; \
 	size_t i = 0; \
 	long long c = 0; \
 \
@@ -113,11 +115,46 @@ ATTR static size_t NAME(const double *w, size_t n, double x, int strict) \
 	for (; i < n; i++) \
 		c += strict ? w[i] <= x : w[i] < x; \
 	return (size_t)c; \
+} \
+\
+/* How many of the ascending top[0..n) are < x, and the sum of their cnt[]. */ \
+ATTR static size_t tops_below_##SUFFIX(const double *top, const uint64_t *cnt, size_t n, double x, \
+                                       uint64_t *sum) \
+{ \
+	mask_##SUFFIX c0 = { 0 }, c1 = c0, s0 = c0, s1 = c0, m0, m1, n0, n1; \
+	lanes_##SUFFIX lx = (lanes_##SUFFIX){ 0 } + x, l0, l1; \
+	size_t i = 0; \
+	long long c = 0, t = 0; \
+\
+	for (; i + 2 * LANES <= n; i += 2 * LANES) { \
+		memcpy(&l0, top + i, sizeof(l0)); \
+		memcpy(&l1, top + i + LANES, sizeof(l1)); \
+		memcpy(&n0, cnt + i, sizeof(n0)); \
+		memcpy(&n1, cnt + i + LANES, sizeof(n1)); \
+		m0 = l0 < lx; \
+		m1 = l1 < lx; \
+		c0 += m0; \
+		c1 += m1; \
+		s0 += n0 & m0; \
+		s1 += n1 & m1; \
+	} \
+	c0 += c1; \
+	s0 += s1; \
+	for (int k = 0; k < LANES; k++) { \
+		c -= c0[k]; \
+		t += s0[k]; \
+	} \
+	for (; i < n && top[i] < x; i++) { \
+		c++; \
+		t += (long long)cnt[i]; \
+	} \
+	*sum = (uint64_t)t; \
+	return (size_t)c; \
 }
 
-COUNT_BELOW(count_below_sse, 2, )
+COUNTS(sse, 2, )
 #ifdef TAILPROB_AVX2
-COUNT_BELOW(count_below_avx2, 4, __attribute__((target("avx2"))))
+COUNTS(avx2, 4, __attribute__((target("avx2"))))
 #endif
 
 static size_t count_below(const struct tailprob *t, const double *w, size_t n, double x, int strict)
@@ -130,42 +167,38 @@ static size_t count_below(const struct tailprob *t, const double *w, size_t n, d
 	return count_below_sse(w, n, x, strict);
 }
 
+/* The first block whose largest value is >= v (nblocks if none), and the number of values in the blocks before it. */
+static size_t block_below(const struct tailprob *t, double v, size_t *below)
+{
+	uint64_t sum;
+	size_t k;
+
+#ifdef TAILPROB_AVX2
+	if (t->avx2)
+		k = tops_below_avx2(t->top, t->cnt, t->nblocks, v, &sum);
+	else
+#endif
+		k = tops_below_sse(t->top, t->cnt, t->nblocks, v, &sum);
+	*below = (size_t)sum;
+	return k;
+}
+
 /* The first block (in value order) whose largest value is >= v (> v when strict); nblocks if none. */
 static size_t block_for(const struct tailprob *t, double v, int strict)
 {
 	return count_below(t, t->top, t->nblocks, v, strict);
 }
 
-/* How many values are at or after position pos of the k-th block (k < nblocks). */
-static size_t count_from(const struct tailprob *t, size_t k, size_t pos)
+/* How many values are >= v. */
+static size_t count_above(const struct tailprob *t, double v)
 {
-	size_t c = t->cnt[k] - pos;
-
-	/* the blocks on the shorter side: above k, or below it (n less them and block k) */
-	if (2 * k >= t->nblocks) {
-		for (size_t j = k + 1; j < t->nblocks; j++)
-			c += t->cnt[j];
-		return c;
-	}
-	{
-		size_t below = t->cnt[k] - c;
-
-		for (size_t j = 0; j < k; j++)
-			below += t->cnt[j];
-		return t->n - below;
-	}
-}
-
-/* How many values are >= v (> v when strict). */
-static size_t count_above(const struct tailprob *t, double v, int strict)
-{
-	size_t k = block_for(t, v, strict);
+	size_t below, k = block_below(t, v, &below);
 	const struct tailprob_block *b;
 
 	if (k == t->nblocks)
 		return 0;
 	b = blk(t, k);
-	return count_from(t, k, count_below(t, b->v, b->size, v, strict));
+	return t->n - below - count_below(t, b->v, b->size, v, 0);
 }
 
 /* The value of rank r (0-based, ascending). */
@@ -345,7 +378,7 @@ double tailprob_p(const struct tailprob *t, double v)
 	if (isnan(v) || n == 0)
 		return 1;
 	if (!(v > t->u))
-		return ((double)count_above(t, v, 0) + 1) / ((double)n + 1);
+		return ((double)count_above(t, v) + 1) / ((double)n + 1);
 	me = mean_excess(t);
 	if (isinf(v) || !(me > 0))
 		return 0;   /* beyond u where nothing ever was: unprecedented */
@@ -424,7 +457,7 @@ void tailprob_push(struct tailprob *t, double v)
 
 double tailprob_p_push(struct tailprob *t, double v)
 {
-	size_t k, j;
+	size_t k, j, below;
 	double p, old;
 
 	if (!isfinite(v) || t->n == 0 || v > t->u) {
@@ -437,7 +470,7 @@ double tailprob_p_push(struct tailprob *t, double v)
 	 * can be inserted (before its equals: the sorted values are the same
 	 * whichever side of them v goes).
 	 */
-	k = block_for(t, v, 0);
+	k = block_below(t, v, &below);
 	if (k == t->nblocks) {
 		k = t->nblocks - 1;
 		j = t->cnt[k];
@@ -446,7 +479,7 @@ double tailprob_p_push(struct tailprob *t, double v)
 		const struct tailprob_block *b = blk(t, k);
 
 		j = count_below(t, b->v, b->size, v, 0);
-		p = ((double)count_from(t, k, j) + 1) / ((double)t->n + 1);
+		p = ((double)(t->n - below - j) + 1) / ((double)t->n + 1);
 	}
 	/* the same bookkeeping as tailprob_push(), v inserted before the oldest value leaves */
 	insert_at(t, k, j, v);

@@ -27,6 +27,7 @@
 #define VIGIL_DETECTORS_TAILPROB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TAILPROB_REFIT 16
 
@@ -55,7 +56,7 @@ struct tailprob {
 	 * one contiguous array instead of visiting every block.
 	 */
 	double *top;
-	size_t *cnt;
+	uint64_t *cnt;
 	/*
 	 * The tail: threshold u (refit every TAILPROB_REFIT pushes), and the
 	 * count and total excess of the values above it, kept exact at every
