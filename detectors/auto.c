@@ -73,6 +73,12 @@ struct autod {
  * multiplied by t / AUTO_LEARN at the t-th scored point.
  */
 #define AUTO_LEARN 2000.0
+/*
+ * Pushes between refits of a view's tail threshold (tailprob.c): the refit
+ * walks the top tenth of the history, and over `history` values u barely
+ * moves in 64 pushes; the count and excess above it stay exact at every push.
+ */
+#define AUTO_REFIT 64
 /* The shift view: the mean deviation of the last AUTO_SHIFT points from their expected values. */
 #define AUTO_SHIFT 16
 
@@ -163,6 +169,15 @@ static void run_release(struct auto_run *ar)
 	free(ar->raw);
 }
 
+/* A view's calibration over the last `history` statistics. */
+static int view_init(struct tailprob *t, size_t history)
+{
+	if (tailprob_init(t, history, AUTO_TAIL))
+		return -1;
+	t->refit = AUTO_REFIT;
+	return 0;
+}
+
 static int run_init(const struct autod *a, struct auto_run *ar)
 {
 	int rc = 0;
@@ -170,7 +185,7 @@ static int run_init(const struct autod *a, struct auto_run *ar)
 	memset(ar, 0, sizeof(*ar));
 	rc |= sortwin_init(&ar->level, a->window);
 	for (int v = 0; v < N_VIEWS; v++)
-		rc |= tailprob_init(&ar->tp[v], a->history, AUTO_TAIL);
+		rc |= view_init(&ar->tp[v], a->history);
 	if (a->pattern)
 		rc |= leftmp_init(&ar->mp, a->pattern, a->pattern_history, 1, 0);
 	ar->raw = calloc(a->refractory + 1, sizeof(double));
@@ -320,7 +335,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 				ar.shift_n = 0;
 				ar.shift_sum = 0;
 				tailprob_release(&ar.tp[VIEW_SHIFT]);
-				if (tailprob_init(&ar.tp[VIEW_SHIFT], a->history, AUTO_TAIL)) {
+				if (view_init(&ar.tp[VIEW_SHIFT], a->history)) {
 					run_release(&ar);
 					return host->error(d, "out of memory");
 				}

@@ -25,6 +25,7 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail)
 	t->cap = cap ? cap : 1;
 	t->tail = tail > 0 && tail <= 0.5 ? tail : 0.1;
 	t->u = INFINITY;
+	t->refit = TAILPROB_REFIT;
 #ifdef TAILPROB_AVX2
 	__builtin_cpu_init();
 	t->avx2 = __builtin_cpu_supports("avx2");
@@ -439,7 +440,7 @@ static int push_ring(struct tailprob *t, double v, double *old)
 
 static void refit_due(struct tailprob *t)
 {
-	if (++t->since_fit >= TAILPROB_REFIT || t->n <= 4 * TAILPROB_MIN_FOR_TAIL)
+	if (++t->since_fit >= t->refit || t->n <= 4 * TAILPROB_MIN_FOR_TAIL)
 		tail_fit(t);
 }
 

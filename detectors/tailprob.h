@@ -19,9 +19,10 @@
  * The history is the last `cap` pushed values, kept sorted in blocks of
  * at most TAILPROB_BLOCK: O(TAILPROB_BLOCK + cap / TAILPROB_BLOCK) to query
  * or to push (branch-free counts over the block maxima and one block instead
- * of binary searches; a push moves at most a block).  The threshold u is refit every
- * TAILPROB_REFIT pushes (O(tail * cap)); the values above it and their mean
- * excess are kept exact at every push.
+ * of binary searches; a push moves at most a block).  The threshold u is
+ * refit every `refit` pushes (O(tail * cap); TAILPROB_REFIT unless the
+ * caller sets another interval); the values above it and their mean excess
+ * are kept exact at every push.
  */
 #ifndef VIGIL_DETECTORS_TAILPROB_H
 #define VIGIL_DETECTORS_TAILPROB_H
@@ -58,12 +59,13 @@ struct tailprob {
 	double *top;
 	uint64_t *cnt;
 	/*
-	 * The tail: threshold u (refit every TAILPROB_REFIT pushes), and the
+	 * The tail: threshold u (refit every `refit` pushes), and the
 	 * count and total excess of the values above it, kept exact at every
 	 * push; `flat` is the scale used when nothing is above u.
 	 */
 	double u, excess, flat;
 	size_t above, since_fit;
+	size_t refit;   /* TAILPROB_REFIT after tailprob_init(); a caller may set another (>= 1) */
 	int avx2;   /* count with AVX2 (set by tailprob_init when the CPU has it; same results) */
 };
 

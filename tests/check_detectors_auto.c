@@ -202,13 +202,13 @@ END_TEST
 
 /*
  * The calibration from scratch: the last `cap` values sorted, the tail
- * threshold u refit at the same pushes as tailprob.c (every
- * TAILPROB_REFIT, and at each of the first 80), with the count and excess
+ * threshold u refit at the same pushes as tailprob.c (every `refit`, and
+ * at each of the first 80), with the count and excess
  * above it recomputed at every query.
  */
 struct ref_tail {
 	double *hist, *sorted, u, flat;
-	size_t cap, n, head, since;
+	size_t cap, n, head, since, refit;
 };
 
 static void ref_sort(struct ref_tail *r)
@@ -225,7 +225,7 @@ static void ref_push(struct ref_tail *r, double v)
 	} else {
 		r->hist[r->n++] = v;
 	}
-	if (++r->since >= TAILPROB_REFIT || r->n <= 80) {
+	if (++r->since >= r->refit || r->n <= 80) {
 		size_t ku = (size_t)(0.9 * (double)r->n);
 		double sum = 0;
 
@@ -292,15 +292,16 @@ static double ref_inverse(struct ref_tail *r, double p, int *tail)
  * p-values of the computation from scratch, over thousands of block splits
  * and merges: the conformal p-values and their inverse exactly, the tail
  * within rounding; and tailprob_p_push(), which inserts the new value where
- * its p-value search found it, keeps the same history.  Run twice: with
- * the counts in AVX2 when the CPU has it (_i 0), and on the portable path
- * (_i 1); the prefetch hints are called at every step and change nothing.
+ * its p-value search found it, keeps the same history.  Run three times:
+ * with the counts in AVX2 when the CPU has it (_i 0), on the portable path
+ * (_i 1), and with the tail refit every 64 pushes as auto does (_i 2); the
+ * prefetch hints are called at every step and change nothing.
  */
 START_TEST(test_tailprob_matches_reference)
 {
 	size_t cap = 700, n = 9000;
 	struct tailprob t;
-	struct ref_tail r = { .cap = cap, .u = INFINITY };
+	struct ref_tail r = { .cap = cap, .u = INFINITY, .refit = _i == 2 ? 64 : TAILPROB_REFIT };
 	double *vals = malloc(n * sizeof(double));
 
 	r.hist = malloc(cap * sizeof(double));
@@ -320,6 +321,7 @@ START_TEST(test_tailprob_matches_reference)
 	ck_assert_int_eq(tailprob_init(&t, cap, 0.1), 0);
 	if (_i == 1)
 		t.avx2 = 0;
+	t.refit = r.refit;
 	for (size_t i = 0; i < n; i++) {
 		double q[4] = { vals[i / 2], 3.5, 0, vals[i] };
 		int pushed = 0;
@@ -378,7 +380,7 @@ static Suite *auto_suite(void)
 	tcase_add_loop_test(tc, test_shift_and_dip_minutes, 0, N_PLANTED);
 	tcase_add_test(tc, test_rarity_ranks);
 	tcase_add_test(tc, test_false_alarms_fall);
-	tcase_add_loop_test(tc, test_tailprob_matches_reference, 0, 2);
+	tcase_add_loop_test(tc, test_tailprob_matches_reference, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }
