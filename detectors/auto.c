@@ -287,8 +287,9 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 		double v = x[i], p[N_VIEWS], stat[N_VIEWS], refs[N_VIEWS];
 		double med = NAN, scale = NAN, ref = NAN, pmin = 1, score;
 		int views = 0, best = -1;
+		size_t at = i % ring;
 
-		ar.raw[i % ring] = 0;
+		ar.raw[at] = 0;
 		for (int k = 0; k < N_VIEWS; k++) {
 			p[k] = 1;
 			stat[k] = refs[k] = NAN;
@@ -397,16 +398,23 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			r->rarity[i] = pmin >= 1 ? 0 : -log10(pmin);
 		pmin = fmin(1, pmin);
 		score = 1 - pmin;
-		ar.raw[i % ring] = score;
+		ar.raw[at] = score;
 		/*
 		 * report an alarm once: within the refractory span, only stronger
-		 * evidence scores (an infinite value, a broken source, always does)
+		 * evidence scores (an infinite value, a broken source, always does);
+		 * the span's points are the `back` ring slots before `at`
 		 */
-		for (size_t j = i > a->refractory ? i - a->refractory : 0; j < i && !isinf(v); j++)
-			if (ar.raw[j % ring] >= score) {
-				score = 0;
-				break;
+		{
+			size_t back = i < a->refractory ? i : a->refractory, j = at + ring - back;
+
+			for (j = j >= ring ? j - ring : j; back > 0 && !isinf(v); back--) {
+				if (ar.raw[j] >= score) {
+					score = 0;
+					break;
+				}
+				j = j + 1 == ring ? 0 : j + 1;
 			}
+		}
 		r->score[i] = score;
 		if (score > 0 && pmin <= a->alpha) {
 			r->anomaly[i] = 1;

@@ -45,7 +45,7 @@ void sortwin_push(struct sortwin *w, double v)
 		}
 		w->sorted[q] = v;
 		w->ring[w->head] = v;
-		w->head = (w->head + 1) % w->cap;
+		w->head = w->head + 1 == w->cap ? 0 : w->head + 1;   /* no division per push */
 		return;
 	}
 	kit_sorted_insert(w->sorted, w->n, v);

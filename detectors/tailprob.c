@@ -426,7 +426,7 @@ static int push_ring(struct tailprob *t, double v, double *old)
 			t->above--;
 		}
 		t->ring[t->head] = v;
-		t->head = (t->head + 1) % t->cap;
+		t->head = t->head + 1 == t->cap ? 0 : t->head + 1;   /* no division per push */
 	} else {
 		t->ring[(t->head + t->n) % t->cap] = v;
 		t->n++;
