@@ -79,9 +79,11 @@ static void sync(struct tailprob *t, size_t k)
 /*
  * Branch-free counting over a sorted run: how many of w[0..n) are < x (<= x
  * when strict), which for ascending w is the lower (upper) bound of x.  The
- * comparisons are independent, four lanes at a time, so a count costs the
- * loads of the run instead of a chain of dependent loads and mispredicted
- * branches as a binary search does; a block is at most TAILPROB_BLOCK values.
+ * comparisons are independent, two lanes at a time with SSE2 or four with
+ * AVX2 (chosen at run time, t->avx2), so a count costs the loads of the run
+ * instead of a chain of dependent loads and mispredicted branches as a binary
+ * search does; a block is at most TAILPROB_BLOCK values.  Defined once per
+ * lane width: the macro's body is the same code for both.
  */
 #define COUNTS(SUFFIX, LANES, ATTR) \
 typedef double lanes_##SUFFIX __attribute__((vector_size(LANES * sizeof(double)))); \
@@ -490,6 +492,7 @@ double tailprob_p_push(struct tailprob *t, double v)
 	return p;
 }
 
+/* Prefetch the block a search for v lands in (nblocks > 0). */
 static void prefetch_block(const struct tailprob *t, double v, int strict)
 {
 	size_t k = block_for(t, v, strict);
