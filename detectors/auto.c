@@ -73,6 +73,13 @@ struct autod {
  * multiplied by t / AUTO_LEARN at the t-th scored point.
  */
 #define AUTO_LEARN 2000.0
+/*
+ * Sampling is regular when at least this fraction of the intervals are the
+ * median step: the earlier cycles are then found by time, so that a gap
+ * does not shift "the same time yesterday"; on irregular sampling a time
+ * rarely has a point within half a step, and position is the better guess.
+ */
+#define AUTO_REGULAR 0.9
 /* The shift view: the mean deviation of the last AUTO_SHIFT points from their expected values. */
 #define AUTO_SHIFT 16
 
@@ -147,11 +154,13 @@ struct auto_run {
 	double *raw;         /* 1 - p of the last refractory + 1 points (a ring), before the refractory rule */
 	size_t period, week, next_check, scored;
 	int64_t step;        /* the median sampling step at the last period check (ms) */
+	int64_t step_by_time; /* step when earlier cycles are found by time (regular sampling), else 0 */
 	double cur;          /* the value being explained */
 	double shift[AUTO_SHIFT];   /* the last deviations from the expected value (a ring) */
 	double shift_sum;
 	size_t shift_n, shift_w;
 	size_t shift_period; /* the period whose seasonal reference the shift view follows (0: the median) */
+	size_t cyc[2][AUTO_CYCLES]; /* where the seasonal and weekly views last found each earlier cycle */
 };
 
 static void run_release(struct auto_run *ar)
@@ -181,15 +190,61 @@ static int run_init(const struct autod *a, struct auto_run *ar)
 	return rc ? -1 : 0;
 }
 
-/* |v - the median of the same phase in up to AUTO_CYCLES earlier cycles of `per` points| / scale */
-static double cycle_dev(const double *x, size_t i, size_t per, double v, double scale, double *ref)
+/*
+ * The value of the point `back` ms before point i, found by time (within
+ * half a step), not by position: a gap in the data (missing rows, not NaN
+ * values) must not make "the same time yesterday" a point 40 minutes off.
+ * *j is where the last search of this cycle ended: the target time only
+ * grows with i, so the walk is O(1) a point.  NaN when no point is there.
+ * On a regular series this is x[i - back / step], bit for bit the
+ * positional lookup.
+ */
+static double value_back(const struct vigil_series *s, size_t i, int64_t back, int64_t step, size_t *j)
 {
+	const int64_t *ts = s->ts_ms;
+	int64_t target = ts[i] - back, half = step / 2;
+
+	if (*j >= i || ts[*j] > target + half)
+		*j = 0;   /* the period or the step changed: look again from the start */
+	if (ts[0] > target + half)
+		return NAN;
+	/* the last point at or before target + half (binary search the first time, then a walk) */
+	if (*j == 0) {
+		size_t lo = 0, hi = i;
+
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ts[mid] <= target + half)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		*j = lo;
+	}
+	while (*j + 1 < i && ts[*j + 1] <= target + half)
+		(*j)++;
+	return ts[*j] > target - half || (half == 0 && ts[*j] == target) ? s->values[*j] : NAN;
+}
+
+/*
+ * |v - the median of the same phase in up to AUTO_CYCLES earlier cycles of
+ * `per` points| / scale.  With a known step the earlier cycles are found by
+ * time (value_back), else by position.  cyc holds the walks' positions.
+ */
+static double cycle_dev(const struct vigil_series *s, size_t i, size_t per, int64_t step, size_t *cyc, double v,
+                        double scale, double *ref)
+{
+	const double *x = s->values;
 	double c[AUTO_CYCLES];
 	size_t nc = 0;
 
-	for (size_t k = 1; k <= AUTO_CYCLES && k * per <= i; k++)
-		if (isfinite(x[i - k * per]))
-			c[nc++] = x[i - k * per];
+	for (size_t k = 1; k <= AUTO_CYCLES && k * per <= i; k++) {
+		double y = step > 0 ? value_back(s, i, (int64_t)(k * per) * step, step, &cyc[k - 1]) : x[i - k * per];
+
+		if (isfinite(y))
+			c[nc++] = y;
+	}
 	if (!nc)
 		return NAN;
 	*ref = kit_median(c, nc);
@@ -217,6 +272,8 @@ static int check_period(const struct autod *a, struct auto_run *ar, const struct
 		return -1;
 	ar->period = per;
 	ar->step = period_median_step(s->ts_ms, i);
+	/* earlier cycles by time when the sampling is regular (gaps aside), else by position */
+	ar->step_by_time = ar->step > 0 && period_regular_fraction(s->ts_ms, i, ar->step) >= AUTO_REGULAR ? ar->step : 0;
 	ar->week = 0;
 	if (per && ar->step > 0 && (int64_t)per * ar->step == PERIOD_DAY_MS && PERIOD_WEEK_MS % ar->step == 0)
 		ar->week = (size_t)(PERIOD_WEEK_MS / ar->step);
@@ -289,10 +346,11 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			stat[VIEW_LEVEL] = directed(kit_ratio(v - med, scale, med), a->dir);
 			refs[VIEW_LEVEL] = med;
 			if (ar.period && i >= ar.period)
-				stat[VIEW_SEASONAL] = directed(cycle_dev(x, i, ar.period, v, scale, &refs[VIEW_SEASONAL]),
-				                               a->dir);
+				stat[VIEW_SEASONAL] = directed(cycle_dev(s, i, ar.period, ar.step_by_time, ar.cyc[0], v, scale,
+				                                         &refs[VIEW_SEASONAL]), a->dir);
 			if (ar.week && i >= ar.week)
-				stat[VIEW_WEEKLY] = directed(cycle_dev(x, i, ar.week, v, scale, &refs[VIEW_WEEKLY]), a->dir);
+				stat[VIEW_WEEKLY] = directed(cycle_dev(s, i, ar.week, ar.step_by_time, ar.cyc[1], v, scale,
+				                                       &refs[VIEW_WEEKLY]), a->dir);
 		}
 		if (a->pattern) {
 			double dist = leftmp_step(&ar.mp, x, i);

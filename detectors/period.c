@@ -86,6 +86,17 @@ int64_t period_median_step(const int64_t *ts, size_t n)
 	return med;
 }
 
+double period_regular_fraction(const int64_t *ts, size_t n, int64_t step)
+{
+	size_t lim = n > 4097 ? 4097 : n, same = 0;
+
+	if (n < 2)
+		return 0;
+	for (size_t i = n - lim + 1; i < n; i++)
+		same += ts[i] - ts[i - 1] == step;
+	return (double)same / (double)(lim - 1);
+}
+
 static size_t next_pow2(size_t n)
 {
 	size_t p = 1;

@@ -94,6 +94,13 @@ int64_t period_snap_calendar(size_t *period, int64_t step_ms);
 int64_t period_median_step(const int64_t *ts, size_t n);
 
 /*
+ * The fraction of the last (up to 4 096) intervals of ts[0..n) that are
+ * `step` long: near 1 for regular sampling, gaps (missing rows) aside; low
+ * for irregular sampling.  0 when there is no interval.
+ */
+double period_regular_fraction(const int64_t *ts, size_t n, int64_t step);
+
+/*
  * The period to use for point `at` of a series, from points 0..at-1 only:
  * the fixed value, the duration over the median step of ts[0..at), or the
  * detected period of x[0..at) (0 if none or too short), snapped to a

@@ -3,7 +3,8 @@
  * calendar periods (a daily cycle of 1440 points, not 1437), level shifts up
  * and down and dips found within minutes, periods reported as durations, a
  * rarity that ranks alerts, false alarms that fall as a series is learned,
- * and the one duration grammar of the `period` param; the calibration's
+ * and the one duration grammar of the `period` param; earlier cycles found
+ * by time when rows are missing; the calibration's
  * incremental bookkeeping against a computation from scratch.
  */
 #include <math.h>
@@ -153,6 +154,53 @@ START_TEST(test_shift_and_dip_minutes)
 	              count_flags(&d, 3 * DAY, at));
 	detection_release(&d);
 	free(v);
+}
+END_TEST
+
+/*
+ * Rows missing (an exporter down for an hour, a scrape gap): the same time
+ * yesterday is found by time, not by position, so neither the points after
+ * a gap nor a +5 sigma shift a day later are compared with the wrong minute.
+ * Here a daily cycle as wide as 50 sigma, three gaps of 61, 37 and 23
+ * minutes on days 3 and 4, and the shift on day 5, 5 h in.
+ */
+START_TEST(test_shift_after_missing_rows)
+{
+	static const size_t gap_at[] = { 3 * DAY + 500, 4 * DAY + 100, 4 * DAY + 900 };
+	static const size_t gap_len[] = { 61, 37, 23 };
+	size_t n = 0, cap = 6 * DAY, at = SIZE_MAX, hit;
+	double *v = malloc(cap * sizeof(*v));
+	int64_t *ts = malloc(cap * sizeof(*ts));
+	int64_t onset = DETUTIL_T0_MS + (5 * DAY + 300) * (int64_t)DETUTIL_STEP_MS;
+	struct detection d;
+	const char *why;
+
+	rng_seed(23);
+	for (size_t t = 0; t < cap; t++) {
+		int skip = 0;
+
+		for (size_t g = 0; g < 3; g++)
+			skip |= t >= gap_at[g] && t < gap_at[g] + gap_len[g];
+		if (skip)
+			continue;
+		ts[n] = DETUTIL_T0_MS + (int64_t)t * DETUTIL_STEP_MS;
+		v[n] = 100 + 50 * sin(2 * M_PI * (double)(t % DAY) / DAY) + gauss() + (ts[n] >= onset ? 5 : 0);
+		if (ts[n] == onset)
+			at = n;
+		n++;
+	}
+	ck_assert_uint_eq(n, cap - 121);
+	d = run_ts("auto", NULL, ts, v, n);
+	hit = first_flag(&d, at, at + 16);
+	ck_assert_msg(hit != SIZE_MAX, "the +5 sigma shift at %zu is not flagged within 15 min", at);
+	why = reason_at(&d, hit);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(strstr(why, "(period 1d)") != NULL, "reason '%s'", why);
+	/* the day after each gap is compared with the right minutes: no alarm there */
+	ck_assert_msg(count_flags(&d, 3 * DAY, at) <= 1, "%zu false alarms after the gaps", count_flags(&d, 3 * DAY, at));
+	detection_release(&d);
+	free(v);
+	free(ts);
 }
 END_TEST
 
@@ -369,6 +417,7 @@ static Suite *auto_suite(void)
 	tcase_add_test(tc, test_period_duration_grammar);
 	tcase_add_test(tc, test_daily_period_is_a_day);
 	tcase_add_loop_test(tc, test_shift_and_dip_minutes, 0, N_PLANTED);
+	tcase_add_test(tc, test_shift_after_missing_rows);
 	tcase_add_test(tc, test_rarity_ranks);
 	tcase_add_test(tc, test_false_alarms_fall);
 	tcase_add_test(tc, test_tailprob_matches_reference);
