@@ -268,12 +268,12 @@ static int check_period(const struct autod *a, struct auto_run *ar, const struct
 {
 	size_t per = 0;
 
-	if (period_resolve(&a->period, s->values, s->ts_ms, i, 0, &per))
-		return -1;
-	ar->period = per;
 	ar->step = period_median_step(s->ts_ms, i);
 	/* earlier cycles by time when the sampling is regular (gaps aside), else by position */
 	ar->step_by_time = ar->step > 0 && period_regular_fraction(s->ts_ms, i, ar->step) >= AUTO_REGULAR ? ar->step : 0;
+	if (period_resolve_timed(&a->period, s->values, s->ts_ms, i, ar->step_by_time, &per))
+		return -1;
+	ar->period = per;
 	ar->week = 0;
 	if (per && ar->step > 0 && (int64_t)per * ar->step == PERIOD_DAY_MS && PERIOD_WEEK_MS % ar->step == 0)
 		ar->week = (size_t)(PERIOD_WEEK_MS / ar->step);
