@@ -5,8 +5,9 @@
  * point is unusual:
  *   level     |x - median| / scale over the last `window` finite points
  *             (robust z-score: spikes, dips, level shifts);
- *   seasonal  |x - the median of x one, two and three periods earlier| /
- *             scale, the period detected from the data (period.c, snapped
+ *   seasonal  |x - the median of x one, two and three periods earlier
+ *             (found by time on regular series)| / the level scale averaged
+ *             over two periods, the period detected from the data (period.c, snapped
  *             to 1 h / 1 d / 1 w when the step divides them) or given
  *             (seasonal breaks: a missing or changed daily pattern whose
  *             values are not unusual as such; the median keeps one odd cycle
@@ -160,7 +161,8 @@ struct auto_run {
 	double shift_sum;
 	size_t shift_n, shift_w;
 	size_t shift_period; /* the period whose seasonal reference the shift view follows (0: the median) */
-	size_t cyc[2][AUTO_CYCLES]; /* where the seasonal and weekly views last found each earlier cycle */
+	size_t cyc[2][AUTO_CYCLES];
+	double sscale;       /* the level scale, exponentially averaged over AUTO_SPAN_PERIODS periods */ /* where the seasonal and weekly views last found each earlier cycle */
 };
 
 static void run_release(struct auto_run *ar)
@@ -185,6 +187,7 @@ static int run_init(const struct autod *a, struct auto_run *ar)
 	ar->raw = calloc(a->refractory + 1, sizeof(double));
 	rc |= !ar->raw;
 	ar->next_check = period_first_check(&a->period);
+	ar->sscale = NAN;
 	if (rc)
 		run_release(ar);
 	return rc ? -1 : 0;
@@ -226,6 +229,19 @@ static double value_back(const struct vigil_series *s, size_t i, int64_t back, i
 		(*j)++;
 	return ts[*j] > target - half || (half == 0 && ts[*j] == target) ? s->values[*j] : NAN;
 }
+
+/*
+ * The seasonal and weekly views (and the shift view once it follows the
+ * seasonal reference) divide by the level scale averaged over about
+ * AUTO_SPAN_PERIODS periods: the spread of the raw values over `window`
+ * points swings with the part of the cycle the window holds (four-fold on
+ * a minute series with a daily swing, whose window is 1.4 days), so a
+ * deviation of the same size would read four times larger at one hour
+ * than at another, and the calibration would learn the swing.
+ */
+#ifndef AUTO_SPAN_PERIODS
+#define AUTO_SPAN_PERIODS 2.0
+#endif
 
 /*
  * |v - the median of the same phase in up to AUTO_CYCLES earlier cycles of
@@ -327,7 +343,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 	ar.shift_w = sw;
 	for (size_t i = 0; i < n; i++) {
 		double v = x[i], p[N_VIEWS], stat[N_VIEWS], refs[N_VIEWS];
-		double med = NAN, scale = NAN, ref = NAN, pmin = 1, score;
+		double med = NAN, scale = NAN, rscale, ref = NAN, pmin = 1, score;
 		int views = 0, best = -1;
 
 		ar.raw[i % ring] = 0;
@@ -341,15 +357,22 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 		}
 		if (ar.level.n >= 3)
 			sortwin_stats(&ar.level, &med, &scale);
+		/* the seasonal views' scale: the level scale averaged over two periods (see AUTO_SPAN_PERIODS) */
+		if (isfinite(scale)) {
+			double span = ar.period ? AUTO_SPAN_PERIODS * (double)ar.period : 1;
+
+			ar.sscale = isnan(ar.sscale) ? scale : ar.sscale + (scale - ar.sscale) / span;
+		}
+		rscale = ar.sscale;
 
 		if (!isnan(med) && !isnan(v)) {
 			stat[VIEW_LEVEL] = directed(kit_ratio(v - med, scale, med), a->dir);
 			refs[VIEW_LEVEL] = med;
 			if (ar.period && i >= ar.period)
-				stat[VIEW_SEASONAL] = directed(cycle_dev(s, i, ar.period, ar.step_by_time, ar.cyc[0], v, scale,
+				stat[VIEW_SEASONAL] = directed(cycle_dev(s, i, ar.period, ar.step_by_time, ar.cyc[0], v, rscale,
 				                                         &refs[VIEW_SEASONAL]), a->dir);
 			if (ar.week && i >= ar.week)
-				stat[VIEW_WEEKLY] = directed(cycle_dev(s, i, ar.week, ar.step_by_time, ar.cyc[1], v, scale,
+				stat[VIEW_WEEKLY] = directed(cycle_dev(s, i, ar.week, ar.step_by_time, ar.cyc[1], v, rscale,
 				                                       &refs[VIEW_WEEKLY]), a->dir);
 		}
 		if (a->pattern) {
@@ -366,7 +389,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			 * missing is skipped, not compared with the median)
 			 */
 			int k = ar.period && i >= ar.period ? VIEW_SEASONAL : VIEW_LEVEL;
-			double e = isnan(stat[k]) ? NAN : kit_ratio(v - refs[k], scale, refs[k]);
+			double e = isnan(stat[k]) ? NAN : kit_ratio(v - refs[k], k == VIEW_SEASONAL ? rscale : scale, refs[k]);
 
 			if ((k == VIEW_SEASONAL ? ar.period : 0) != ar.shift_period && !isnan(med)) {
 				/* deviations from another expectation: start the view afresh */
@@ -405,7 +428,8 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			 */
 			int k = !isnan(stat[VIEW_SEASONAL]) ? VIEW_SEASONAL : VIEW_LEVEL;
 			double q = tailprob_inverse(&ar.tp[k], a->alpha / (double)(views ? views : 1));
-			double w = isfinite(q) && isfinite(scale) ? q * scale : INFINITY;
+			double sc = k == VIEW_SEASONAL ? rscale : scale;
+			double w = isfinite(q) && isfinite(sc) ? q * sc : INFINITY;
 
 			ref = refs[k];
 			r->expected[i] = ref;

@@ -4,7 +4,7 @@
  * and down and dips found within minutes, periods reported as durations, a
  * rarity that ranks alerts, false alarms that fall as a series is learned,
  * and the one duration grammar of the `period` param; earlier cycles found
- * by time when rows are missing; the calibration's
+ * by time when rows are missing; shifts at any hour of a peaky day; the calibration's
  * incremental bookkeeping against a computation from scratch.
  */
 #include <math.h>
@@ -201,6 +201,35 @@ START_TEST(test_shift_after_missing_rows)
 	detection_release(&d);
 	free(v);
 	free(ts);
+}
+END_TEST
+
+/*
+ * A daily cycle with a tall afternoon peak, so the level view's spread over
+ * its 1.4-day window swings several-fold through the day: a +5 sigma shift is
+ * found within 15 min whatever the hour it starts (02:00, 08:00, 14:00 or
+ * 20:00 on day 5), because the seasonal views divide by the level scale
+ * averaged over two periods, not by its value of the moment.
+ */
+START_TEST(test_shift_any_hour)
+{
+	static const size_t hour[] = { 2, 8, 14, 20 };
+	size_t n = 6 * DAY + 600, at = 5 * DAY + 60 * hour[_i], hit;
+	double *v = malloc(n * sizeof(*v));
+	struct detection d;
+
+	rng_seed(31 + (uint64_t)_i);
+	for (size_t i = 0; i < n; i++) {
+		double h = (double)(i % DAY) / 60 - 14;
+
+		v[i] = 100 + 150 * exp(-h * h / 8) + 4 * gauss() + (i >= at ? 20 : 0);
+	}
+	d = run("auto", NULL, v, n);
+	hit = first_flag(&d, at, at + 16);
+	ck_assert_msg(hit != SIZE_MAX, "the +5 sigma shift at %zu:00 is not flagged within 15 min", hour[_i]);
+	ck_assert_msg(count_flags(&d, 3 * DAY, at) <= 1, "%zu false alarms before the shift", count_flags(&d, 3 * DAY, at));
+	detection_release(&d);
+	free(v);
 }
 END_TEST
 
@@ -418,6 +447,7 @@ static Suite *auto_suite(void)
 	tcase_add_test(tc, test_daily_period_is_a_day);
 	tcase_add_loop_test(tc, test_shift_and_dip_minutes, 0, N_PLANTED);
 	tcase_add_test(tc, test_shift_after_missing_rows);
+	tcase_add_loop_test(tc, test_shift_any_hour, 0, 4);
 	tcase_add_test(tc, test_rarity_ranks);
 	tcase_add_test(tc, test_false_alarms_fall);
 	tcase_add_test(tc, test_tailprob_matches_reference);
