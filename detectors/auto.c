@@ -162,7 +162,9 @@ struct auto_run {
 	size_t shift_n, shift_w;
 	size_t shift_period; /* the period whose seasonal reference the shift view follows (0: the median) */
 	size_t cyc[2][AUTO_CYCLES];
-	double sscale;       /* the level scale, exponentially averaged over AUTO_SPAN_PERIODS periods */ /* where the seasonal and weekly views last found each earlier cycle */
+	double sscale;       /* the level scale, exponentially averaged over AUTO_SPAN_PERIODS periods */
+	double logc;         /* the offset of the log ratios at this point (0: differences) */
+	int negative;        /* a negative value was seen: weekly and shift deviations are differences, not log ratios */ /* where the seasonal and weekly views last found each earlier cycle */
 };
 
 static void run_release(struct auto_run *ar)
@@ -239,9 +241,31 @@ static double value_back(const struct vigil_series *s, size_t i, int64_t back, i
  * deviation of the same size would read four times larger at one hour
  * than at another, and the calibration would learn the swing.
  */
+/*
+ * The weekly and shift views measure a deviation from the seasonal
+ * reference as a log ratio on a series never negative: log((v + c) /
+ * (ref + c)), c = AUTO_LOGC times the seasonal scale (so zeros are fine and
+ * the ratio does not change when the series is multiplied by a constant).
+ * A drop of 90 % then reads the same at a quiet hour as at the busy one,
+ * where counts and latencies are noisier; the seasonal view keeps
+ * differences, so a spike on additive noise keeps its full size there.
+ */
+#define AUTO_LOGC 0.3
 #ifndef AUTO_SPAN_PERIODS
 #define AUTO_SPAN_PERIODS 2.0
 #endif
+
+/*
+ * A deviation from a seasonal reference: with logc > 0 (a series never
+ * negative, see AUTO_LOGC) the log of the ratio of v + logc to ref + logc,
+ * measured against the level it happens at; else (v - ref) / scale.
+ */
+static double seasonal_dev(double v, double ref, double scale, double logc)
+{
+	if (logc > 0 && v >= 0 && ref >= 0)
+		return log((v + logc) / (ref + logc));
+	return kit_ratio(v - ref, scale, ref);
+}
 
 /*
  * |v - the median of the same phase in up to AUTO_CYCLES earlier cycles of
@@ -249,7 +273,7 @@ static double value_back(const struct vigil_series *s, size_t i, int64_t back, i
  * time (value_back), else by position.  cyc holds the walks' positions.
  */
 static double cycle_dev(const struct vigil_series *s, size_t i, size_t per, int64_t step, size_t *cyc, double v,
-                        double scale, double *ref)
+                        double scale, double logc, double *ref)
 {
 	const double *x = s->values;
 	double c[AUTO_CYCLES];
@@ -264,7 +288,7 @@ static double cycle_dev(const struct vigil_series *s, size_t i, size_t per, int6
 	if (!nc)
 		return NAN;
 	*ref = kit_median(c, nc);
-	return kit_ratio(v - *ref, scale, *ref);
+	return seasonal_dev(v, *ref, scale, logc);
 }
 
 /* A period of `points` as a duration ("1d") when the step is known, else as points. */
@@ -297,6 +321,12 @@ static int check_period(const struct autod *a, struct auto_run *ar, const struct
 	return 0;
 }
 
+/* A log ratio as the percentage by which a value is above (r > 0) or below the reference, both offset by c. */
+static double percent_off(double r)
+{
+	return 100 * (r >= 0 ? expm1(r) : -expm1(r));
+}
+
 static void set_reason(const struct autod *a, const struct auto_run *ar, struct vigil_result *r, size_t i,
                        int best, const double *stat, double med, double ref, double pmin)
 {
@@ -308,7 +338,12 @@ static void set_reason(const struct autod *a, const struct auto_run *ar, struct 
 	} else if (best == VIEW_SHIFT) {
 		const char *side = ar->shift_sum > 0 ? "above" : "below";
 
-		if (ar->shift_period) {
+		if (ar->shift_period && ar->logc > 0) {
+			format_period(per, sizeof(per), ar->period, ar->step);
+			host->set_reason(r, i, "the last %zu points are %.3g%% %s the same time of the last cycles (period %s) "
+			                 "on average (p = %.2g)", ar->shift_w, percent_off(ar->shift_sum / (double)ar->shift_w),
+			                 side, per, pmin);
+		} else if (ar->shift_period) {
 			format_period(per, sizeof(per), ar->period, ar->step);
 			host->set_reason(r, i, "the last %zu points are %.3g robust deviations %s the same time of the "
 			                 "last cycles (period %s) on average (p = %.2g)", ar->shift_w, stat[best], side, per,
@@ -317,6 +352,11 @@ static void set_reason(const struct autod *a, const struct auto_run *ar, struct 
 			host->set_reason(r, i, "the last %zu points are %.3g robust deviations %s the median on average "
 			                 "(p = %.2g)", ar->shift_w, stat[best], side, pmin);
 		}
+	} else if (best == VIEW_WEEKLY && ar->logc > 0) {
+		format_period(per, sizeof(per), ar->week, ar->step);
+		host->set_reason(r, i, "%.6g against %.6g at the same time of the last cycles (period %s): %.3g%% %s "
+		                 "(p = %.2g)", ar->cur, ref, per, percent_off(ar->cur >= ref ? stat[best] : -stat[best]),
+		                 ar->cur >= ref ? "above" : "below", pmin);
 	} else if (best == VIEW_SEASONAL || best == VIEW_WEEKLY) {
 		format_period(per, sizeof(per), best == VIEW_WEEKLY ? ar->week : ar->period, ar->step);
 		host->set_reason(r, i, "%.6g against %.6g at the same time of the last cycles (period %s): "
@@ -343,7 +383,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 	ar.shift_w = sw;
 	for (size_t i = 0; i < n; i++) {
 		double v = x[i], p[N_VIEWS], stat[N_VIEWS], refs[N_VIEWS];
-		double med = NAN, scale = NAN, rscale, ref = NAN, pmin = 1, score;
+		double med = NAN, scale = NAN, rscale, logc, ref = NAN, pmin = 1, score;
 		int views = 0, best = -1;
 
 		ar.raw[i % ring] = 0;
@@ -364,15 +404,19 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			ar.sscale = isnan(ar.sscale) ? scale : ar.sscale + (scale - ar.sscale) / span;
 		}
 		rscale = ar.sscale;
+		if (isfinite(v) && v < 0)
+			ar.negative = 1;
+		logc = !ar.negative && isfinite(rscale) && rscale > 0 ? AUTO_LOGC * rscale : 0;
+		ar.logc = logc;
 
 		if (!isnan(med) && !isnan(v)) {
 			stat[VIEW_LEVEL] = directed(kit_ratio(v - med, scale, med), a->dir);
 			refs[VIEW_LEVEL] = med;
 			if (ar.period && i >= ar.period)
-				stat[VIEW_SEASONAL] = directed(cycle_dev(s, i, ar.period, ar.step_by_time, ar.cyc[0], v, rscale,
+				stat[VIEW_SEASONAL] = directed(cycle_dev(s, i, ar.period, ar.step_by_time, ar.cyc[0], v, rscale, 0,
 				                                         &refs[VIEW_SEASONAL]), a->dir);
 			if (ar.week && i >= ar.week)
-				stat[VIEW_WEEKLY] = directed(cycle_dev(s, i, ar.week, ar.step_by_time, ar.cyc[1], v, rscale,
+				stat[VIEW_WEEKLY] = directed(cycle_dev(s, i, ar.week, ar.step_by_time, ar.cyc[1], v, rscale, logc,
 				                                       &refs[VIEW_WEEKLY]), a->dir);
 		}
 		if (a->pattern) {
@@ -389,7 +433,8 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			 * missing is skipped, not compared with the median)
 			 */
 			int k = ar.period && i >= ar.period ? VIEW_SEASONAL : VIEW_LEVEL;
-			double e = isnan(stat[k]) ? NAN : kit_ratio(v - refs[k], k == VIEW_SEASONAL ? rscale : scale, refs[k]);
+			double e = isnan(stat[k]) ? NAN : k == VIEW_SEASONAL ? seasonal_dev(v, refs[k], rscale, logc) :
+			           kit_ratio(v - refs[k], scale, refs[k]);
 
 			if ((k == VIEW_SEASONAL ? ar.period : 0) != ar.shift_period && !isnan(med)) {
 				/* deviations from another expectation: start the view afresh */
