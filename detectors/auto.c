@@ -545,7 +545,7 @@ static const struct vigil_detector auto_detector = {
 		" \"doc\": \"earlier subsequences the pattern view compares with\"},"
 		"\"refractory\": {\"type\": \"integer\", \"default\": 100, \"min\": 0, \"max\": 1000000,"
 		" \"doc\": \"points after an alarm in which only stronger evidence scores\"},"
-		"\"alpha\": {\"type\": \"number\", \"default\": 0.0001, \"exclusive_min\": 0, \"max\": 1,"
+		"\"alpha\": {\"type\": \"number\", \"default\": 0.001, \"exclusive_min\": 0, \"max\": 1,"
 		" \"doc\": \"flag points whose combined tail probability is at most this\"},"
 		"\"direction\": {\"type\": \"string\", \"default\": \"both\", \"enum\": [\"both\", \"up\", \"down\"],"
 		" \"doc\": \"which deviations count (the pattern view only runs for both)\"},"
