@@ -86,6 +86,17 @@ int64_t period_median_step(const int64_t *ts, size_t n)
 	return med;
 }
 
+double period_regular_fraction(const int64_t *ts, size_t n, int64_t step)
+{
+	size_t lim = n > 4097 ? 4097 : n, same = 0;
+
+	if (n < 2)
+		return 0;
+	for (size_t i = n - lim + 1; i < n; i++)
+		same += ts[i] - ts[i - 1] == step;
+	return (double)same / (double)(lim - 1);
+}
+
 static size_t next_pow2(size_t n)
 {
 	size_t p = 1;
@@ -378,6 +389,39 @@ int period_resolve(const struct period_spec *ps, const double *x, const int64_t 
 	if (max_period && p > max_period)
 		p = 0;
 	*out = p;
+	return 0;
+}
+
+int period_resolve_timed(const struct period_spec *ps, const double *x, const int64_t *ts, size_t at, int64_t step,
+                         size_t *out)
+{
+	size_t from = at > PERIOD_MAX_ANALYSED ? at - PERIOD_MAX_ANALYSED : 0, m;
+	struct period_info info;
+	double *grid;
+
+	if (ps->kind != PERIOD_AUTO || step <= 0 || at < 2 || ts[at - 1] <= ts[from])
+		return period_resolve(ps, x, ts, at, 0, out);
+	m = (size_t)((ts[at - 1] - ts[from]) / step) + 1;
+	if (m <= at - from || m > 2 * (at - from) + 16)
+		return period_resolve(ps, x, ts, at, 0, out);
+	grid = malloc(m * sizeof(*grid));
+	if (!grid)
+		return -1;
+	for (size_t k = 0; k < m; k++)
+		grid[k] = NAN;
+	for (size_t j = from; j < at; j++) {
+		size_t slot = (size_t)llround((double)(ts[j] - ts[from]) / (double)step);
+
+		if (slot < m)
+			grid[slot] = x[j];
+	}
+	if (period_detect(grid, m, PERIOD_MIN, 0, KIT_PERIOD_MIN_ACF, &info)) {
+		free(grid);
+		return -1;
+	}
+	free(grid);
+	*out = info.period;
+	period_snap_calendar(out, step);
 	return 0;
 }
 

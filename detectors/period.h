@@ -94,6 +94,13 @@ int64_t period_snap_calendar(size_t *period, int64_t step_ms);
 int64_t period_median_step(const int64_t *ts, size_t n);
 
 /*
+ * The fraction of the last (up to 4 096) intervals of ts[0..n) that are
+ * `step` long: near 1 for regular sampling, gaps (missing rows) aside; low
+ * for irregular sampling.  0 when there is no interval.
+ */
+double period_regular_fraction(const int64_t *ts, size_t n, int64_t step);
+
+/*
  * The period to use for point `at` of a series, from points 0..at-1 only:
  * the fixed value, the duration over the median step of ts[0..at), or the
  * detected period of x[0..at) (0 if none or too short), snapped to a
@@ -102,6 +109,18 @@ int64_t period_median_step(const int64_t *ts, size_t n);
  */
 int period_resolve(const struct period_spec *ps, const double *x, const int64_t *ts, size_t at,
                    size_t max_period, size_t *out);
+
+/*
+ * period_resolve() for a detector that finds earlier cycles by time on a
+ * regular series (step > 0): a detected period is looked for on the values
+ * placed on the time grid of that step, missing rows as gaps, so that rows
+ * missing do not blur or shorten it (1 394 points instead of the 1 440 of a
+ * day after two hours of missing minutes).  Without missing rows this is
+ * period_resolve() exactly; with step 0, or when gaps would make the grid
+ * more than twice as long as the points, too.
+ */
+int period_resolve_timed(const struct period_spec *ps, const double *x, const int64_t *ts, size_t at, int64_t step,
+                         size_t *out);
 
 /*
  * When a detector resolves its period: first at period_first_check() (0 for

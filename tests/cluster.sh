@@ -8,7 +8,8 @@
 # again: the nodes log it, keep running and catch up by the misfire policy;
 # a node running another version of a spec is reported by `vigil status
 # --cluster`, `vigil status` and /metrics; ad-hoc runs posted to one node
-# with vigil_client.py are each run once, by some node.
+# with vigil_client.py are each run once, by some node; the node running a
+# slow ad-hoc run killed with -9: another node re-runs it after the lease.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/servers.sh"
 export VIGIL_LOG_LEVEL=info
@@ -186,6 +187,49 @@ start_node 1 "$D"
 wait_for 60 test -s "$TMP/state1/serve.json" || not_ok "node 1 did not restart"
 ok "node 1 restarted"
 expect_eq "$(q "SELECT attempts || ' ' || locked_by FROM runs WHERE job = 'slowhot'")" "2 $taker" "the restarted node leaves the finished run alone"
+
+# --- kill -9 of the node running an ad-hoc run -----------------------------------------------
+# a slow ad-hoc run is posted to node 1; whichever node claims it is killed mid-run: another node
+# re-runs it after the lease, its results are stored once, and the killed node, back, leaves it alone
+printf '%s\n' '{"name": "nbslow", "source": {"type": "csv", "path": "data.csv"}, "window": "30m",
+ "detectors": [{"detector": "threshold", "params": {"upper": 50}}, {"detector": "test-slow", "params": {"ms": 4000}}]}' \
+	>"$TMP/nbslow.json"
+AID=$(curl -s -X POST --data-binary "@$TMP/nbslow.json" "$(url 1)/api/runs" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+[ -n "$AID" ] && ok "a slow ad-hoc run is queued (run $AID)" || not_ok "POST /api/runs of the slow ad-hoc run"
+held() { q "SELECT locked_by FROM runs WHERE id = $AID AND state = 'running'" | grep -q node; }
+desc="some node runs it"
+check wait_for 30 held
+victim=$(q "SELECT locked_by FROM runs WHERE id = $AID")
+vn=${victim#node}
+sleep 1
+eval "kill -9 \$PID$vn"
+killed_at=$(date +%s%3N)
+desc="another node re-runs the ad-hoc run after the lease"
+check wait_for 40 eq "SELECT state FROM runs WHERE id = $AID" succeeded
+expect_eq "$(q "SELECT attempts FROM runs WHERE id = $AID")" 2 "claimed twice: once lost with $victim, once completed"
+ataker=$(q "SELECT locked_by FROM runs WHERE id = $AID")
+if [ -n "$ataker" ] && [ "$ataker" != "$victim" ]; then ok "completed by $ataker, not by the killed $victim"; else
+	not_ok "completed by '$ataker' (killed: $victim)"; fi
+echo "# ad-hoc run taken over $(($(q "SELECT started_at FROM runs WHERE id = $AID") - killed_at)) ms after kill -9 (lease $LEASE)"
+curl -s "$(url 2)/api/runs/$AID" 2>/dev/null >"$TMP/aid.json" || true
+[ -s "$TMP/aid.json" ] || curl -s "$(url 3)/api/runs/$AID" >"$TMP/aid.json"
+"$PY" - "$TMP/aid.json" >"$TMP/aid.out" 2>&1 <<'PYEOF'
+import json, sys
+run = json.load(open(sys.argv[1]))
+s = run["results"]["series"]
+assert run["state"] == "succeeded" and run["attempts"] == 2 and len(s) == 1, run
+ids = [d["id"] for d in s[0]["detectors"]]
+assert ids == ["threshold", "test-slow"], ids
+assert sum(s[0]["detectors"][0]["anomaly"]) > 0
+print("results ok")
+PYEOF
+expect_grep "$TMP/aid.out" "results ok" "its results (both detectors, the hot points flagged) are read back through the API"
+expect_eq "$(q "SELECT count(*) FROM adhoc_runs WHERE run_id = $AID AND results IS NOT NULL")" 1 "stored once"
+start_node "$vn" "$( [ "$vn" = 3 ] && echo "$D3" || echo "$D")"
+wait_for 60 test -s "$TMP/state$vn/serve.json" || not_ok "$victim did not restart"
+sleep 2
+expect_eq "$(q "SELECT attempts || ' ' || locked_by || ' ' || state FROM runs WHERE id = $AID")" "2 $ataker succeeded" \
+	"the restarted $victim leaves the finished ad-hoc run alone"
 
 # --- spec versions ----------------------------------------------------------------------
 desc="status --cluster lists the three nodes alive"

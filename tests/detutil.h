@@ -95,6 +95,23 @@ static inline struct detection run(const char *name, const char *params, const d
 	return det;
 }
 
+/* The same on points at times ts[0..n) (missing rows: gaps in time, not NaN values). */
+static inline struct detection run_ts(const char *name, const char *params, const int64_t *ts, const double *v,
+                                      size_t n)
+{
+	struct detector_instance *inst = instance(name, params);
+	struct series *s = series_new("synthetic");
+	struct vigil_error err = VIGIL_ERROR_INIT;
+	struct detection det;
+
+	for (size_t i = 0; i < n; i++)
+		series_append(s, ts[i], v[i]);
+	ck_assert_msg(detection_run(inst, s, &det, &err) == 0, "%s: %s", name, err.msg);
+	series_free(s);
+	detector_instance_free(inst);
+	return det;
+}
+
 static inline size_t count_flags(const struct detection *d, size_t from, size_t to)
 {
 	size_t k = 0;
