@@ -272,6 +272,17 @@ static int keep_ready(struct worker_keep *k, json_t *rq, struct vigil_error *err
 		store_close(k->st);
 		k->st = NULL;
 	}
+	if (k->st) {
+		int64_t t;
+
+		/*
+		 * The connection may have died while the worker was idle (the
+		 * server restarted): a round trip finds out, and the next one
+		 * reconnects, before the run depends on it.
+		 */
+		if (k->st->backend->now(k->st, &t, NULL) && k->st->backend->now(k->st, &t, err))
+			return -1;
+	}
 	if (!k->reg) {
 		json_array_foreach(json_object_get(rq, "plugin_dirs"), i, v)
 			if (json_is_string(v) && n_dirs < 64)
@@ -311,7 +322,7 @@ static void reexec(struct worker_keep *k)
 	char *const argv[] = { (char *)"vigil", (char *)"serve", (char *)"--worker", NULL };
 	extern char **environ;
 
-	log_debug("worker", "a plugin file changed: starting afresh for the next run");
+	log_info("worker", "a plugin file changed since this worker loaded its plugins: starting afresh for the next run");
 	keep_release(k);
 	fflush(NULL);
 	execve("/proc/self/exe", argv, environ);

@@ -1336,6 +1336,7 @@ static void loop(struct serve *sv)
 			purge_series(sv, now);
 		}
 		pthread_mutex_lock(&sv->lock);
+		reap(sv);   /* workers that answered are idle again before new runs are handed out */
 		if (now >= sv->rescan_at && !sv->stopping) {
 			sv->rescan_at = INT64_MAX;
 			rescan(sv);
