@@ -16,6 +16,7 @@
 #include "paths.h"
 #include "serve.h"
 #include "timefmt.h"
+#include "run-pool.h"
 #include "run-worker.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -82,6 +83,7 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		{ "no-watch", no_argument, NULL, 'w' },
 		{ "specs-read-only", no_argument, NULL, 'O' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "worker-runs", required_argument, NULL, 'm' },
 		{ "worker", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -92,6 +94,7 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 		.grace_ms = 30000,
 		.lease_ms = 60000,
 		.rescan_ms = 30000,
+		.worker_runs = RUN_POOL_MAX_RUNS_DEFAULT,
 	};
 	struct vigil_error err = VIGIL_ERROR_INIT;
 	const char *state = NULL, *store = NULL, *token_file = NULL;
@@ -112,6 +115,14 @@ static int cmd_serve(const struct cmd_entry *self, int argc, char **argv)
 			if (*end || conc < 1 || conc > 1024)
 				return cmd_usage_error(self, "--concurrency: must be an integer from 1 to 1024");
 			break;
+		case 'm': {
+			long n = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || n < 0 || n > 1000000)
+				return cmd_usage_error(self, "--worker-runs: must be an integer from 0 (no limit) to 1000000");
+			so.worker_runs = (unsigned)n;
+			break;
+		}
 		case 'g':
 			if (duration_opt(self, "grace", optarg, &so.grace_ms))
 				return EXIT_USAGE;
@@ -215,6 +226,8 @@ const struct cmd_entry cmd_serve_entry = {
 	        "  -l, --listen HOST:PORT the API address (default 127.0.0.1:7460; port 0 picks one)\n"
 	        "      --token-file FILE  bearer token for mutating API calls (else $VIGIL_API_TOKEN)\n"
 	        "  -c, --concurrency N    runs at the same time (default: the number of cores)\n"
+	        "      --worker-runs N    runs a worker process does before it is replaced (default 100;\n"
+	        "                         1: a new process per run; 0: no limit)\n"
 	        "      --grace DURATION   on SIGTERM, how long running jobs may finish (default 30s)\n"
 	        "      --lease DURATION   claim lease of a run, renewed every third (default 60s)\n"
 	        "      --rescan DURATION  rescan the spec directory this often besides inotify (default 30s)\n"

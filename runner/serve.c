@@ -44,6 +44,7 @@
 #include "strbuf.h"
 #include "timefmt.h"
 #include "tz.h"
+#include "run-pool.h"
 #include "run-worker.h"
 #include "xmalloc.h"
 #include "banned.h"
@@ -51,6 +52,8 @@
 #define SPEC_FILE_MAX (1024 * 1024)
 /* After SIGTERM to a worker's group, how long before SIGKILL. */
 #define KILL_GRACE_MS 5000
+/* At exit, how long idle workers have to end once their stdin closed. */
+#define POOL_EXIT_GRACE_MS 2000
 /* How often the store's clock is read to correct ours. */
 #define CLOCK_CHECK_MS 60000
 /* Debounce of inotify events (editors write files in steps). */
@@ -91,9 +94,7 @@ enum stop_reason { STOP_NONE, STOP_TIMEOUT, STOP_SHUTDOWN, STOP_LOST };
 struct running {
 	struct sched_run run;
 	struct run_claim claim;
-	struct worker w;
-	int reaped;
-	int status;
+	struct worker *w;          /* from sv->pool; given back when the run ends */
 	int64_t started_mono_ns;
 	int64_t next_heartbeat;
 	enum stop_reason stop;
@@ -115,6 +116,7 @@ struct serve {
 	size_t n_slots;
 	struct running **running;
 	size_t n_running;
+	struct run_pool *pool;     /* idle workers, reused for the next runs */
 	char *specs_dir;
 	int64_t clock_offset;
 	int64_t clock_checked;     /* monotonic ms */
@@ -457,8 +459,36 @@ static void rescan(struct serve *sv)
 
 static void signal_run(struct running *rr, int sig)
 {
-	if (!rr->reaped && kill(-rr->w.pid, sig) < 0 && errno == ESRCH)
-		kill(rr->w.pid, sig);
+	worker_signal(rr->w, sig);
+}
+
+/*
+ * Hand the request to a worker of the pool.  An idle worker may have died
+ * since its last run (its request then cannot be sent): one more try, with
+ * a new worker.  A new worker that cannot take it still gets the run: it
+ * ended, and its end (a failed exec, an exit status) says why when it is
+ * reaped.  Returns 0 with rr->w set, or -1 with err.
+ */
+static int dispatch(struct serve *sv, struct running *rr, const struct worker_request *req, struct vigil_error *err)
+{
+	for (;;) {
+		int last = 0;
+		struct worker *w = run_pool_get(sv->pool, &last, err);
+
+		if (!w)
+			return -1;
+		if (worker_send(w, req, last, err) && w->runs > 1) {
+			log_warn("serve", "%s; trying a new worker", err->msg);
+			vigil_error_clear(err);
+			run_pool_put(sv->pool, w, time_mono_ns() / 1000000);
+			continue;
+		}
+		if (err->code)
+			log_warn("serve", "%s", err->msg);
+		vigil_error_clear(err);
+		rr->w = w;
+		return 0;
+	}
 }
 
 static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
@@ -529,7 +559,7 @@ static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
 		.n_plugin_dirs = sv->opt->n_plugin_dirs,
 		.state_dir = sv->opt->state_dir,
 	};
-	if (worker_spawn(sv->opt->exe, &req, &rr->w, &err)) {
+	if (dispatch(sv, rr, &req, &err)) {
 		log_error("serve", "job '%s': run %lld: %s", r->job, (long long)rr->claim.id, err.msg);
 		sv->st->backend->run_release(sv->st, rr->claim.id, sv->opt->node, "failed", err.msg, &done, NULL);
 		metrics_run(sv->metrics, r->job, "failed", 0);
@@ -541,8 +571,9 @@ static void start_run(struct serve *sv, const struct sched_run *r, int64_t now)
 		metrics_sched_lag(sv->metrics, (double)r->lag_ms / 1000);
 	sv->running = xreallocarray(sv->running, sv->n_running + 1, sizeof(*sv->running));
 	sv->running[sv->n_running++] = rr;
-	log_info("serve", "job '%s': run %lld for %s started (%s, attempt %d, worker %ld)", r->job,
-	         (long long)rr->claim.id, when, sched_trigger_name(r->trigger), rr->claim.attempts, (long)rr->w.pid);
+	log_info("serve", "job '%s': run %lld for %s started (%s, attempt %d, worker %ld, its run %u)", r->job,
+	         (long long)rr->claim.id, when, sched_trigger_name(r->trigger), rr->claim.attempts, (long)rr->w->pid,
+	         rr->w->runs);
 	return;
 not_started:
 	sched_finished(sv->sched, r->job);
@@ -598,7 +629,7 @@ static void spawn_adhoc(struct serve *sv, const struct run_claim *claim, const c
 		.plugin_dirs = sv->opt->plugin_dirs,
 		.n_plugin_dirs = sv->opt->n_plugin_dirs,
 	};
-	if (worker_spawn(sv->opt->exe, &req, &rr->w, &err)) {
+	if (dispatch(sv, rr, &req, &err)) {
 		log_error("serve", "job '%s': run %lld: %s", job, (long long)claim->id, err.msg);
 		sv->st->backend->run_release(sv->st, claim->id, sv->opt->node, "failed", err.msg, &done, NULL);
 		metrics_run(sv->metrics, ADHOC_METRICS_JOB, "failed", 0);
@@ -609,8 +640,8 @@ static void spawn_adhoc(struct serve *sv, const struct run_claim *claim, const c
 	rr->next_heartbeat = now + sv->opt->lease_ms / 3;
 	sv->running = xreallocarray(sv->running, sv->n_running + 1, sizeof(*sv->running));
 	sv->running[sv->n_running++] = rr;
-	log_info("serve", "job '%s': ad-hoc run %lld started (attempt %d, worker %ld)", job, (long long)claim->id,
-	         claim->attempts, (long)rr->w.pid);
+	log_info("serve", "job '%s': ad-hoc run %lld started (attempt %d, worker %ld, its run %u)", job,
+	         (long long)claim->id, claim->attempts, (long)rr->w->pid, rr->w->runs);
 }
 
 /*
@@ -656,7 +687,7 @@ static void kick_notifier(struct serve *sv);
 
 static void end_run(struct serve *sv, struct running *rr)
 {
-	json_t *res = worker_result(&rr->w), *v;
+	json_t *res = worker_result(rr->w), *v;
 	double secs = (double)(time_mono_ns() - rr->started_mono_ns) / 1e9;
 	const char *status, *key;
 	char why[256], timeout[32];
@@ -687,12 +718,14 @@ static void end_run(struct serve *sv, struct running *rr)
 		                             "interrupted: the daemon stopped during the run", &done, NULL);
 		status = "interrupted";
 	} else {
-		int exec_errno = worker_exec_errno(&rr->w);
+		int exec_errno = rr->w->reaped ? worker_exec_errno(rr->w) : 0;
 
 		if (exec_errno)
 			snprintf(why, sizeof(why), "cannot run '%s': %s", sv->opt->exe, strerror(exec_errno));
+		else if (rr->w->reaped)
+			describe_exit(rr->w->status, why, sizeof(why));
 		else
-			describe_exit(rr->status, why, sizeof(why));
+			snprintf(why, sizeof(why), "the worker answered without a result");
 		sv->st->backend->run_release(sv->st, rr->claim.id, sv->opt->node, "failed", why, &done, NULL);
 		log_error("serve", "job '%s': run %lld: %s", rr->run.job, (long long)rr->claim.id, why);
 		status = "failed";
@@ -705,27 +738,32 @@ static void end_run(struct serve *sv, struct running *rr)
 	json_decref(res);
 	if (!rr->adhoc)
 		sched_finished(sv->sched, rr->run.job);
-	worker_release(&rr->w);
+	run_pool_put(sv->pool, rr->w, time_mono_ns() / 1000000);
+	rr->w = NULL;
 }
 
-/* Reap workers that exited and finish those whose result pipe is drained. */
+/*
+ * Finish the runs whose worker answered (it goes back to the pool) or
+ * exited (its result pipe read to the end first).
+ */
 static void reap(struct serve *sv)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < sv->n_running; i++) {
 		struct running *rr = sv->running[i];
+		struct worker *w = rr->w;
 
-		if (!rr->reaped) {
-			pid_t p = waitpid(rr->w.pid, &rr->status, WNOHANG);
+		if (!w->reaped && !w->answered) {
+			pid_t p = waitpid(w->pid, &w->status, WNOHANG);
 
-			if (p == rr->w.pid)
-				rr->reaped = 1;
+			if (p == w->pid)
+				w->reaped = 1;
 		}
-		if (rr->reaped)
-			while (!worker_read(&rr->w))
+		if (w->reaped)
+			while (!worker_read(w))
 				;   /* the writer is gone: read to the end */
-		if (rr->reaped && rr->w.result_fd < 0) {
+		if (w->answered || (w->reaped && w->result_fd < 0)) {
 			end_run(sv, rr);
 			free(rr);
 			continue;
@@ -758,7 +796,7 @@ static void heartbeats(struct serve *sv, int64_t now)
 		struct vigil_error err = VIGIL_ERROR_INIT;
 		int held = 1;
 
-		if (rr->reaped || rr->stop == STOP_LOST || now < rr->next_heartbeat)
+		if (rr->w->reaped || rr->stop == STOP_LOST || now < rr->next_heartbeat)
 			continue;
 		rr->next_heartbeat = now + sv->opt->lease_ms / 3;
 		if (sv->st->backend->run_heartbeat(sv->st, rr->claim.id, sv->opt->node, sv->opt->lease_ms, &held, &err)) {
@@ -1298,6 +1336,7 @@ static void loop(struct serve *sv)
 			purge_series(sv, now);
 		}
 		pthread_mutex_lock(&sv->lock);
+		reap(sv);   /* workers that answered are idle again before new runs are handed out */
 		if (now >= sv->rescan_at && !sv->stopping) {
 			sv->rescan_at = INT64_MAX;
 			rescan(sv);
@@ -1317,6 +1356,7 @@ static void loop(struct serve *sv)
 		kills(sv, now);
 		pthread_mutex_lock(&sv->lock);
 		reap(sv);
+		run_pool_tick(sv->pool, time_mono_ns() / 1000000);
 		update_gauges(sv);
 		next = sv->store_down ? sv->store_retry_at : sched_next_wakeup(sv->sched, now);
 		if (sv->next_cluster < next)
@@ -1351,7 +1391,7 @@ static void loop(struct serve *sv)
 		pfd[1] = (struct pollfd){ .fd = sv->wake_pipe[0], .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = sv->inotify_fd, .events = POLLIN };
 		for (size_t i = 0; i < sv->n_running; i++)
-			pfd[3 + i] = (struct pollfd){ .fd = sv->running[i]->w.result_fd, .events = POLLIN };
+			pfd[3 + i] = (struct pollfd){ .fd = sv->running[i]->w->result_fd, .events = POLLIN };
 		if (poll(pfd, nfd, timeout) < 0 && errno != EINTR)
 			log_error("serve", "poll: %s", strerror(errno));
 		if (pfd[1].revents & POLLIN)
@@ -1363,7 +1403,7 @@ static void loop(struct serve *sv)
 		}
 		for (size_t i = 0; i < sv->n_running; i++)
 			if (pfd[3 + i].revents)
-				worker_read(&sv->running[i]->w);
+				worker_read(sv->running[i]->w);
 		free(pfd);
 	}
 	free(batch);
@@ -1429,6 +1469,7 @@ int serve_run(const struct serve_options *opt)
 	sv->st->node = opt->node;
 	sv->metrics = metrics_new();
 	sv->sched = sched_new(opt->concurrency);
+	sv->pool = run_pool_new(opt->exe, opt->worker_runs, RUN_POOL_IDLE_MS);
 	sv->reg = registry_new();
 	registry_add_default(sv->reg, opt->plugin_dirs, opt->n_plugin_dirs);
 	sv->reg->pushed = pushed_new(opt->state_dir, opt->store_path, opt->node);
@@ -1484,10 +1525,12 @@ out:
 		slot_free(sv->slots[i]);
 	free(sv->slots);
 	for (size_t i = 0; i < sv->n_running; i++) {
-		worker_release(&sv->running[i]->w);
+		worker_release(sv->running[i]->w);
+		free(sv->running[i]->w);
 		free(sv->running[i]);
 	}
 	free(sv->running);
+	run_pool_free(sv->pool, POOL_EXIT_GRACE_MS);
 	sched_free(sv->sched);
 	metrics_free(sv->metrics);
 	registry_free(sv->reg);

@@ -24,6 +24,7 @@ struct serve_options {
 	const char *node;          /* claim holder id */
 	const char *exe;           /* the vigil binary, for workers */
 	unsigned concurrency;
+	unsigned worker_runs;      /* runs per worker process before it is replaced (0: no limit) */
 	int64_t grace_ms;          /* SIGTERM: how long running jobs may finish */
 	int64_t lease_ms;
 	int64_t rescan_ms;         /* periodic rescan of the spec directory */
