@@ -37,24 +37,8 @@ eq() { [ "$(q "$1")" = "$2" ]; }
 api_has() { api "$1" | grep -qF -- "$2"; }
 api_lacks() { ! api "$1" | grep -qF -- "$2"; }
 
-start_daemon() {
-	rm -f "$S/serve.json"
-	$VIGIL serve --specs "$D" --state "$S" --listen 127.0.0.1:0 --plugin-dir "$P" --grace 1s --lease 3s \
-		--dry-run "$@" >>"$TMP/daemon.out" 2>>"$TMP/daemon.err" &
-	DPID=$!
-	if ! wait_for 60 test -s "$S/serve.json"; then
-		not_ok "the daemon did not start"
-		sed 's/^/#   /' "$TMP/daemon.err" | tail -20
-		kill "$DPID" 2>/dev/null
-		finish
-	fi
-	URL=$(sed -n 's/.*"url": "\(.*\)".*/\1/p' "$S/serve.json")
-}
-stop_daemon() {
-	kill -TERM "$DPID"
-	wait "$DPID"
-	DRC=$?
-}
+start_daemon() { serve_start "$VIGIL" --grace 1s --lease 3s "$@"; }
+stop_daemon() { serve_stop; }
 
 every1() {
 	cat > "$D/every1.json" <<JSON

@@ -49,6 +49,31 @@ wait_for() {
 	done
 }
 
+# serve_start VIGIL_BINARY OPTIONS...: `vigil serve --dry-run` on the specs in $D, the state in $S and the plugins
+# in $P, on a free loopback port, with OPTIONS; sets DPID and URL, or fails the test if it does not start.
+serve_start() {
+	ss_bin=$1
+	shift
+	rm -f "$S/serve.json"
+	$ss_bin serve --specs "$D" --state "$S" --listen 127.0.0.1:0 --plugin-dir "$P" --dry-run "$@" \
+		>>"$TMP/daemon.out" 2>>"$TMP/daemon.err" &
+	DPID=$!
+	if ! wait_for 60 test -s "$S/serve.json"; then
+		not_ok "the daemon did not start"
+		sed 's/^/#   /' "$TMP/daemon.err" | tail -20
+		kill "$DPID" 2>/dev/null
+		finish
+	fi
+	URL=$(sed -n 's/.*"url": "\(.*\)".*/\1/p' "$S/serve.json")
+}
+
+# serve_stop: SIGTERM to the daemon serve_start started; its exit status in DRC.
+serve_stop() {
+	kill -TERM "$DPID"
+	wait "$DPID"
+	DRC=$?
+}
+
 finish() {
 	echo "1..$tests"
 	[ "$failures" -eq 0 ] || { echo "# $failures of $tests failed"; exit 1; }

@@ -88,26 +88,13 @@ JSON
 DB=$S/vigil.db
 q() { sqlite3 -cmd ".timeout 5000" "$DB" "$1" 2>>"$TMP/sqlite.err"; }
 ended() { [ "$(q "SELECT count(*) FROM runs WHERE job = '$1' AND state IN ('succeeded', 'failed')")" -ge "$2" ]; }
-start_daemon() {   # start_daemon VIGIL_BINARY OPTIONS...
-	bin=$1
+# start_daemon VIGIL_BINARY OPTIONS...: one worker at a time, so consecutive runs share it
+start_daemon() {
+	sd_bin=$1
 	shift
-	rm -f "$S/serve.json"
-	$bin serve --specs "$D" --state "$S" --listen 127.0.0.1:0 --plugin-dir "$P" --grace 1s --concurrency 1 \
-		--dry-run "$@" >>"$TMP/daemon.out" 2>>"$TMP/daemon.err" &
-	DPID=$!
-	if ! wait_for 60 test -s "$S/serve.json"; then
-		not_ok "the daemon did not start"
-		sed 's/^/#   /' "$TMP/daemon.err" | tail -20
-		kill "$DPID" 2>/dev/null
-		finish
-	fi
-	URL=$(sed -n 's/.*"url": "\(.*\)".*/\1/p' "$S/serve.json")
+	serve_start "$sd_bin" --grace 1s --concurrency 1 "$@"
 }
-stop_daemon() {
-	kill -TERM "$DPID"
-	wait "$DPID"
-	DRC=$?
-}
+stop_daemon() { serve_stop; }
 # run JOB: trigger a run and wait until it ended; prints "PID K", the worker and which of its runs it was
 run() {
 	before=$(q "SELECT count(*) FROM runs WHERE job = '$1' AND state IN ('succeeded', 'failed')")
