@@ -18,6 +18,10 @@
 #define TAILPROB_MIN_FOR_TAIL 20
 /* A block this small after a removal is merged into a neighbour. */
 #define TAILPROB_MERGE (TAILPROB_BLOCK / 4)
+/* Block tops counted an iteration (see COUNTS); top[] and cnt[] have this many to spare. */
+#define TAILPROB_TOPS_STEP 16
+/* Block tops a count reads at least (see tops_to_scan()): a history of 5 000 values has about 60 blocks. */
+#define TAILPROB_SCAN 128
 
 int tailprob_init(struct tailprob *t, size_t cap, double tail)
 {
@@ -32,18 +36,24 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail)
 #endif
 	/* blocks hold at least TAILPROB_MERGE values but one per neighbour pair: cap / MERGE * 2 + 2 bounds them */
 	t->maxblocks = t->cap / TAILPROB_MERGE * 2 + 4;
+	t->gen = 1;
 	t->ring = malloc(t->cap * sizeof(*t->ring));
 	t->blocks = malloc(t->maxblocks * sizeof(*t->blocks));
 	t->order = malloc(t->maxblocks * sizeof(*t->order));
 	t->spare = malloc(t->maxblocks * sizeof(*t->spare));
-	t->top = malloc(t->maxblocks * sizeof(*t->top));
-	t->cnt = malloc(t->maxblocks * sizeof(*t->cnt));
+	/* +Inf tops and 0 sizes past the last block, up to scan and TAILPROB_TOPS_STEP to spare (see COUNTS) */
+	t->scan = (t->maxblocks < TAILPROB_SCAN ? t->maxblocks : TAILPROB_SCAN) + TAILPROB_TOPS_STEP - 1;
+	t->scan -= t->scan % TAILPROB_TOPS_STEP;
+	t->top = malloc((t->maxblocks + TAILPROB_TOPS_STEP) * sizeof(*t->top));
+	t->cnt = calloc(t->maxblocks + TAILPROB_TOPS_STEP, sizeof(*t->cnt));
 	if (!t->ring || !t->blocks || !t->order || !t->spare || !t->top || !t->cnt) {
 		tailprob_release(t);
 		return -1;
 	}
 	for (size_t b = 0; b < t->maxblocks; b++)
 		t->spare[t->nspare++] = t->maxblocks - 1 - b;
+	for (size_t k = 0; k < t->maxblocks + TAILPROB_TOPS_STEP; k++)
+		t->top[k] = INFINITY;
 	return 0;
 }
 
@@ -76,26 +86,33 @@ static void sync(struct tailprob *t, size_t k)
 	t->top[k] = b->v[b->size - 1];
 }
 
+/* Set a block's values from j on to +Inf (see block_rank() below). */
+static void pad_block(struct tailprob_block *b, size_t j)
+{
+	for (; j < TAILPROB_BLOCK; j++)
+		b->v[j] = INFINITY;
+}
+
 /*
- * Branch-free counting over a sorted run: how many of w[0..n) are < x (<= x
- * when strict), which for ascending w is the lower (upper) bound of x.  The
- * comparisons are independent, two lanes at a time with SSE2 or four with
- * AVX2 (chosen at run time, t->avx2), so a count costs the loads of the run
- * instead of a chain of dependent loads and mispredicted branches as a binary
- * search does; a block is at most TAILPROB_BLOCK values.  Defined once per
- * lane width: the macro's body is the same code for both.
+ * Counting over the block tops, branch-free: how many of top[0..n) are < x
+ * (<= x when strict), the first block whose top is >= x (> x), and with
+ * tops_below() the sum of their sizes.  The comparisons are independent,
+ * two lanes at a time with SSE2 or four with AVX2 (chosen at run time,
+ * t->avx2), up to sixteen values an iteration: top[] holds +Inf (and cnt[]
+ * 0) past the last block up to a multiple of TAILPROB_TOPS_STEP, so no lane
+ * is masked and no count ends in a scalar loop.  Defined once per lane width:
+ * the macro's body is the same code for both.
  */
 #define COUNTS(SUFFIX, LANES, ATTR) \
 typedef double lanes_##SUFFIX __attribute__((vector_size(LANES * sizeof(double)))); \
 typedef long long mask_##SUFFIX __attribute__((vector_size(LANES * sizeof(double)))); \
-ATTR static size_t count_below_##SUFFIX(const double *w, size_t n, double x, int strict) \
+ATTR static size_t tops_count_##SUFFIX(const double *w, size_t n, double x, int strict) \
 { \
 	mask_##SUFFIX c0 = { 0 }, c1 = c0, c2 = c0, c3 = c0; \
 	lanes_##SUFFIX lx = (lanes_##SUFFIX){ 0 } + x, l0, l1, l2, l3; \
-	size_t i = 0; \
-	long long c = 0; \
+	long long total = 0; \
 \
-	for (; i + 4 * LANES <= n; i += 4 * LANES) { \
+	for (size_t i = 0; i < n; i += 4 * LANES) { \
 		memcpy(&l0, w + i, sizeof(l0)); \
 		memcpy(&l1, w + i + LANES, sizeof(l1)); \
 		memcpy(&l2, w + i + 2 * LANES, sizeof(l2)); \
@@ -114,22 +131,23 @@ ATTR static size_t count_below_##SUFFIX(const double *w, size_t n, double x, int
 	} \
 	c0 += c1 + c2 + c3; \
 	for (int k = 0; k < LANES; k++) \
-		c -= c0[k]; \
-	for (; i < n; i++) \
-		c += strict ? w[i] <= x : w[i] < x; \
-	return (size_t)c; \
+		total -= c0[k]; \
+	return (size_t)total; \
 } \
 \
-/* How many of the ascending top[0..n) are < x, and the sum of their cnt[]. */ \
+ATTR static size_t block_count_##SUFFIX(const double *w, double x, int strict) \
+{ \
+	return tops_count_##SUFFIX(w, TAILPROB_BLOCK, x, strict); \
+} \
+\
 ATTR static size_t tops_below_##SUFFIX(const double *top, const uint64_t *cnt, size_t n, double x, \
                                        uint64_t *sum) \
 { \
 	mask_##SUFFIX c0 = { 0 }, c1 = c0, s0 = c0, s1 = c0, m0, m1, n0, n1; \
 	lanes_##SUFFIX lx = (lanes_##SUFFIX){ 0 } + x, l0, l1; \
-	size_t i = 0; \
-	long long c = 0, t = 0; \
+	long long total = 0, t = 0; \
 \
-	for (; i + 2 * LANES <= n; i += 2 * LANES) { \
+	for (size_t i = 0; i < n; i += 2 * LANES) { \
 		memcpy(&l0, top + i, sizeof(l0)); \
 		memcpy(&l1, top + i + LANES, sizeof(l1)); \
 		memcpy(&n0, cnt + i, sizeof(n0)); \
@@ -144,15 +162,11 @@ ATTR static size_t tops_below_##SUFFIX(const double *top, const uint64_t *cnt, s
 	c0 += c1; \
 	s0 += s1; \
 	for (int k = 0; k < LANES; k++) { \
-		c -= c0[k]; \
+		total -= c0[k]; \
 		t += s0[k]; \
 	} \
-	for (; i < n && top[i] < x; i++) { \
-		c++; \
-		t += (long long)cnt[i]; \
-	} \
 	*sum = (uint64_t)t; \
-	return (size_t)c; \
+	return (size_t)total; \
 }
 
 COUNTS(sse, 2, )
@@ -160,14 +174,42 @@ COUNTS(sse, 2, )
 COUNTS(avx2, 4, __attribute__((target("avx2"))))
 #endif
 
-static size_t count_below(const struct tailprob *t, const double *w, size_t n, double x, int strict)
+/*
+ * Where x falls in a block: how many of its values are < x (<= x when
+ * strict).  A block's array is TAILPROB_BLOCK long with +Inf past its
+ * values, so the count reads the whole array, the same loop at every call
+ * (+Inf is neither < nor <= a finite x): no lane is masked, and the loop's
+ * end is always predicted.  x is finite.
+ */
+static size_t block_rank(const struct tailprob *t, const struct tailprob_block *b, double x, int strict)
 {
 #ifdef TAILPROB_AVX2
 	if (t->avx2)
-		return count_below_avx2(w, n, x, strict);
+		return block_count_avx2(b->v, x, strict);
 #endif
 	(void)t;
-	return count_below_sse(w, n, x, strict);
+	return block_count_sse(b->v, x, strict);
+}
+
+/*
+ * How many block tops a count reads: at least t->scan (the +Inf past the
+ * last block count for nothing), so that the loop runs the same number of
+ * times at every push and its end is predicted, instead of changing with
+ * the number of blocks from one call (and one view) to the next.
+ */
+static size_t tops_to_scan(const struct tailprob *t)
+{
+	return t->nblocks > t->scan ? t->nblocks : t->scan;
+}
+
+/* The first block (in value order) whose largest value is >= v (> v when strict); nblocks if none. */
+static size_t block_for(const struct tailprob *t, double v, int strict)
+{
+#ifdef TAILPROB_AVX2
+	if (t->avx2)
+		return tops_count_avx2(t->top, tops_to_scan(t), v, strict);
+#endif
+	return tops_count_sse(t->top, tops_to_scan(t), v, strict);
 }
 
 /* The first block whose largest value is >= v (nblocks if none), and the number of values in the blocks before it. */
@@ -178,39 +220,43 @@ static size_t block_below(const struct tailprob *t, double v, size_t *below)
 
 #ifdef TAILPROB_AVX2
 	if (t->avx2)
-		k = tops_below_avx2(t->top, t->cnt, t->nblocks, v, &sum);
+		k = tops_below_avx2(t->top, t->cnt, tops_to_scan(t), v, &sum);
 	else
 #endif
-		k = tops_below_sse(t->top, t->cnt, t->nblocks, v, &sum);
+		k = tops_below_sse(t->top, t->cnt, tops_to_scan(t), v, &sum);
 	*below = (size_t)sum;
 	return k;
-}
-
-/* The first block (in value order) whose largest value is >= v (> v when strict); nblocks if none. */
-static size_t block_for(const struct tailprob *t, double v, int strict)
-{
-	return count_below(t, t->top, t->nblocks, v, strict);
 }
 
 /* How many values are >= v. */
 static size_t count_above(const struct tailprob *t, double v)
 {
 	size_t below, k = block_below(t, v, &below);
-	const struct tailprob_block *b;
 
 	if (k == t->nblocks)
 		return 0;
-	b = blk(t, k);
-	return t->n - below - count_below(t, b->v, b->size, v, 0);
+	return t->n - below - block_rank(t, blk(t, k), v, 0);
 }
 
-/* The value of rank r (0-based, ascending). */
+/* The value of rank r (0-based, ascending), walking the block sizes from the nearer end. */
 static double kth(const struct tailprob *t, size_t r)
 {
-	for (size_t k = 0; k < t->nblocks; k++) {
-		if (r < t->cnt[k])
-			return blk(t, k)->v[r];
-		r -= t->cnt[k];
+	if (r >= t->n)
+		return NAN;
+	if (r < t->n / 2) {
+		for (size_t k = 0; k < t->nblocks; k++) {
+			if (r < t->cnt[k])
+				return blk(t, k)->v[r];
+			r -= t->cnt[k];
+		}
+	} else {
+		size_t from_top = t->n - 1 - r;   /* values above it */
+
+		for (size_t k = t->nblocks; k-- > 0;) {
+			if (from_top < t->cnt[k])
+				return blk(t, k)->v[t->cnt[k] - 1 - from_top];
+			from_top -= t->cnt[k];
+		}
 	}
 	return NAN;
 }
@@ -230,7 +276,9 @@ static void insert_at(struct tailprob *t, size_t k, size_t j, double v)
 
 		nb->size = TAILPROB_BLOCK / 2;
 		memcpy(nb->v, b->v + TAILPROB_BLOCK / 2, (TAILPROB_BLOCK / 2) * sizeof(double));
+		pad_block(nb, TAILPROB_BLOCK / 2);
 		b->size = TAILPROB_BLOCK / 2;
+		pad_block(b, TAILPROB_BLOCK / 2);
 		memmove(t->order + k + 2, t->order + k + 1, (t->nblocks - k - 1) * sizeof(*t->order));
 		memmove(t->top + k + 2, t->top + k + 1, (t->nblocks - k - 1) * sizeof(*t->top));
 		memmove(t->cnt + k + 2, t->cnt + k + 1, (t->nblocks - k - 1) * sizeof(*t->cnt));
@@ -250,6 +298,7 @@ static size_t block_to_insert(struct tailprob *t, double v)
 		size_t id = t->spare[--t->nspare];
 
 		t->blocks[id].size = 0;
+		pad_block(&t->blocks[id], 0);
 		t->order[0] = id;
 		t->nblocks = 1;
 		return 0;
@@ -262,7 +311,7 @@ static void insert_value(struct tailprob *t, double v)
 	size_t k = block_to_insert(t, v);
 	const struct tailprob_block *b = blk(t, k);
 
-	insert_at(t, k, count_below(t, b->v, b->size, v, 1), v);
+	insert_at(t, k, block_rank(t, b, v, 1), v);
 }
 
 static void drop_block(struct tailprob *t, size_t k)
@@ -272,22 +321,32 @@ static void drop_block(struct tailprob *t, size_t k)
 	memmove(t->top + k, t->top + k + 1, (t->nblocks - k - 1) * sizeof(*t->top));
 	memmove(t->cnt + k, t->cnt + k + 1, (t->nblocks - k - 1) * sizeof(*t->cnt));
 	t->nblocks--;
+	t->top[t->nblocks] = INFINITY;
+	t->cnt[t->nblocks] = 0;
 }
 
-static void remove_value(struct tailprob *t, double v)
+/* Whether k is the first block whose largest value is >= v (block_for(t, v, 0)). */
+static int first_block_at_least(const struct tailprob *t, size_t k, double v)
 {
-	size_t k = block_for(t, v, 0);
+	return k < t->nblocks && t->top[k] >= v && (k == 0 || t->top[k - 1] < v);
+}
+
+/* Remove one value equal to v, from block `hint` or the one after it if either is block_for()'s answer. */
+static void remove_value(struct tailprob *t, double v, size_t hint)
+{
+	size_t k = first_block_at_least(t, hint, v) ? hint : first_block_at_least(t, hint + 1, v) ? hint + 1 :
+	           block_for(t, v, 0);
 	struct tailprob_block *b;
 
 	if (k == t->nblocks)
 		return;   /* not present: cannot happen */
 	b = blk(t, k);
 	{
-		size_t j = count_below(t, b->v, b->size, v, 0);
+		size_t j = block_rank(t, b, v, 0);
 
 		memmove(b->v + j, b->v + j + 1, (b->size - j - 1) * sizeof(double));
 	}
-	b->size--;
+	b->v[--b->size] = INFINITY;
 	if (b->size == 0) {
 		drop_block(t, k);
 		return;
@@ -314,6 +373,28 @@ static void remove_value(struct tailprob *t, double v)
 	}
 }
 
+/*
+ * The sum of w[j] - u over n values, in four interleaved partial sums: four
+ * chains of additions instead of one, and the same bits on every CPU (each
+ * sum is plain double arithmetic in a fixed order, whatever vector width the
+ * compiler uses for it).
+ */
+static double excess_over(const double *w, size_t n, double u)
+{
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	size_t j = 0;
+
+	for (; j + 4 <= n; j += 4) {
+		s0 += w[j] - u;
+		s1 += w[j + 1] - u;
+		s2 += w[j + 2] - u;
+		s3 += w[j + 3] - u;
+	}
+	for (; j < n; j++)
+		s0 += w[j] - u;
+	return (s0 + s1) + (s2 + s3);
+}
+
 /* Refit the exponential tail: threshold u at the (1 - tail) quantile, the values above it. */
 static void tail_fit(struct tailprob *t)
 {
@@ -335,12 +416,10 @@ static void tail_fit(struct tailprob *t)
 	/* the values above u, from the top block down */
 	for (size_t k = t->nblocks; k-- > 0;) {
 		const struct tailprob_block *b = blk(t, k);
-		size_t j = b->size;
+		size_t j = block_rank(t, b, t->u, 1);
 
-		while (j > 0 && b->v[j - 1] > t->u) {
-			excess += b->v[--j] - t->u;
-			above++;
-		}
+		excess += excess_over(b->v + j, b->size - j, t->u);
+		above += b->size - j;
 		if (j > 0)
 			break;
 	}
@@ -452,8 +531,9 @@ void tailprob_push(struct tailprob *t, double v)
 
 	if (!isfinite(v))
 		return;
+	t->gen++;
 	if (push_ring(t, v, &old))
-		remove_value(t, old);
+		remove_value(t, old, t->hint_old);
 	insert_value(t, v);
 	refit_due(t);
 }
@@ -473,7 +553,13 @@ double tailprob_p_push(struct tailprob *t, double v)
 	 * can be inserted (before its equals: the sorted values are the same
 	 * whichever side of them v goes).
 	 */
-	k = block_below(t, v, &below);
+	if (t->hint_gen == t->gen && t->hint_v == v) {
+		k = t->hint_k;   /* where tailprob_prefetch() found it */
+		below = t->hint_below;
+	} else {
+		k = block_below(t, v, &below);
+	}
+	t->gen++;
 	if (k == t->nblocks) {
 		k = t->nblocks - 1;
 		j = t->cnt[k];
@@ -481,39 +567,43 @@ double tailprob_p_push(struct tailprob *t, double v)
 	} else {
 		const struct tailprob_block *b = blk(t, k);
 
-		j = count_below(t, b->v, b->size, v, 0);
+		j = block_rank(t, b, v, 0);
 		p = ((double)(t->n - below - j) + 1) / ((double)t->n + 1);
 	}
 	/* the same bookkeeping as tailprob_push(), v inserted before the oldest value leaves */
 	insert_at(t, k, j, v);
+	/* a split of block k leaves the oldest value's block where it was or one further */
 	if (push_ring(t, v, &old))
-		remove_value(t, old);
+		remove_value(t, old, t->hint_old);
 	refit_due(t);
 	return p;
 }
 
-/* Prefetch the block a search for v lands in (nblocks > 0). */
-static void prefetch_block(const struct tailprob *t, double v, int strict)
+/* Prefetch the k-th block in value order (the last if k is nblocks). */
+static void prefetch_block(const struct tailprob *t, size_t k)
 {
-	size_t k = block_for(t, v, strict);
-	const struct tailprob_block *b;
+	const struct tailprob_block *b = blk(t, k < t->nblocks ? k : t->nblocks - 1);
 
-	if (k == t->nblocks)
-		k = t->nblocks - 1;
-	b = blk(t, k);
-	for (size_t j = 0; j < b->size; j += 8)
+	/* the whole block, whatever its size: a fixed loop, no mispredicted exit */
+	for (size_t j = 0; j < TAILPROB_BLOCK; j += 8)
 		__builtin_prefetch(b->v + j);
 }
 
-void tailprob_prefetch(const struct tailprob *t, double v)
+void tailprob_prefetch(struct tailprob *t, double v)
 {
 	if (t->n == 0 || !isfinite(v))
 		return;
-	prefetch_block(t, v, 1);
+	/* the search tailprob_p_push() makes, kept for it */
+	t->hint_k = block_below(t, v, &t->hint_below);
+	t->hint_v = v;
+	t->hint_gen = t->gen;
+	prefetch_block(t, t->hint_k);
 }
 
-void tailprob_prefetch_oldest(const struct tailprob *t)
+void tailprob_prefetch_oldest(struct tailprob *t)
 {
-	if (t->n == t->cap)
-		prefetch_block(t, t->ring[t->head], 0);
+	if (t->n == t->cap) {
+		t->hint_old = block_for(t, t->ring[t->head], 0);
+		prefetch_block(t, t->hint_old);
+	}
 }

@@ -17,12 +17,14 @@
  *     0) the scale is the mean excess of the whole history over its
  *     minimum, and only a constant history gives p = 0 above it.
  * The history is the last `cap` pushed values, kept sorted in blocks of
- * at most TAILPROB_BLOCK: O(TAILPROB_BLOCK + cap / TAILPROB_BLOCK) to query
- * or to push (branch-free counts over the block maxima and one block instead
- * of binary searches; a push moves at most a block).  The threshold u is
+ * at most TAILPROB_BLOCK: O(log TAILPROB_BLOCK + cap / TAILPROB_BLOCK) to
+ * query, O(TAILPROB_BLOCK + cap / TAILPROB_BLOCK) to push (a branch-free count
+ * over the block maxima, then a branch-free binary search of one block; a
+ * push moves at most a block).  The threshold u is
  * refit every `refit` pushes (O(tail * cap); TAILPROB_REFIT unless the
  * caller sets another interval); the values above it and their mean excess
- * are kept exact at every push.
+ * are kept exact at every push (the excess summed in four interleaved
+ * partial sums at a refit: the same bits on every CPU).
  */
 #ifndef VIGIL_DETECTORS_TAILPROB_H
 #define VIGIL_DETECTORS_TAILPROB_H
@@ -32,7 +34,10 @@
 
 #define TAILPROB_REFIT 16
 
-/* A block of the sorted history: at most TAILPROB_BLOCK values, ascending. */
+/*
+ * A block of the sorted history: at most TAILPROB_BLOCK values, ascending,
+ * and +Inf in the rest of the array (a power of two: see block_rank()).
+ */
 #define TAILPROB_BLOCK 128
 struct tailprob_block {
 	size_t size;
@@ -51,6 +56,7 @@ struct tailprob {
 	struct tailprob_block *blocks;
 	size_t *order, *spare;
 	size_t nblocks, nspare, maxblocks;
+	size_t scan;      /* block tops every count reads at least (see tailprob.c) */
 	/*
 	 * top[k] and cnt[k]: the largest value and the size of the k-th block
 	 * in value order, kept beside order[] so that searches and counts walk
@@ -67,6 +73,14 @@ struct tailprob {
 	size_t above, since_fit;
 	size_t refit;   /* TAILPROB_REFIT after tailprob_init(); a caller may set another (>= 1) */
 	int avx2;   /* count with AVX2 (set by tailprob_init when the CPU has it; same results) */
+	/*
+	 * What the prefetch hints found, for the push that follows them: the
+	 * block a push of hint_v lands in and the values before it (valid while
+	 * gen, bumped by every push, is hint_gen), and the block of the oldest
+	 * value (checked against the block tops before it is used).
+	 */
+	size_t gen, hint_gen, hint_k, hint_below, hint_old;
+	double hint_v;
 };
 
 /* Returns 0, or -1 when out of memory.  tail in (0, 0.5]. */
@@ -94,9 +108,10 @@ double tailprob_p_push(struct tailprob *t, double v);
 /*
  * Hints: fetch into the cache the part of the history that a push of v (or
  * the removal of the oldest value at the next push) will touch, so that the
- * memory latency overlaps with other work.  No effect on any result.
+ * memory latency overlaps with other work, and remember where it is, so the
+ * push does not search for it again.  No effect on any result.
  */
-void tailprob_prefetch(const struct tailprob *t, double v);
-void tailprob_prefetch_oldest(const struct tailprob *t);
+void tailprob_prefetch(struct tailprob *t, double v);
+void tailprob_prefetch_oldest(struct tailprob *t);
 
 #endif
