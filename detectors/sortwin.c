@@ -10,7 +10,7 @@
 int sortwin_init(struct sortwin *w, size_t cap)
 {
 	w->cap = cap ? cap : 1;
-	w->n = w->head = 0;
+	w->n = w->head = w->mad_split = 0;
 	w->ring = malloc(w->cap * sizeof(double));
 	w->sorted = malloc(w->cap * sizeof(double));
 	if (!w->ring || !w->sorted) {
@@ -54,25 +54,83 @@ void sortwin_push(struct sortwin *w, double v)
 }
 
 /*
- * The elements of rank k and k + 1 (0-based) in the merge of the ascending
- * sequences A(i) = m - s[split-1-i], i < la, and B(j) = s[split+j] - m,
- * j < lb (see detectors/mad.c).
+ * Whether the k + 1 smallest of the merged distances (below) take more than
+ * a of them from A: true for a below the split of the rank-k element, false
+ * from it on.
  */
-static void kth_distances(const double *s, size_t split, size_t la, size_t lb, double m, size_t k,
-                          double *kth, double *next)
+static int more_from_a(const double *s, size_t split, size_t la, double m, size_t k, size_t a)
 {
-	size_t lo = k + 1 > lb ? k + 1 - lb : 0, hi = k + 1 < la ? k + 1 : la, a, b;
-	double va, vb, na, nb;
+	size_t b = k + 1 - a;
 
+	return b > 0 && a < la && s[split + b - 1] - m > m - s[split - 1 - a];
+}
+
+/*
+ * The first a in [lo, hi] where more_from_a() is false (it is taken as false
+ * at hi), searched from `guess` outwards (galloping) and then by bisection:
+ * the same answer as a bisection of [lo, hi], in O(log d) steps when the
+ * answer is d away from the guess, as it is from the last one when the
+ * window moves by one point.
+ */
+static size_t split_of_kth(const double *s, size_t split, size_t la, double m, size_t k, size_t lo, size_t hi,
+                           size_t guess)
+{
+	size_t step = 1;
+
+	guess = guess < lo ? lo : guess > hi ? hi : guess;
+	if (guess < hi && more_from_a(s, split, la, m, k, guess)) {
+		/* the answer is after guess */
+		for (;;) {
+			size_t q = guess + step;
+
+			if (q >= hi || !more_from_a(s, split, la, m, k, q)) {
+				lo = guess + 1;
+				hi = q < hi ? q : hi;
+				break;
+			}
+			guess = q;
+			step *= 2;
+		}
+	} else {
+		/* the answer is guess or before it */
+		for (;;) {
+			if (guess < lo + step) {
+				hi = guess;
+				break;
+			}
+			if (more_from_a(s, split, la, m, k, guess - step)) {
+				lo = guess - step + 1;
+				hi = guess;
+				break;
+			}
+			guess -= step;
+			step *= 2;
+		}
+	}
 	while (lo < hi) {
-		a = lo + (hi - lo) / 2;
-		b = k + 1 - a;
-		if (b > 0 && a < la && s[split + b - 1] - m > m - s[split - 1 - a])
+		size_t a = lo + (hi - lo) / 2;
+
+		if (more_from_a(s, split, la, m, k, a))
 			lo = a + 1;
 		else
 			hi = a;
 	}
-	a = lo;
+	return lo;
+}
+
+/*
+ * The elements of rank k and k + 1 (0-based) in the merge of the ascending
+ * sequences A(i) = m - s[split-1-i], i < la, and B(j) = s[split+j] - m,
+ * j < lb (see detectors/mad.c).  *guess: where the split was last time, and
+ * is now.
+ */
+static void kth_distances(const double *s, size_t split, size_t la, size_t lb, double m, size_t k,
+                          double *kth, double *next, size_t *guess)
+{
+	size_t lo = k + 1 > lb ? k + 1 - lb : 0, hi = k + 1 < la ? k + 1 : la, a, b;
+	double va, vb, na, nb;
+
+	a = *guess = split_of_kth(s, split, la, m, k, lo, hi, *guess);
 	b = k + 1 - a;
 	va = a > 0 ? m - s[split - a] : -INFINITY;
 	vb = b > 0 ? s[split + b - 1] - m : -INFINITY;
@@ -82,18 +140,20 @@ static void kth_distances(const double *s, size_t split, size_t la, size_t lb, d
 	*next = na < nb ? na : nb;
 }
 
-void sortwin_stats(const struct sortwin *w, double *median, double *scale)
+void sortwin_stats(struct sortwin *w, double *median, double *scale)
 {
 	const double *s = w->sorted;
-	size_t n = w->n, split;
+	size_t n = w->n, split = n / 2;
 	double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]), d1, d2, mad;
 
-	split = kit_lower_bound(s, n, m);
+	/* the first value >= m: n / 2 unless values equal to m come before it */
+	if (!(s[split] >= m && (split == 0 || s[split - 1] < m)))
+		split = kit_lower_bound(s, n, m);
 	if (n % 2) {
-		kth_distances(s, split, split, n - split, m, n / 2, &d1, &d2);
+		kth_distances(s, split, split, n - split, m, n / 2, &d1, &d2, &w->mad_split);
 		mad = d1;
 	} else {
-		kth_distances(s, split, split, n - split, m, n / 2 - 1, &d1, &d2);
+		kth_distances(s, split, split, n - split, m, n / 2 - 1, &d1, &d2, &w->mad_split);
 		mad = 0.5 * (d1 + d2);
 	}
 	*median = m;

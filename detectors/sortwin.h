@@ -3,7 +3,7 @@
  * with its median and MAD in O(log cap) (part of libdetkit).  The same
  * technique as detectors/mad.c: one memmove per step, and the MAD as the
  * median of the two sorted sequences of distances left and right of the
- * median, found by binary search.
+ * median, found by a galloping search from where the last one ended.
  */
 #ifndef VIGIL_DETECTORS_SORTWIN_H
 #define VIGIL_DETECTORS_SORTWIN_H
@@ -14,6 +14,7 @@ struct sortwin {
 	size_t cap, n, head;
 	double *ring;     /* arrival order */
 	double *sorted;
+	size_t mad_split;  /* where the MAD's search ended last time: the next one starts there */
 };
 
 int sortwin_init(struct sortwin *w, size_t cap);
@@ -28,6 +29,6 @@ void sortwin_push(struct sortwin *w, double v);
  * deviation from the median (Iglewicz and Hoaglin); 0 for a constant
  * window.  n must be > 0.
  */
-void sortwin_stats(const struct sortwin *w, double *median, double *scale);
+void sortwin_stats(struct sortwin *w, double *median, double *scale);
 
 #endif
