@@ -1,7 +1,9 @@
 /* detect.c - run a detector on a series and police what it returns. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "detect.h"
 #include "exec-detector.h"
@@ -208,22 +210,61 @@ double detection_rarity(const struct detection *det, size_t i)
 	return r > 0 ? r : 0;
 }
 
+/*
+ * A result array of n elements of `size` bytes.  A large one (a series of
+ * hundreds of thousands of points) is mapped on its own and offered to the
+ * kernel's transparent huge pages, so that touching it takes a fault per
+ * 2 MiB instead of one per 4 KiB: page faults took about a tenth of the CPU
+ * time of a million-point detection.  *mapped says which (result_free()).
+ */
+#define RESULT_MAP_MIN ((size_t)4 << 20)
+
+static size_t result_bytes(size_t n, size_t size)
+{
+	return n * size;   /* checked by result_array() */
+}
+
+static void *result_array(size_t n, size_t size, int *mapped)
+{
+	void *p;
+
+	*mapped = 0;
+	if (n > SIZE_MAX / size || result_bytes(n, size) < RESULT_MAP_MIN)
+		return xreallocarray(NULL, n ? n : 1, size);   /* reports an overflow */
+	p = mmap(NULL, result_bytes(n, size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return xreallocarray(NULL, n, size);
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, result_bytes(n, size), MADV_HUGEPAGE);   /* a hint: without huge pages it is only slower */
+#endif
+	*mapped = 1;
+	return p;
+}
+
+static void result_free(void *p, size_t n, size_t size, int mapped)
+{
+	if (mapped)
+		munmap(p, result_bytes(n, size));
+	else
+		free(p);
+}
+
 void detection_init(struct detection *det, size_t n)
 {
 	memset(det, 0, sizeof(*det));
 	det->magic = DETECTION_MAGIC;
 	det->r.abi_version = VIGIL_ABI_VERSION;
 	det->r.struct_size = sizeof(det->r);
-	det->r.n = n;
+	det->r.n = det->alloc_n = n;
 	/* Touch every page here, so a detector's own time excludes page faults. */
-	det->r.score = XNEWARRAY(double, n);
-	det->r.anomaly = xmalloc(n);
+	det->r.score = result_array(n, sizeof(double), &det->mapped[0]);
+	det->r.anomaly = result_array(n, 1, &det->mapped[1]);
 	memset(det->r.score, 0, n * sizeof(double));
 	memset(det->r.anomaly, 0, n);
-	det->r.expected = XNEWARRAY(double, n);
-	det->r.lower = XNEWARRAY(double, n);
-	det->r.upper = XNEWARRAY(double, n);
-	det->r.rarity = XNEWARRAY(double, n);
+	det->r.expected = result_array(n, sizeof(double), &det->mapped[2]);
+	det->r.lower = result_array(n, sizeof(double), &det->mapped[3]);
+	det->r.upper = result_array(n, sizeof(double), &det->mapped[4]);
+	det->r.rarity = result_array(n, sizeof(double), &det->mapped[5]);
 	for (size_t i = 0; i < n; i++)
 		det->r.expected[i] = det->r.lower[i] = det->r.upper[i] = det->r.rarity[i] = NAN;
 }
@@ -233,12 +274,12 @@ void detection_release(struct detection *det)
 	for (size_t k = 0; k < det->n_reasons; k++)
 		free(det->reasons[k].text);
 	free(det->reasons);
-	free(det->r.score);
-	free(det->r.anomaly);
-	free(det->r.expected);
-	free(det->r.lower);
-	free(det->r.upper);
-	free(det->r.rarity);
+	result_free(det->r.score, det->alloc_n, sizeof(double), det->mapped[0]);
+	result_free(det->r.anomaly, det->alloc_n, 1, det->mapped[1]);
+	result_free(det->r.expected, det->alloc_n, sizeof(double), det->mapped[2]);
+	result_free(det->r.lower, det->alloc_n, sizeof(double), det->mapped[3]);
+	result_free(det->r.upper, det->alloc_n, sizeof(double), det->mapped[4]);
+	result_free(det->r.rarity, det->alloc_n, sizeof(double), det->mapped[5]);
 	memset(det, 0, sizeof(*det));
 }
 

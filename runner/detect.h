@@ -79,6 +79,8 @@ struct detection {
 	int reasons_unsorted;
 	uint32_t magic;
 	double elapsed_s;      /* time spent in the detector's detect() */
+	int mapped[6];         /* which result arrays are mapped, not malloc()ed (detect.c) */
+	size_t alloc_n;        /* the points they were made for */
 };
 
 /*
