@@ -412,6 +412,9 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			run_release(&ar);
 			return host->error(d, "out of memory");
 		}
+		/* where each view's oldest value leaves its history: fetched while the statistics are computed */
+		for (int k = 0; k < N_VIEWS; k++)
+			tailprob_prefetch_oldest(&ar.tp[k]);
 		if (ar.level.n >= 3)
 			sortwin_stats(&ar.level, &med, &scale);
 		/* the seasonal views' scale: the level scale averaged over two periods (see AUTO_SPAN_PERIODS) */
@@ -436,10 +439,8 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 				stat[VIEW_WEEKLY] = directed(cycle_dev(s, i, ar.week, ar.step_by_time, ar.cyc[1], v, rscale, logc,
 				                                       &refs[VIEW_WEEKLY]), a->dir);
 		}
-		for (int k = 0; k < N_VIEWS; k++) {
-			tailprob_prefetch_oldest(&ar.tp[k]);
+		for (int k = 0; k < N_VIEWS; k++)
 			tailprob_prefetch(&ar.tp[k], stat[k]);
-		}
 		if (a->pattern) {
 			double dist = leftmp_step(&ar.mp, x, i);
 
