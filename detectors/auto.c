@@ -439,7 +439,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 				stat[VIEW_WEEKLY] = directed(cycle_dev(s, i, ar.week, ar.step_by_time, ar.cyc[1], v, rscale, logc,
 				                                       &refs[VIEW_WEEKLY]), a->dir);
 		}
-		for (int k = 0; k < N_VIEWS; k++)
+		for (int k = VIEW_LEVEL; k <= VIEW_WEEKLY; k++)
 			tailprob_prefetch(&ar.tp[k], stat[k]);
 		if (a->pattern) {
 			double dist = leftmp_step(&ar.mp, x, i);
@@ -486,6 +486,9 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 					stat[VIEW_SHIFT] = directed(ar.shift_sum / (double)sw, a->dir);
 			}
 		}
+		/* the pattern and shift statistics are known only now */
+		tailprob_prefetch(&ar.tp[VIEW_PATTERN], stat[VIEW_PATTERN]);
+		tailprob_prefetch(&ar.tp[VIEW_SHIFT], stat[VIEW_SHIFT]);
 		for (int k = 0; k < N_VIEWS; k++)
 			views += !isnan(stat[k]);
 		if (!isnan(med) && i >= a->min_history) {
