@@ -189,6 +189,8 @@ static int view_init(struct tailprob *t, size_t history)
 	if (tailprob_init(t, history, AUTO_TAIL))
 		return -1;
 	t->refit = AUTO_REFIT;
+	/* a value the view has reached before is no rarer than how often it did (tailprob.h) */
+	t->precedent = 1;
 	return 0;
 }
 
@@ -562,7 +564,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 static const struct vigil_detector auto_detector = {
 	VIGIL_DETECTOR_HEADER,
 	.name = "auto",
-	.version = "1.1.0",
+	.version = "1.2.0",
 	.summary = "recommended default: level, seasonal, weekly and pattern views, calibrated and combined",
 	.params_schema = "{"
 		"\"window\": {\"type\": \"integer\", \"default\": 2000, \"min\": 10, \"max\": 1000000,"

@@ -452,20 +452,34 @@ static double mean_excess(const struct tailprob *t)
 	return me > 0 ? me : t->flat;
 }
 
+/*
+ * p beyond u, for a value v with `ge` values of the history >= v: the
+ * exponential tail, continuous with the conformal p-value just above u; with
+ * t->precedent, at least ge / (n + 1), the share of the history that
+ * reached v (0 for a value above everything in it).
+ */
+static double tail_p(const struct tailprob *t, double v, size_t ge)
+{
+	double n1 = (double)t->n + 1, me = mean_excess(t), p;
+
+	if (isinf(v) || !(me > 0))
+		p = 0;   /* beyond u where nothing ever was: unprecedented */
+	else
+		p = ((double)t->above + 1) / n1 * exp(-(v - t->u) / me);
+	if (t->precedent && (double)ge / n1 > p)
+		p = (double)ge / n1;
+	return p;
+}
+
 double tailprob_p(const struct tailprob *t, double v)
 {
 	size_t n = t->n;
-	double me;
 
 	if (isnan(v) || n == 0)
 		return 1;
 	if (!(v > t->u))
 		return ((double)count_above(t, v) + 1) / ((double)n + 1);
-	me = mean_excess(t);
-	if (isinf(v) || !(me > 0))
-		return 0;   /* beyond u where nothing ever was: unprecedented */
-	/* exponential tail over u, continuous with the conformal p-value just above u */
-	return ((double)t->above + 1) / ((double)n + 1) * exp(-(v - t->u) / me);
+	return tail_p(t, v, t->precedent && !isinf(v) ? count_above(t, v) : 0);
 }
 
 double tailprob_inverse(const struct tailprob *t, double p)
@@ -486,9 +500,21 @@ double tailprob_inverse(const struct tailprob *t, double p)
 			return nextafter(kth(t, n - 1), INFINITY);
 		return kth(t, n - (size_t)ge);
 	}
-	if (!(me > 0))
-		return nextafter(t->u, INFINITY);
-	return t->u + me * log(p_u / p);
+	{
+		double q = !(me > 0) ? nextafter(t->u, INFINITY) : t->u + me * log(p_u / p);
+
+		if (t->precedent) {
+			/* and where at most p (n + 1) past values are >= it (tail_p()) */
+			double reach = floor(p * ((double)n + 1)), c;
+
+			c = reach < 1 ? nextafter(kth(t, n - 1), INFINITY) : reach >= (double)n ? -INFINITY :
+			    kth(t, n - (size_t)reach);
+			if (reach >= 1 && reach < (double)n && (double)count_above(t, c) > reach)
+				c = nextafter(c, INFINITY);   /* ties at c: just above them */
+			q = c > q ? c : q;
+		}
+		return q;
+	}
 }
 
 /*
@@ -540,18 +566,18 @@ void tailprob_push(struct tailprob *t, double v)
 
 double tailprob_p_push(struct tailprob *t, double v)
 {
-	size_t k, j, below;
+	size_t k, j, below, ge;
 	double p, old;
 
-	if (!isfinite(v) || t->n == 0 || v > t->u) {
+	if (!isfinite(v) || t->n == 0 || (v > t->u && !t->precedent)) {
 		p = tailprob_p(t, v);
 		tailprob_push(t, v);
 		return p;
 	}
 	/*
-	 * In the bulk, the conformal p-value: the values >= v start where v
-	 * can be inserted (before its equals: the sorted values are the same
-	 * whichever side of them v goes).
+	 * The values >= v start where v can be inserted (before its equals:
+	 * the sorted values are the same whichever side of them v goes): in
+	 * the bulk the conformal p-value, in the tail the count tail_p() needs.
 	 */
 	if (t->hint_gen == t->gen && t->hint_v == v) {
 		k = t->hint_k;   /* where tailprob_prefetch() found it */
@@ -563,13 +589,12 @@ double tailprob_p_push(struct tailprob *t, double v)
 	if (k == t->nblocks) {
 		k = t->nblocks - 1;
 		j = t->cnt[k];
-		p = 1 / ((double)t->n + 1);
+		ge = 0;
 	} else {
-		const struct tailprob_block *b = blk(t, k);
-
-		j = block_rank(t, b, v, 0);
-		p = ((double)(t->n - below - j) + 1) / ((double)t->n + 1);
+		j = block_rank(t, blk(t, k), v, 0);
+		ge = t->n - below - j;
 	}
+	p = v > t->u ? tail_p(t, v, ge) : ((double)ge + 1) / ((double)t->n + 1);
 	/* the same bookkeeping as tailprob_push(), v inserted before the oldest value leaves */
 	insert_at(t, k, j, v);
 	/* a split of block k leaves the oldest value's block where it was or one further */

@@ -72,6 +72,15 @@ struct tailprob {
 	double u, excess, flat;
 	size_t above, since_fit;
 	size_t refit;   /* TAILPROB_REFIT after tailprob_init(); a caller may set another (>= 1) */
+	/*
+	 * 0 after tailprob_init(); a caller may set 1: beyond u, p is then at
+	 * least the share of the history at or above v, ge / (n + 1), so that a
+	 * value the statistic has reached k times among its last n is never
+	 * rarer than k / (n + 1) however thin the exponential tail says it is
+	 * (a nightly job's spike, seen every night, stops being news); a value
+	 * above everything in the history keeps the exponential tail.
+	 */
+	int precedent;
 	int avx2;   /* count with AVX2 (set by tailprob_init when the CPU has it; same results) */
 	/*
 	 * What the prefetch hints found, for the push that follows them: the

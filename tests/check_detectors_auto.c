@@ -331,6 +331,7 @@ END_TEST
 struct ref_tail {
 	double *hist, *sorted, u, flat;
 	size_t cap, n, head, since, refit;
+	int precedent;   /* beyond u, p is at least the share of the history >= v */
 };
 
 static void ref_sort(struct ref_tail *r)
@@ -378,7 +379,11 @@ static double ref_p(struct ref_tail *r, double v, int *tail)
 	if (!*tail)
 		return ((double)ge + 1) / ((double)r->n + 1);
 	me = above && excess > 0 ? excess / (double)above : r->flat;
-	return ((double)above + 1) / ((double)r->n + 1) * exp(-(v - r->u) / me);
+	{
+		double p = isinf(v) || !(me > 0) ? 0 : ((double)above + 1) / ((double)r->n + 1) * exp(-(v - r->u) / me);
+
+		return r->precedent ? fmax(p, (double)ge / ((double)r->n + 1)) : p;
+	}
 }
 
 /* tailprob_inverse() from scratch; *tail says whether the exponential tail gave it. */
@@ -405,7 +410,22 @@ static double ref_inverse(struct ref_tail *r, double p, int *tail)
 			return nextafter(r->sorted[n - 1], INFINITY);
 		return r->sorted[n - (size_t)ge];
 	}
-	return me > 0 ? r->u + me * log(p_u / p) : nextafter(r->u, INFINITY);
+	{
+		double q = me > 0 ? r->u + me * log(p_u / p) : nextafter(r->u, INFINITY), reach = floor(p * ((double)n + 1));
+
+		if (r->precedent) {
+			double c = reach < 1 ? nextafter(r->sorted[n - 1], INFINITY) : reach >= (double)n ? -INFINITY :
+			           r->sorted[n - (size_t)reach];
+			size_t at_or_above = 0;
+
+			for (size_t j = 0; j < n; j++)
+				at_or_above += r->sorted[j] >= c;
+			if (reach >= 1 && reach < (double)n && (double)at_or_above > reach)
+				c = nextafter(c, INFINITY);
+			q = fmax(q, c);
+		}
+		return q;
+	}
 }
 
 /*
@@ -416,14 +436,16 @@ static double ref_inverse(struct ref_tail *r, double p, int *tail)
  * within rounding; and tailprob_p_push(), which inserts the new value where
  * its p-value search found it, keeps the same history.  Run three times:
  * with the counts in AVX2 when the CPU has it (_i 0), on the portable path
- * (_i 1), and with the tail refit every 64 pushes as auto does (_i 2); the
- * prefetch hints are called at every step and change nothing.
+ * (_i 1), with the tail refit every 64 pushes (_i 2), and with the floor
+ * of `precedent` as auto sets it (_i 3: beyond u, p is at least the share of
+ * the history at or above v); the prefetch hints are called at every step
+ * and change nothing.
  */
 START_TEST(test_tailprob_matches_reference)
 {
 	size_t cap = 700, n = 9000;
 	struct tailprob t;
-	struct ref_tail r = { .cap = cap, .u = INFINITY, .refit = _i == 2 ? 64 : TAILPROB_REFIT };
+	struct ref_tail r = { .cap = cap, .u = INFINITY, .refit = _i == 2 ? 64 : TAILPROB_REFIT, .precedent = _i == 3 };
 	double *vals = malloc(n * sizeof(double));
 
 	r.hist = malloc(cap * sizeof(double));
@@ -444,6 +466,7 @@ START_TEST(test_tailprob_matches_reference)
 	if (_i == 1)
 		t.avx2 = 0;
 	t.refit = r.refit;
+	t.precedent = r.precedent;
 	for (size_t i = 0; i < n; i++) {
 		double q[4] = { vals[i / 2], 3.5, 0, vals[i] };
 		int pushed = 0;
@@ -490,6 +513,68 @@ START_TEST(test_tailprob_matches_reference)
 }
 END_TEST
 
+/*
+ * A nightly job on a flat minute series: 02:00-02:10 every night, +6 sigma.
+ * The first nights are news; after that a value the views have reached
+ * before is no rarer than how often they did (tailprob's `precedent`), so
+ * the second week raises at most two alert events (flags an hour or more
+ * apart), where the exponential tail alone made every new nightly maximum
+ * an alert.
+ */
+START_TEST(test_nightly_job_learned)
+{
+	size_t n = 14 * DAY, events = 0, last = 0;
+	double *v = malloc(n * sizeof(*v));
+	struct detection d;
+
+	rng_seed(18);
+	for (size_t i = 0; i < n; i++)
+		v[i] = 1000 + gauss() + (i % DAY >= 120 && i % DAY < 130 ? 6 : 0);
+	d = run("auto", NULL, v, n);
+	for (size_t i = 7 * DAY; i < n; i++) {
+		if (!d.r.anomaly[i])
+			continue;
+		events += !last || i - last > 60;
+		last = i;
+	}
+	ck_assert_msg(events <= 2, "%zu alert events in the second week", events);
+	detection_release(&d);
+	free(v);
+}
+END_TEST
+
+/*
+ * A value the history reached k times is no rarer than k / (n + 1) with
+ * `precedent`, however thin the exponential tail fitted to the rest: 41
+ * copies of 9 among 5 000 values, the others |N(0, 1)|, give 9 a p below
+ * 2 10^-4 from the tail alone, and 41 / 5 001 with the floor; a value above
+ * everything keeps the tail's p.
+ */
+START_TEST(test_precedent_floor)
+{
+	struct tailprob t;
+	double p9, p12, plain9, plain12;
+
+	ck_assert_int_eq(tailprob_init(&t, 5000, 0.1), 0);
+	rng_seed(5);
+	for (size_t i = 0; i < 5000; i++)
+		tailprob_push(&t, i % 124 == 0 ? 9 : fabs(gauss()));
+	plain9 = tailprob_p(&t, 9);
+	plain12 = tailprob_p(&t, 12);
+	t.precedent = 1;
+	p9 = tailprob_p(&t, 9);
+	p12 = tailprob_p(&t, 12);
+	ck_assert_msg(plain9 < 2e-4, "the tail alone: p(9) = %g", plain9);
+	ck_assert_msg(p9 >= 41.0 / 5001 - 1e-12 && p9 <= 42.0 / 5001, "with the floor: p(9) = %g", p9);
+	ck_assert_msg(p12 == plain12 && p12 < 2e-5, "above every past value: p(12) = %g, %g without the floor", p12,
+	              plain12);
+	/* the band's inverse agrees: the smallest value with p <= 0.001 is above every 9 */
+	ck_assert_msg(tailprob_inverse(&t, 0.001) > 9, "inverse(0.001) = %g", tailprob_inverse(&t, 0.001));
+	ck_assert_double_eq(tailprob_p_push(&t, 9), p9);
+	tailprob_release(&t);
+}
+END_TEST
+
 static Suite *auto_suite(void)
 {
 	Suite *s = suite_create("detectors_auto");
@@ -505,7 +590,9 @@ static Suite *auto_suite(void)
 	tcase_add_test(tc, test_drop_at_quiet_hour);
 	tcase_add_test(tc, test_rarity_ranks);
 	tcase_add_test(tc, test_false_alarms_fall);
-	tcase_add_loop_test(tc, test_tailprob_matches_reference, 0, 3);
+	tcase_add_loop_test(tc, test_tailprob_matches_reference, 0, 4);
+	tcase_add_test(tc, test_precedent_floor);
+	tcase_add_test(tc, test_nightly_job_learned);
 	suite_add_tcase(s, tc);
 	return s;
 }
