@@ -153,18 +153,6 @@ static double clip(const struct job_spec *spec, double v)
 	return v < spec->bound_lo ? spec->bound_lo : v > spec->bound_hi ? spec->bound_hi : v;
 }
 
-static char *labels_json(const struct series *s)
-{
-	json_t *o = json_object();
-	char *text;
-
-	for (size_t i = 0; i < s->n_labels; i++)
-		json_object_set_new(o, s->labels[i].key, json_string(s->labels[i].value));
-	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return text ? text : xstrdup("{}");
-}
-
 /* An alerting point raises the peak when it is more unusual (ties: further from expected). */
 static void take_peak(struct incident *inc, const struct point_view *pv, int64_t ts, double v)
 {
@@ -191,7 +179,7 @@ static void start_incident(const struct job_spec *spec, const struct series *s, 
 	inc->job = xstrdup(spec->name);
 	inc->series = xstrdup(s->name);
 	inc->kind = xstrdup("anomaly");
-	inc->labels_json = labels_json(s);
+	inc->labels_json = series_labels_json(s);
 	inc->state = xstrdup("open");
 	inc->start_ms = s->ts[i];
 	inc->onset_expected = pv->expected;

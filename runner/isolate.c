@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "isolate.h"
 #include "log.h"
 #include "params.h"
@@ -357,23 +358,6 @@ static int read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
-static int write_full(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t put_n = write(fd, p, n);
-
-		if (put_n < 0 && errno == EINTR)
-			continue;
-		if (put_n <= 0)
-			return -1;
-		p += put_n;
-		n -= (size_t)put_n;
-	}
-	return 0;
-}
-
 static void answer_error(struct strbuf *out, const char *msg)
 {
 	begin_frame(out, FRAME_ERROR);
@@ -525,7 +509,7 @@ int isolate_worker_main(int argc, char **argv)
 			break;
 		in.len = (size_t)h.len;
 		handle(reg, load_error, &cache, in.buf, in.len, &out);
-		if (write_full(1, out.buf, out.len))
+		if (fd_write_all(1, out.buf, out.len))
 			break;
 	}
 	detector_instance_free(cache.inst);

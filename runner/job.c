@@ -48,18 +48,6 @@ static void rows_release(struct row_buf *b)
 	free(b->rows);
 }
 
-static char *labels_json(const struct series *s)
-{
-	json_t *o = json_object();
-	char *text;
-
-	for (size_t i = 0; i < s->n_labels; i++)
-		json_object_set_new(o, s->labels[i].key, json_string(s->labels[i].value));
-	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return text ? text : xstrdup("{}");
-}
-
 static void add_failure(struct run_report *rep, const char *series, const char *reason)
 {
 	rep->failures = xreallocarray(rep->failures, rep->n_failures + 1, sizeof(*rep->failures));
@@ -122,7 +110,7 @@ static void score_series(const struct job_spec *spec, struct detector_instance *
 			if (!opt->store)
 				continue;
 			if (!labels) {
-				labels = labels_json(s);
+				labels = series_labels_json(s);
 				rows_own(&w->rows, labels);
 			}
 			r = (struct anomaly_row){

@@ -22,26 +22,12 @@
 #include "store.h"
 #include "pushed.h"
 #include "run-worker.h"
+#include "fdio.h"
 #include "xmalloc.h"
 #include "banned.h"
 
 /* The largest request a worker reads (a spec is at most 1 MiB, see serve.c). */
 #define REQUEST_MAX (4 * 1024 * 1024)
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 struct collect {
 	struct stored_series *items;
@@ -57,18 +43,6 @@ static double *copy_doubles(const double *src, size_t from, size_t n)
 	if (n)
 		memcpy(d, src + from, n * sizeof(double));
 	return d;
-}
-
-static char *labels_text(const struct series *s)
-{
-	json_t *o = json_object();
-	char *text;
-
-	for (size_t i = 0; i < s->n_labels; i++)
-		json_object_set_new(o, s->labels[i].key, json_string(s->labels[i].value));
-	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return text ? text : xstrdup("{}");
 }
 
 /* job_run's per-series callback: keep what GET /api/series will serve, time the detectors. */
@@ -99,7 +73,7 @@ static void collect_series(void *arg, const struct job_spec *spec, const struct 
 	out = &c->items[c->n++];
 	memset(out, 0, sizeof(*out));
 	out->series = xstrdup(s->name);
-	out->labels_json = labels_text(s);
+	out->labels_json = series_labels_json(s);
 	out->n = n;
 	out->ts = xmalloc((n ? n : 1) * sizeof(int64_t));
 	if (n)
@@ -200,8 +174,8 @@ static void write_result(json_t *res)
 	char *text = json_dumps(res, JSON_COMPACT);
 
 	if (text) {
-		write_all(3, text, strlen(text));
-		write_all(3, "\n", 1);
+		fd_write_all(3, text, strlen(text));
+		fd_write_all(3, "\n", 1);
 	}
 	free(text);
 }

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "run-worker.h"
+#include "fdio.h"
 #include "xmalloc.h"
 #include "banned.h"
 
@@ -36,21 +37,6 @@ static json_t *request_json(const struct worker_request *req)
 	                 "scheduled_ms", (json_int_t)req->scheduled_ms,
 	                 "window_from_ms", (json_int_t)req->window_from_ms, "dry_run", req->dry_run,
 	                 "adhoc", req->adhoc, "plugin_dirs", dirs, "state", req->state_dir);
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* In the child between fork and exec: async-signal-safe calls only, no logging. */
@@ -164,7 +150,7 @@ int worker_send(struct worker *w, const struct worker_request *req, int last, st
 	 * unless the spec is large: then this blocks until the worker reads it,
 	 * which an idle worker does at once.  SIGPIPE is ignored by the daemon.
 	 */
-	if (w->in_fd < 0 || write_all(w->in_fd, text, strlen(text)) || write_all(w->in_fd, "\n", 1)) {
+	if (w->in_fd < 0 || fd_write_all(w->in_fd, text, strlen(text)) || fd_write_all(w->in_fd, "\n", 1)) {
 		w->doomed = 1;
 		rc = vigil_error_set(err, VIGIL_E_IO, "cannot send the request to worker %ld: %s", (long)w->pid,
 		                     w->in_fd < 0 ? "its input is closed" : strerror(errno));

@@ -1,7 +1,8 @@
-/* series.c - owned time series: append, sort, merge duplicates, clip. */
+/* series.c - owned time series: append, sort, merge duplicates, clip; labels as JSON. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "series.h"
 #include "xmalloc.h"
@@ -170,4 +171,16 @@ void series_set_release(struct series_set *set)
 	free(set->items);
 	set->items = NULL;
 	set->n = set->alloc = 0;
+}
+
+char *series_labels_json(const struct series *s)
+{
+	json_t *o = json_object();
+	char *text;
+
+	for (size_t i = 0; i < s->n_labels; i++)
+		json_object_set_new(o, s->labels[i].key, json_string(s->labels[i].value));
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return text ? text : xstrdup("{}");
 }

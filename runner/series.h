@@ -28,6 +28,8 @@ enum dup_policy {
 struct series *series_new(const char *name);
 void series_free(struct series *s);
 void series_add_label(struct series *s, const char *key, const char *value);
+/* The labels as a compact JSON object with sorted keys ("{}" without labels); free() it. */
+char *series_labels_json(const struct series *s);
 void series_append(struct series *s, int64_t ts, double v);
 
 /*

@@ -1,0 +1,23 @@
+/* fdio.c - writing to a file descriptor without short writes. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "fdio.h"
+#include "banned.h"
+
+int fd_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
