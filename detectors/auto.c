@@ -88,6 +88,13 @@ struct autod {
  * corpus at the NAB threshold 66.3 -> 64.7): docs/detectors.md.
  */
 #define AUTO_REFIT 16
+/*
+ * The share of each view's history kept sorted once it is full
+ * (tailprob_sort_top()): p below about 0.15 (every score that can reach
+ * 0.85) is exactly what a fully sorted history gives, and a push into the
+ * bulk below it, most pushes, costs a bin instead of a search and a move.
+ */
+#define AUTO_SORTED 0.3
 /* The shift view: the mean deviation of the last AUTO_SHIFT points from their expected values. */
 #define AUTO_SHIFT 16
 
@@ -159,7 +166,15 @@ struct auto_run {
 	struct sortwin level;
 	struct tailprob tp[N_VIEWS];
 	struct leftmp mp;
-	double *raw;         /* 1 - p of the last refractory + 1 points (a ring), before the refractory rule */
+	/*
+	 * The points of the last `refractory` whose 1 - p (before the
+	 * refractory rule) is larger than every later one's: a ring of
+	 * descending values, so the span's largest is the first (a sliding
+	 * maximum, O(1) a point).
+	 */
+	size_t *peak_at;
+	double *peak;
+	size_t peak_first, peak_n;
 	size_t period, week, next_check, scored;
 	int64_t step;        /* the median sampling step at the last period check (ms) */
 	int64_t step_by_time; /* step when earlier cycles are found by time (regular sampling), else 0 */
@@ -180,7 +195,8 @@ static void run_release(struct auto_run *ar)
 	for (int v = 0; v < N_VIEWS; v++)
 		tailprob_release(&ar->tp[v]);
 	leftmp_release(&ar->mp);
-	free(ar->raw);
+	free(ar->peak_at);
+	free(ar->peak);
 }
 
 /* A view's calibration over the last `history` statistics. */
@@ -191,7 +207,8 @@ static int view_init(struct tailprob *t, size_t history)
 	t->refit = AUTO_REFIT;
 	/* a value the view has reached before is no rarer than how often it did (tailprob.h) */
 	t->precedent = 1;
-	return 0;
+	/* only the top of a full history sorted: a push into the bulk costs a bin (see AUTO_SORTED) */
+	return tailprob_sort_top(t, AUTO_SORTED);
 }
 
 static int run_init(const struct autod *a, struct auto_run *ar)
@@ -204,8 +221,9 @@ static int run_init(const struct autod *a, struct auto_run *ar)
 		rc |= view_init(&ar->tp[v], a->history);
 	if (a->pattern)
 		rc |= leftmp_init(&ar->mp, a->pattern, a->pattern_history, 1, 0);
-	ar->raw = calloc(a->refractory + 1, sizeof(double));
-	rc |= !ar->raw;
+	ar->peak_at = malloc((a->refractory + 1) * sizeof(*ar->peak_at));
+	ar->peak = malloc((a->refractory + 1) * sizeof(*ar->peak));
+	rc |= !ar->peak_at || !ar->peak;
 	ar->next_check = period_first_check(&a->period);
 	ar->sscale = NAN;
 	if (rc)
@@ -285,6 +303,13 @@ static double seasonal_dev(double v, double ref, double scale, double logc)
 	return kit_ratio(v - ref, scale, ref);
 }
 
+static double median3(double a, double b, double c)
+{
+	double lo = a < b ? a : b, hi = a < b ? b : a;
+
+	return c < lo ? lo : c > hi ? hi : c;
+}
+
 /*
  * |v - the median of the same phase in up to AUTO_CYCLES earlier cycles of
  * `per` points| / scale.  With a known step the earlier cycles are found by
@@ -305,7 +330,8 @@ static double cycle_dev(const struct vigil_series *s, size_t i, size_t per, int6
 	}
 	if (!nc)
 		return NAN;
-	*ref = kit_median(c, nc);
+	/* the median of three without a selection (kit_median() gives the same value) */
+	*ref = nc == 3 ? median3(c[0], c[1], c[2]) : kit_median(c, nc);
 	return seasonal_dev(v, *ref, scale, logc);
 }
 
@@ -386,12 +412,43 @@ static void set_reason(const struct autod *a, const struct auto_run *ar, struct 
 	}
 }
 
+/* The largest 1 - p of the `span` points before i (0 if none), dropping the points before them. */
+static double peak_in_span(struct auto_run *ar, size_t i, size_t span)
+{
+	size_t cap = span + 1;
+
+	while (ar->peak_n > 0 && ar->peak_at[ar->peak_first] + span < i) {
+		ar->peak_first = ar->peak_first + 1 == cap ? 0 : ar->peak_first + 1;
+		ar->peak_n--;
+	}
+	return ar->peak_n > 0 ? ar->peak[ar->peak_first] : 0;
+}
+
+/* Point i's 1 - p joins the span: the earlier points it is at least as large as can never be its largest. */
+static void peak_add(struct auto_run *ar, size_t i, double raw, size_t cap)
+{
+	while (ar->peak_n > 0) {
+		size_t last = (ar->peak_first + ar->peak_n - 1) % cap;
+
+		if (ar->peak[last] > raw)
+			break;
+		ar->peak_n--;
+	}
+	{
+		size_t at = (ar->peak_first + ar->peak_n) % cap;
+
+		ar->peak_at[at] = i;
+		ar->peak[at] = raw;
+		ar->peak_n++;
+	}
+}
+
 static int auto_detect(const void *state, const struct vigil_series *s, struct vigil_result *r,
                        struct vigil_diag *d)
 {
 	const struct autod *a = state;
 	const double *x = s->values;
-	size_t n = s->n, warm = n, ring = a->refractory + 1;
+	size_t n = s->n, warm = n;
 	struct auto_run ar;
 	size_t sw = AUTO_SHIFT;
 	int has_rarity = r->struct_size >= VIGIL_RESULT_HAS_RARITY && r->rarity;
@@ -403,9 +460,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 		double v = x[i], p[N_VIEWS], stat[N_VIEWS], refs[N_VIEWS];
 		double med = NAN, scale = NAN, rscale, logc, ref = NAN, pmin = 1, score;
 		int views = 0, best = -1;
-		size_t at = i % ring;
 
-		ar.raw[at] = 0;
 		for (int k = 0; k < N_VIEWS; k++) {
 			p[k] = 1;
 			stat[k] = refs[k] = NAN;
@@ -532,22 +587,16 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 			r->rarity[i] = pmin >= 1 ? 0 : -log10(pmin);
 		pmin = fmin(1, pmin);
 		score = 1 - pmin;
-		ar.raw[at] = score;
 		/*
 		 * report an alarm once: within the refractory span, only stronger
-		 * evidence scores (an infinite value, a broken source, always does);
-		 * the span's points are the `back` ring slots before `at`
+		 * evidence scores (an infinite value, a broken source, always does)
 		 */
-		{
-			size_t back = i < a->refractory ? i : a->refractory, j = at + ring - back;
+		if (score > 0) {
+			double raw = score;
 
-			for (j = j >= ring ? j - ring : j; back > 0 && !isinf(v); back--) {
-				if (ar.raw[j] >= score) {
-					score = 0;
-					break;
-				}
-				j = j + 1 == ring ? 0 : j + 1;
-			}
+			if (peak_in_span(&ar, i, a->refractory) >= score && !isinf(v))
+				score = 0;
+			peak_add(&ar, i, raw, a->refractory + 1);
 		}
 		r->score[i] = score;
 		if (score > 0 && pmin <= a->alpha) {

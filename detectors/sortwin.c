@@ -34,13 +34,18 @@ void sortwin_push(struct sortwin *w, double v)
 		return;
 	if (w->n == w->cap) {
 		double old = w->ring[w->head];
-		size_t p = kit_lower_bound(w->sorted, w->n, old), q;
+		/*
+		 * Both searches over the whole window, independent of each other,
+		 * so that the CPU runs them side by side: where old is, and where
+		 * v goes (every value from old's place on is >= old, so for v <
+		 * old the search of the window is the search of the part before it).
+		 */
+		size_t p = kit_lower_bound(w->sorted, w->n, old), q = kit_upper_bound(w->sorted, w->n, v);
 
 		if (v >= old) {
-			q = kit_upper_bound(w->sorted, w->n, v) - 1;
+			q--;
 			memmove(w->sorted + p, w->sorted + p + 1, (q - p) * sizeof(double));
 		} else {
-			q = kit_upper_bound(w->sorted, p, v);
 			memmove(w->sorted + q + 1, w->sorted + q, (p - q) * sizeof(double));
 		}
 		w->sorted[q] = v;

@@ -11,6 +11,7 @@
 #define TAILPROB_AVX2 1
 #endif
 
+#include "kit.h"
 #include "tailprob.h"
 #include "banned.h"
 
@@ -29,6 +30,7 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail)
 	t->cap = cap ? cap : 1;
 	t->tail = tail > 0 && tail <= 0.5 ? tail : 0.1;
 	t->u = INFINITY;
+	t->split = -INFINITY;
 	t->refit = TAILPROB_REFIT;
 #ifdef TAILPROB_AVX2
 	__builtin_cpu_init();
@@ -65,11 +67,32 @@ void tailprob_release(struct tailprob *t)
 	free(t->spare);
 	free(t->top);
 	free(t->cnt);
+	free(t->bins);
+	free(t->scratch);
+	t->bins = NULL;
+	t->scratch = NULL;
 	t->ring = t->top = NULL;
 	t->blocks = NULL;
 	t->order = t->spare = NULL;
 	t->cnt = NULL;
-	t->n = t->nblocks = 0;
+	t->n = t->ns = t->nblocks = 0;
+}
+
+int tailprob_sort_top(struct tailprob *t, double share)
+{
+	if (t->cap < TAILPROB_SORT_TOP_MIN || !(share > t->tail + 0.1) || share > 0.5)
+		return 0;
+	t->bins = calloc(TAILPROB_BINS, sizeof(*t->bins));
+	t->scratch = malloc(t->cap * sizeof(*t->scratch));
+	if (!t->bins || !t->scratch)
+		return -1;
+	t->share = share;
+	/* the split moves when the blocks hold more than share + 0.2 of the history, or less than tail + 0.05 */
+	t->raise_at = (size_t)((share + 0.2) * (double)t->cap);
+	t->lower_at = (size_t)((t->tail + 0.05) * (double)t->cap) + 1;
+	/* about share * cap values in blocks of 64 to 128: fewer tops to read at every count */
+	t->scan = 2 * TAILPROB_TOPS_STEP;
+	return 0;
 }
 
 static struct tailprob_block *blk(const struct tailprob *t, size_t k)
@@ -228,29 +251,94 @@ static size_t block_below(const struct tailprob *t, double v, size_t *below)
 	return k;
 }
 
-/* How many values are >= v. */
-static size_t count_above(const struct tailprob *t, double v)
+/* The bin of a value below the split (the first or the last bin beyond them). */
+static size_t bin_of(const struct tailprob *t, double v)
+{
+	double f = (v - t->lo) * t->inv_width;
+
+	return f >= TAILPROB_BINS ? TAILPROB_BINS - 1 : f > 0 ? (size_t)f : 0;
+}
+
+/*
+ * How many of the values below the split are >= v (< split): those of the
+ * bins above v's, and the part of its bin above v (the values taken as
+ * spread evenly across a bin).
+ */
+static double bulk_ge(const struct tailprob *t, double v)
+{
+	/* four signed lanes: one SSE2 compare (a history holds fewer than 2^31 values) */
+	typedef int32_t bins4 __attribute__((vector_size(4 * sizeof(int32_t))));
+	size_t b = bin_of(t, v);
+	bins4 s0 = { 0 }, s1 = s0, idx = { 0, 1, 2, 3 }, four = { 4, 4, 4, 4 }, lb = (bins4){ 0 } + (int32_t)b, c0, c1;
+	int32_t above = 0;
+	double f = (v - t->lo) * t->inv_width - (double)b;
+
+	/* the bins above b, eight at a time (no branch: the same loop for every v) */
+	for (size_t j = 0; j < TAILPROB_BINS; j += 8) {
+		memcpy(&c0, t->bins + j, sizeof(c0));
+		memcpy(&c1, t->bins + j + 4, sizeof(c1));
+		s0 += c0 & (idx > lb);
+		idx += four;
+		s1 += c1 & (idx > lb);
+		idx += four;
+	}
+	s0 += s1;
+	for (int k = 0; k < 4; k++)
+		above += s0[k];
+	f = f > 1 ? 1 : f > 0 ? f : 0;
+	return (double)above + (1 - f) * (double)t->bins[b];
+}
+
+/* How many values of the blocks are >= v. */
+static size_t sorted_ge(const struct tailprob *t, double v)
 {
 	size_t below, k = block_below(t, v, &below);
 
 	if (k == t->nblocks)
 		return 0;
-	return t->n - below - block_rank(t, blk(t, k), v, 0);
+	return t->ns - below - block_rank(t, blk(t, k), v, 0);
+}
+
+/* How many values of the history are >= v: exact at or above the split, interpolated in a bin below it. */
+static double count_ge(const struct tailprob *t, double v)
+{
+	if (v >= t->split)
+		return (double)sorted_ge(t, v);
+	return (double)t->ns + bulk_ge(t, v);
+}
+
+/* The value of rank r (0-based, ascending) below the split, interpolated within its bin. */
+static double bulk_kth(const struct tailprob *t, size_t r)
+{
+	size_t acc = 0;
+
+	for (size_t j = 0; j < TAILPROB_BINS; j++) {
+		if (r < acc + t->bins[j])
+			return t->inv_width > 0 ? t->lo + ((double)j + ((double)(r - acc) + 0.5) / t->bins[j]) /
+			       t->inv_width : t->lo;
+		acc += t->bins[j];
+	}
+	return t->lo;
 }
 
 /* The value of rank r (0-based, ascending), walking the block sizes from the nearer end. */
 static double kth(const struct tailprob *t, size_t r)
 {
+	size_t bulk = t->n - t->ns;
+
 	if (r >= t->n)
 		return NAN;
-	if (r < t->n / 2) {
+	if (r < bulk)
+		return bulk_kth(t, r);
+	r -= bulk;
+	if (r < t->ns / 2) {
 		for (size_t k = 0; k < t->nblocks; k++) {
 			if (r < t->cnt[k])
 				return blk(t, k)->v[r];
 			r -= t->cnt[k];
 		}
 	} else {
-		size_t from_top = t->n - 1 - r;   /* values above it */
+		size_t from_top = t->ns - 1 - r;   /* values above it */
 
 		for (size_t k = t->nblocks; k-- > 0;) {
 			if (from_top < t->cnt[k])
@@ -269,6 +357,7 @@ static void insert_at(struct tailprob *t, size_t k, size_t j, double v)
 	memmove(b->v + j + 1, b->v + j, (b->size - j) * sizeof(double));
 	b->v[j] = v;
 	b->size++;
+	t->ns++;
 	if (b->size == TAILPROB_BLOCK) {
 		/* split in two halves; the new block follows in the order */
 		size_t id = t->spare[--t->nspare];
@@ -331,27 +420,11 @@ static int first_block_at_least(const struct tailprob *t, size_t k, double v)
 	return k < t->nblocks && t->top[k] >= v && (k == 0 || t->top[k - 1] < v);
 }
 
-/* Remove one value equal to v, from block `hint` or the one after it if either is block_for()'s answer. */
-static void remove_value(struct tailprob *t, double v, size_t hint)
+/* Merge the k-th block, when it is small, into a neighbour that has room, keeping the order. */
+static void merge_small(struct tailprob *t, size_t k)
 {
-	size_t k = first_block_at_least(t, hint, v) ? hint : first_block_at_least(t, hint + 1, v) ? hint + 1 :
-	           block_for(t, v, 0);
-	struct tailprob_block *b;
+	const struct tailprob_block *b = blk(t, k);
 
-	if (k == t->nblocks)
-		return;   /* not present: cannot happen */
-	b = blk(t, k);
-	{
-		size_t j = block_rank(t, b, v, 0);
-
-		memmove(b->v + j, b->v + j + 1, (b->size - j - 1) * sizeof(double));
-	}
-	b->v[--b->size] = INFINITY;
-	if (b->size == 0) {
-		drop_block(t, k);
-		return;
-	}
-	sync(t, k);
 	if (b->size < TAILPROB_MERGE) {
 		/* merge into a neighbour that has room, keeping the order */
 		if (k + 1 < t->nblocks && blk(t, k + 1)->size + b->size < TAILPROB_BLOCK) {
@@ -371,6 +444,157 @@ static void remove_value(struct tailprob *t, double v, size_t hint)
 			drop_block(t, k);
 		}
 	}
+}
+
+/* Remove one value equal to v, from block `hint` or the one after it if either is block_for()'s answer. */
+static void remove_value(struct tailprob *t, double v, size_t hint)
+{
+	size_t k = first_block_at_least(t, hint, v) ? hint : first_block_at_least(t, hint + 1, v) ? hint + 1 :
+	           block_for(t, v, 0);
+	struct tailprob_block *b;
+
+	if (k == t->nblocks)
+		return;   /* not present: cannot happen */
+	b = blk(t, k);
+	{
+		size_t j = block_rank(t, b, v, 0);
+
+		memmove(b->v + j, b->v + j + 1, (b->size - j - 1) * sizeof(double));
+	}
+	b->v[--b->size] = INFINITY;
+	t->ns--;
+	if (b->size == 0) {
+		drop_block(t, k);
+		return;
+	}
+	sync(t, k);
+	merge_small(t, k);
+}
+
+/* Count again the values below the split, in bins of equal width from the lowest of them up to the split. */
+static void rebin(struct tailprob *t)
+{
+	double lo = t->split;
+
+	for (size_t j = 0; j < t->n; j++)
+		lo = t->ring[j] < lo ? t->ring[j] : lo;
+	t->lo = lo;
+	t->inv_width = t->split > lo && isfinite(TAILPROB_BINS / (t->split - lo)) ? TAILPROB_BINS / (t->split - lo) : 0;
+	memset(t->bins, 0, TAILPROB_BINS * sizeof(*t->bins));
+	for (size_t j = 0; j < t->n; j++)
+		if (t->ring[j] < t->split)
+			t->bins[bin_of(t, t->ring[j])]++;
+}
+
+/* The split moved: count the bins again; ties at the split that keep the blocks too full wait cap / 10 pushes. */
+static void split_moved(struct tailprob *t)
+{
+	if (t->ns > t->raise_at)
+		t->share_wait = t->cap / 10;
+	rebin(t);
+}
+
+/* The number of values the blocks hold after the split moves: share of the history. */
+static size_t share_count(const struct tailprob *t)
+{
+	size_t c = (size_t)ceil(t->share * (double)t->n);
+
+	return c > 0 ? c : 1;
+}
+
+/* Raise the split: the values below the share_count() largest leave the blocks for the bins. */
+static void raise_split(struct tailprob *t)
+{
+	size_t out = t->ns - share_count(t);
+	double s = kth(t, t->n - t->ns + out);
+	size_t lt = t->ns - sorted_ge(t, s);   /* the values below s, the first lt in order */
+
+	while (lt > 0) {
+		struct tailprob_block *b = blk(t, 0);
+
+		if (lt >= b->size) {
+			lt -= b->size;
+			t->ns -= b->size;
+			drop_block(t, 0);
+			continue;
+		}
+		memmove(b->v, b->v + lt, (b->size - lt) * sizeof(double));
+		b->size -= lt;
+		pad_block(b, b->size);
+		t->ns -= lt;
+		lt = 0;
+		sync(t, 0);
+		merge_small(t, 0);
+	}
+	if (s > t->split)
+		t->split = s;
+	split_moved(t);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Lower the split: the largest values below it join the blocks (as new
+ * first blocks: they are below every value there), so that the blocks hold
+ * share_count() values again (more when there are ties).
+ */
+static void lower_split(struct tailprob *t)
+{
+	size_t m = 0, want = share_count(t) - t->ns, k, nb;
+	double s, *w = t->scratch;
+
+	for (size_t j = 0; j < t->n; j++)
+		if (t->ring[j] < t->split)
+			w[m++] = t->ring[j];
+	if (m == 0)
+		return;
+	if (want > m)
+		want = m;
+	s = kit_select(w, m, m - want);
+	/* w[m - want..m) are >= s; ties of s before them join too */
+	k = 0;
+	for (size_t j = 0; j < m; j++)
+		if (w[j] >= s)
+			w[k++] = w[j];
+	qsort(w, k, sizeof(*w), cmp_double);
+	/* blocks of TAILPROB_BLOCK / 2 values (the last ones may hold fewer), before the others */
+	nb = (k + TAILPROB_BLOCK / 2 - 1) / (TAILPROB_BLOCK / 2);
+	memmove(t->order + nb, t->order, t->nblocks * sizeof(*t->order));
+	memmove(t->top + nb, t->top, t->nblocks * sizeof(*t->top));
+	memmove(t->cnt + nb, t->cnt, t->nblocks * sizeof(*t->cnt));
+	t->nblocks += nb;
+	for (size_t b = 0, at = 0; b < nb; b++) {
+		size_t id = t->spare[--t->nspare], size = k / nb + (b < k % nb);
+		struct tailprob_block *nbk = &t->blocks[id];
+
+		memcpy(nbk->v, w + at, size * sizeof(double));
+		nbk->size = size;
+		pad_block(nbk, size);
+		t->order[b] = id;
+		sync(t, b);
+		at += size;
+	}
+	t->ns += k;
+	t->split = s;
+	split_moved(t);
+}
+
+/* Keep the blocks at about share of a full history (tailprob_sort_top()). */
+static void keep_share(struct tailprob *t)
+{
+	if (!(t->share > 0) || t->n < t->cap)
+		return;
+	if (t->share_wait > 0)
+		t->share_wait--;
+	else if (t->ns > t->raise_at)
+		raise_split(t);
+	else if (t->ns < t->lower_at)
+		lower_split(t);
 }
 
 /*
@@ -412,11 +636,13 @@ static void tail_fit(struct tailprob *t)
 	ku = (size_t)((1 - t->tail) * (double)n);
 	if (ku >= n)
 		ku = n - 1;
+	if (ku < n - t->ns)
+		lower_split(t);   /* cannot happen: the blocks hold more than the tail (keep_share()) */
 	t->u = kth(t, ku);
 	/* the values above u, from the top block down */
 	for (size_t k = t->nblocks; k-- > 0;) {
 		const struct tailprob_block *b = blk(t, k);
-		size_t j = block_rank(t, b, t->u, 1);
+		size_t j = b->v[0] > t->u ? 0 : block_rank(t, b, t->u, 1);   /* a block wholly above u needs no count */
 
 		excess += excess_over(b->v + j, b->size - j, t->u);
 		above += b->size - j;
@@ -432,13 +658,22 @@ static void tail_fit(struct tailprob *t)
 		 * its mean excess over its minimum, so that larger values still get
 		 * smaller p.  Only a constant history leaves no scale (p = 0 above).
 		 */
-		double lowest = kth(t, 0), sum = 0;
+		double lowest = INFINITY, sum = 0;
 
-		for (size_t k = 0; k < t->nblocks; k++) {
-			const struct tailprob_block *b = blk(t, k);
+		if (t->ns < n) {
+			/* part of the history is only in bins: from the ring, in arrival order */
+			for (size_t j = 0; j < n; j++)
+				lowest = t->ring[j] < lowest ? t->ring[j] : lowest;
+			for (size_t j = 0; j < n; j++)
+				sum += t->ring[j] - lowest;
+		} else {
+			lowest = kth(t, 0);
+			for (size_t k = 0; k < t->nblocks; k++) {
+				const struct tailprob_block *b = blk(t, k);
 
-			for (size_t j = 0; j < b->size; j++)
-				sum += b->v[j] - lowest;
+				for (size_t j = 0; j < b->size; j++)
+					sum += b->v[j] - lowest;
+			}
 		}
 		t->flat = sum / (double)n;
 	}
@@ -458,7 +693,7 @@ static double mean_excess(const struct tailprob *t)
  * t->precedent, at least ge / (n + 1), the share of the history that
  * reached v (0 for a value above everything in it).
  */
-static double tail_p(const struct tailprob *t, double v, size_t ge)
+static double tail_p(const struct tailprob *t, double v, double ge)
 {
 	double n1 = (double)t->n + 1, me = mean_excess(t), p;
 
@@ -466,8 +701,8 @@ static double tail_p(const struct tailprob *t, double v, size_t ge)
 		p = 0;   /* beyond u where nothing ever was: unprecedented */
 	else
 		p = ((double)t->above + 1) / n1 * exp(-(v - t->u) / me);
-	if (t->precedent && (double)ge / n1 > p)
-		p = (double)ge / n1;
+	if (t->precedent && ge / n1 > p)
+		p = ge / n1;
 	return p;
 }
 
@@ -478,8 +713,8 @@ double tailprob_p(const struct tailprob *t, double v)
 	if (isnan(v) || n == 0)
 		return 1;
 	if (!(v > t->u))
-		return ((double)count_above(t, v) + 1) / ((double)n + 1);
-	return tail_p(t, v, t->precedent && !isinf(v) ? count_above(t, v) : 0);
+		return (count_ge(t, v) + 1) / ((double)n + 1);
+	return tail_p(t, v, t->precedent && !isinf(v) ? count_ge(t, v) : 0);
 }
 
 double tailprob_inverse(const struct tailprob *t, double p)
@@ -509,8 +744,9 @@ double tailprob_inverse(const struct tailprob *t, double p)
 
 			c = reach < 1 ? nextafter(kth(t, n - 1), INFINITY) : reach >= (double)n ? -INFINITY :
 			    kth(t, n - (size_t)reach);
-			if (reach >= 1 && reach < (double)n && (double)count_above(t, c) > reach)
-				c = nextafter(c, INFINITY);   /* ties at c: just above them */
+			/* ties at c (more than reach values >= c: the value below it in order is c too): just above them */
+			if (reach >= 1 && reach < (double)n && kth(t, n - (size_t)reach - 1) == c)
+				c = nextafter(c, INFINITY);
 			q = c > q ? c : q;
 		}
 		return q;
@@ -551,6 +787,15 @@ static void refit_due(struct tailprob *t)
 		tail_fit(t);
 }
 
+/* Take the oldest value out of the blocks or its bin. */
+static void drop_oldest(struct tailprob *t, double old)
+{
+	if (old >= t->split)
+		remove_value(t, old, t->hint_old);
+	else
+		t->bins[bin_of(t, old)]--;
+}
+
 void tailprob_push(struct tailprob *t, double v)
 {
 	double old;
@@ -559,8 +804,12 @@ void tailprob_push(struct tailprob *t, double v)
 		return;
 	t->gen++;
 	if (push_ring(t, v, &old))
-		remove_value(t, old, t->hint_old);
-	insert_value(t, v);
+		drop_oldest(t, old);
+	if (v >= t->split)
+		insert_value(t, v);
+	else
+		t->bins[bin_of(t, v)]++;
+	keep_share(t);
 	refit_due(t);
 }
 
@@ -569,7 +818,7 @@ double tailprob_p_push(struct tailprob *t, double v)
 	size_t k, j, below, ge;
 	double p, old;
 
-	if (!isfinite(v) || t->n == 0 || (v > t->u && !t->precedent)) {
+	if (!isfinite(v) || t->n == 0 || (v > t->u && !t->precedent) || v < t->split) {
 		p = tailprob_p(t, v);
 		tailprob_push(t, v);
 		return p;
@@ -592,14 +841,15 @@ double tailprob_p_push(struct tailprob *t, double v)
 		ge = 0;
 	} else {
 		j = block_rank(t, blk(t, k), v, 0);
-		ge = t->n - below - j;
+		ge = t->ns - below - j;
 	}
-	p = v > t->u ? tail_p(t, v, ge) : ((double)ge + 1) / ((double)t->n + 1);
+	p = v > t->u ? tail_p(t, v, (double)ge) : ((double)ge + 1) / ((double)t->n + 1);
 	/* the same bookkeeping as tailprob_push(), v inserted before the oldest value leaves */
 	insert_at(t, k, j, v);
 	/* a split of block k leaves the oldest value's block where it was or one further */
 	if (push_ring(t, v, &old))
-		remove_value(t, old, t->hint_old);
+		drop_oldest(t, old);
+	keep_share(t);
 	refit_due(t);
 	return p;
 }
@@ -616,7 +866,7 @@ static void prefetch_block(const struct tailprob *t, size_t k)
 
 void tailprob_prefetch(struct tailprob *t, double v)
 {
-	if (t->n == 0 || !isfinite(v))
+	if (t->n == 0 || !isfinite(v) || v < t->split)
 		return;
 	/* the search tailprob_p_push() makes, kept for it */
 	t->hint_k = block_below(t, v, &t->hint_below);
@@ -627,7 +877,7 @@ void tailprob_prefetch(struct tailprob *t, double v)
 
 void tailprob_prefetch_oldest(struct tailprob *t)
 {
-	if (t->n == t->cap) {
+	if (t->n == t->cap && t->ring[t->head] >= t->split) {
 		t->hint_old = block_for(t, t->ring[t->head], 0);
 		prefetch_block(t, t->hint_old);
 	}

@@ -90,10 +90,39 @@ struct tailprob {
 	 */
 	size_t gen, hint_gen, hint_k, hint_below, hint_old;
 	double hint_v;
+	/*
+	 * The values in the blocks: all of the history (ns == n), or with
+	 * tailprob_sort_top() only those at or above `split`, the others counted
+	 * in TAILPROB_BINS bins of equal width from `lo` up to split.
+	 */
+	size_t ns;
+	double share, split, lo, inv_width;
+	uint32_t *bins;
+	double *scratch;           /* room for the history, to lower the split */
+	size_t raise_at, lower_at; /* ns beyond which the split moves */
+	size_t share_wait;         /* pushes before the split may rise again (ties held it) */
 };
 
 /* Returns 0, or -1 when out of memory.  tail in (0, 0.5]. */
 int tailprob_init(struct tailprob *t, size_t cap, double tail);
+
+/*
+ * Keep only about the top `share` of a full history sorted (share in
+ * (tail + 0.1, 0.5]; call after tailprob_init(), before any push; a history
+ * of fewer than TAILPROB_SORT_TOP_MIN values stays wholly sorted).  Once
+ * the history is full, the values below a split point, between 1 - share -
+ * 0.2 and 1 - tail - 0.05 of the way up the history, are only counted in
+ * TAILPROB_BINS bins: a push below the split costs O(TAILPROB_BINS) instead
+ * of a search and a move in the blocks.  Every p at or above the split, the
+ * tail's threshold and scale, and every inverse of a p below tail are
+ * exactly what the fully sorted history gives (the degenerate tail's scale
+ * up to rounding: it is summed in arrival order); a p in the bulk, at
+ * least tail + 0.05, is interpolated within a bin, within one bin's count
+ * of the exact one.  Returns 0, or -1 when out of memory.
+ */
+#define TAILPROB_BINS 64
+#define TAILPROB_SORT_TOP_MIN 1024
+int tailprob_sort_top(struct tailprob *t, double share);
 void tailprob_release(struct tailprob *t);
 
 /* P(V >= v) under the history; 1 with no history, 0 for v = +Inf. */

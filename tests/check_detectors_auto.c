@@ -439,13 +439,21 @@ static double ref_inverse(struct ref_tail *r, double p, int *tail)
  * (_i 1), with the tail refit every 64 pushes (_i 2), and with the floor
  * of `precedent` as auto sets it (_i 3: beyond u, p is at least the share of
  * the history at or above v); the prefetch hints are called at every step
- * and change nothing.
+ * and change nothing.  _i 4 and 5 keep only the top 30 % of the history
+ * sorted (tailprob_sort_top(), as auto does; 5 with the floor): every p
+ * that the blocks give (the history's values at or above v are fewer than
+ * lower_at) and the tail are the same, and a p in the bulk is within one
+ * bin's count; the split must have moved both ways (a scale that grows and
+ * then shrinks).
  */
 START_TEST(test_tailprob_matches_reference)
 {
-	size_t cap = 700, n = 9000;
+	int top = _i >= 4;
+	size_t cap = top ? 1500 : 700, n = 12000, raised = 0, lowered = 0;
+	double last_split = -INFINITY;
 	struct tailprob t;
-	struct ref_tail r = { .cap = cap, .u = INFINITY, .refit = _i == 2 ? 64 : TAILPROB_REFIT, .precedent = _i == 3 };
+	struct ref_tail r = { .cap = cap, .u = INFINITY, .refit = _i == 2 ? 64 : TAILPROB_REFIT,
+	                      .precedent = _i == 3 || _i == 5 };
 	double *vals = malloc(n * sizeof(double));
 
 	r.hist = malloc(cap * sizeof(double));
@@ -458,8 +466,10 @@ START_TEST(test_tailprob_matches_reference)
 			g = i % 9 ? 0 : g;           /* mostly 0: a degenerate tail, many ties */
 		else if (i >= 6000 && i < 7000)
 			g = round(g * 4) / 4;        /* ties across block boundaries */
-		else if (i >= 7000)
+		else if (i >= 7000 && i < 9000)
 			g *= 1 + (double)(i - 7000) / 500;   /* a drifting scale: the order keeps changing */
+		else if (i >= 9000)
+			g *= 5 * (double)(12000 - i) / 3000;    /* and shrinking */
 		vals[i] = g;
 	}
 	ck_assert_int_eq(tailprob_init(&t, cap, 0.1), 0);
@@ -467,6 +477,10 @@ START_TEST(test_tailprob_matches_reference)
 		t.avx2 = 0;
 	t.refit = r.refit;
 	t.precedent = r.precedent;
+	if (top) {
+		ck_assert_int_eq(tailprob_sort_top(&t, 0.3), 0);
+		ck_assert(t.share == 0.3);
+	}
 	for (size_t i = 0; i < n; i++) {
 		double q[4] = { vals[i / 2], 3.5, 0, vals[i] };
 		int pushed = 0;
@@ -485,13 +499,21 @@ START_TEST(test_tailprob_matches_reference)
 			} else {
 				got = tailprob_p(&t, q[k]);
 			}
-			if (tail)
+			if (tail) {
 				ck_assert_msg(fabs(got - want) <= 1e-9 * want, "i %zu, v %.17g: p %.17g, from scratch %.17g", i,
 				              q[k], got, want);
-			else
+			} else if (!top || want * (double)(r.n + 1) - 1 < (double)t.lower_at) {
 				ck_assert_msg(got == want, "i %zu, v %.17g: p %.17g, from scratch %.17g", i, q[k], got, want);
+			} else {
+				uint32_t most = 0;
+
+				for (size_t b = 0; b < TAILPROB_BINS; b++)
+					most = t.bins[b] > most ? t.bins[b] : most;
+				ck_assert_msg(fabs(got - want) * (double)(r.n + 1) <= (double)most + 1e-6,
+				              "i %zu, v %.17g: p %.17g, from scratch %.17g, bins of %u", i, q[k], got, want, most);
+			}
 		}
-		if (r.n > 0 && i % 7 == 0 && !pushed) {
+		if (r.n > 0 && i % 7 == 0 && !pushed && (!top || 0.5 / (double)(1 + i % 400) < 0.1)) {
 			int tail;
 			double level = 0.5 / (double)(1 + i % 400), got = tailprob_inverse(&t, level);
 			double want = ref_inverse(&r, level, &tail);
@@ -505,7 +527,14 @@ START_TEST(test_tailprob_matches_reference)
 		if (!pushed)
 			tailprob_push(&t, vals[i]);
 		ref_push(&r, vals[i]);
+		raised += t.split > last_split;
+		lowered += t.split < last_split;
+		last_split = t.split;
+		if (top && t.n == cap)
+			ck_assert(t.ns >= t.lower_at);
 	}
+	if (top)
+		ck_assert_msg(raised > 1 && lowered > 0, "the split rose %zu and fell %zu times", raised, lowered);
 	tailprob_release(&t);
 	free(r.hist);
 	free(r.sorted);
@@ -590,7 +619,7 @@ static Suite *auto_suite(void)
 	tcase_add_test(tc, test_drop_at_quiet_hour);
 	tcase_add_test(tc, test_rarity_ranks);
 	tcase_add_test(tc, test_false_alarms_fall);
-	tcase_add_loop_test(tc, test_tailprob_matches_reference, 0, 4);
+	tcase_add_loop_test(tc, test_tailprob_matches_reference, 0, 6);
 	tcase_add_test(tc, test_precedent_floor);
 	tcase_add_test(tc, test_nightly_job_learned);
 	suite_add_tcase(s, tc);
