@@ -32,6 +32,7 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail)
 	t->u = INFINITY;
 	t->split = -INFINITY;
 	t->refit = TAILPROB_REFIT;
+	t->exact_every = 1;
 #ifdef TAILPROB_AVX2
 	__builtin_cpu_init();
 	t->avx2 = __builtin_cpu_supports("avx2");
@@ -80,7 +81,7 @@ void tailprob_release(struct tailprob *t)
 
 int tailprob_sort_top(struct tailprob *t, double share)
 {
-	if (t->cap < TAILPROB_SORT_TOP_MIN || !(share > t->tail + 0.1) || share > 0.5)
+	if (t->cap < TAILPROB_SORT_TOP_MIN || !(share >= t->tail + 0.1) || share > 0.5)
 		return 0;
 	t->bins = calloc(TAILPROB_BINS, sizeof(*t->bins));
 	t->scratch = malloc(t->cap * sizeof(*t->scratch));
@@ -598,34 +599,111 @@ static void keep_share(struct tailprob *t)
 }
 
 /*
- * The sum of w[j] - u over n values, in four interleaved partial sums: four
- * chains of additions instead of one, and the same bits on every CPU (each
- * sum is plain double arithmetic in a fixed order, whatever vector width the
- * compiler uses for it).
+ * The sum of w[j] - u over n values, in eight interleaved partial sums
+ * (four pairs, one SSE2 register each, then what is left over): short
+ * chains of additions instead of one long one, and the same bits on every
+ * CPU (each lane is plain double arithmetic in a fixed order).
  */
+typedef double excess2 __attribute__((vector_size(2 * sizeof(double))));
+
 static double excess_over(const double *w, size_t n, double u)
 {
-	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	excess2 a0 = { 0 }, a1 = a0, a2 = a0, a3 = a0, lu = a0 + u, l0, l1, l2, l3;
+	double rest = 0;
 	size_t j = 0;
 
-	for (; j + 4 <= n; j += 4) {
-		s0 += w[j] - u;
-		s1 += w[j + 1] - u;
-		s2 += w[j + 2] - u;
-		s3 += w[j + 3] - u;
+	for (; j + 8 <= n; j += 8) {
+		memcpy(&l0, w + j, sizeof(l0));
+		memcpy(&l1, w + j + 2, sizeof(l1));
+		memcpy(&l2, w + j + 4, sizeof(l2));
+		memcpy(&l3, w + j + 6, sizeof(l3));
+		a0 += l0 - lu;
+		a1 += l1 - lu;
+		a2 += l2 - lu;
+		a3 += l3 - lu;
+	}
+	for (; j + 2 <= n; j += 2) {
+		memcpy(&l0, w + j, sizeof(l0));
+		a0 += l0 - lu;
 	}
 	for (; j < n; j++)
-		s0 += w[j] - u;
-	return (s0 + s1) + (s2 + s3);
+		rest += w[j] - u;
+	a0 = (a0 + a1) + (a2 + a3);
+	return (a0[0] + a0[1]) + rest;
+}
+
+/*
+ * The values in (lo, hi] (lo >= split): how many, and the sum of their
+ * excesses over `from`, in order.
+ */
+static size_t between(const struct tailprob *t, double lo, double hi, double from, double *sum)
+{
+	size_t k = block_for(t, lo, 1), c = 0;
+	double s = 0;
+
+	if (k < t->nblocks) {
+		size_t j = block_rank(t, blk(t, k), lo, 1);
+
+		for (; k < t->nblocks; k++, j = 0) {
+			const struct tailprob_block *b = blk(t, k);
+
+			for (; j < b->size && b->v[j] <= hi; j++, c++)
+				s += b->v[j] - from;
+			if (j < b->size)
+				break;
+		}
+	}
+	*sum = s;
+	return c;
+}
+
+/*
+ * Move the threshold to u from t->u, updating the count above it and their
+ * excess from the values it passes: O(values passed) instead of a sum over
+ * the whole tail.  Returns 0 (nothing changed) when the tail would be empty.
+ */
+static int tail_move(struct tailprob *t, double u)
+{
+	double u_old = t->u, passed;
+	size_t c;
+
+	if (u > u_old) {
+		c = between(t, u_old, u, u_old, &passed);
+		if (c >= t->above)
+			return 0;
+		t->above -= c;
+		t->excess -= passed;
+		t->excess -= (double)t->above * (u - u_old);
+	} else if (u < u_old) {
+		c = between(t, u, u_old, u, &passed);
+		t->excess += (double)t->above * (u_old - u);
+		t->above += c;
+		t->excess += passed;
+	}
+	t->u = u;
+	if (!(t->excess > 0)) {
+		t->u = u_old;   /* rounding ate it: refit from scratch */
+		return 0;
+	}
+	return 1;
 }
 
 /* Refit the exponential tail: threshold u at the (1 - tail) quantile, the values above it. */
 static void tail_fit(struct tailprob *t)
 {
 	size_t n = t->n, ku, above = 0;
-	double excess = 0;
+	double excess = 0, u_old = t->u;
 
 	t->since_fit = 0;
+	if (n >= TAILPROB_MIN_FOR_TAIL && ++t->fits < t->exact_every && t->above > 0 && t->excess > 0 &&
+	    u_old >= t->split && isfinite(u_old)) {
+		ku = (size_t)((1 - t->tail) * (double)n);
+		if (ku >= n)
+			ku = n - 1;
+		if (ku >= n - t->ns && tail_move(t, kth(t, ku)))
+			return;
+	}
+	t->fits = 0;
 	t->above = 0;
 	t->excess = 0;
 	t->flat = 0;

@@ -73,6 +73,13 @@ struct tailprob {
 	size_t above, since_fit;
 	size_t refit;   /* TAILPROB_REFIT after tailprob_init(); a caller may set another (>= 1) */
 	/*
+	 * 1 after tailprob_init(): every refit sums the tail's excess afresh.  A
+	 * caller may set k > 1: then k - 1 refits of every k move the threshold
+	 * and update the count and excess from the values it passes (O(values
+	 * passed) instead of O(tail * cap)), with the rounding of those updates.
+	 */
+	size_t exact_every, fits;
+	/*
 	 * 0 after tailprob_init(); a caller may set 1: beyond u, p is then at
 	 * least the share of the history at or above v, ge / (n + 1), so that a
 	 * value the statistic has reached k times among its last n is never
