@@ -24,6 +24,7 @@ int leftmp_init(struct leftmp *mp, size_t m, size_t hist, size_t excl, int znorm
 #ifdef LEFTMP_AVX2
 	__builtin_cpu_init();
 	mp->avx2 = __builtin_cpu_supports("avx2");
+	mp->avx512 = mp->avx2 && __builtin_cpu_supports("avx512f");
 #endif
 	mp->qt = calloc(mp->hist + 1, sizeof(double));
 	mp->mu = calloc(mp->hist + 1, sizeof(double));
@@ -221,6 +222,55 @@ static double update_min_plain_avx2(double *restrict qt, const double *restrict 
 }
 #endif
 
+/*
+ * update_min_plain() eight lanes wide, for CPUs with AVX-512F.  AVX-512F
+ * has fused multiply-adds, so contraction is turned off for this function:
+ * each lane still does exactly the scalar arithmetic, the same bits.
+ */
+__attribute__((target("avx512f"), optimize("fp-contract=off")))
+static double update_min_plain_avx512(double *restrict qt, const double *restrict a, const double *restrict b,
+                                      const double *restrict ssv, size_t len, double v, double old)
+{
+	__m512d lv = _mm512_set1_pd(v), lold = _mm512_set1_pd(old), two = _mm512_set1_pd(2);
+	__m512d m0 = _mm512_set1_pd(INFINITY), m1 = m0, m2 = m0, m3 = m0;
+	double best;
+	size_t r = 0;
+
+	for (; r + 32 <= len; r += 32) {
+		__m512d q0 = _mm512_add_pd(_mm512_loadu_pd(qt + r), _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r)),
+		                           _mm512_mul_pd(lold, _mm512_loadu_pd(b + r))));
+		__m512d q1 = _mm512_add_pd(_mm512_loadu_pd(qt + r + 8),
+		                           _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r + 8)),
+		                                         _mm512_mul_pd(lold, _mm512_loadu_pd(b + r + 8))));
+		__m512d q2 = _mm512_add_pd(_mm512_loadu_pd(qt + r + 16),
+		                           _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r + 16)),
+		                                         _mm512_mul_pd(lold, _mm512_loadu_pd(b + r + 16))));
+		__m512d q3 = _mm512_add_pd(_mm512_loadu_pd(qt + r + 24),
+		                           _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r + 24)),
+		                                         _mm512_mul_pd(lold, _mm512_loadu_pd(b + r + 24))));
+
+		_mm512_storeu_pd(qt + r, q0);
+		_mm512_storeu_pd(qt + r + 8, q1);
+		_mm512_storeu_pd(qt + r + 16, q2);
+		_mm512_storeu_pd(qt + r + 24, q3);
+		m0 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r), _mm512_mul_pd(two, q0)), m0);
+		m1 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r + 8), _mm512_mul_pd(two, q1)), m1);
+		m2 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r + 16), _mm512_mul_pd(two, q2)), m2);
+		m3 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r + 24), _mm512_mul_pd(two, q3)), m3);
+	}
+	m0 = _mm512_min_pd(_mm512_min_pd(m0, m1), _mm512_min_pd(m2, m3));
+	/* the lags left over, four at a time and then one at a time */
+	best = update_min_plain_avx2(qt + r, a + r, b + r, ssv + r, len - r, v, old);
+	{
+		double lanes8[8];
+
+		_mm512_storeu_pd(lanes8, m0);
+		for (int k = 0; k < 8; k++)
+			best = lanes8[k] < best ? lanes8[k] : best;
+	}
+	return best;
+}
+
 /* Exact dot product of the subsequences ending at a and b, summed from their ends back. */
 static double dot(const struct leftmp *mp, size_t a, size_t b)
 {
@@ -327,6 +377,10 @@ static double fused_step(struct leftmp *mp, size_t i, size_t slot, size_t lmax, 
 		const double *ssv = mp->ssv + (runs[k][2] + r0);
 
 #ifdef LEFTMP_AVX2
+		if (mp->avx512) {
+			best = fmin(best, update_min_plain_avx512(qt, a, b, ssv, len, v, old));
+			continue;
+		}
 		if (mp->avx2) {
 			best = fmin(best, update_min_plain_avx2(qt, a, b, ssv, len, v, old));
 			continue;

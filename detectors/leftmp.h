@@ -55,9 +55,10 @@ struct leftmp {
 	/*
 	 * 1 when the CPU has AVX2 (x86-64, found at init): the steady step then
 	 * runs four lanes wide, with the same bits as the portable path.  A test
-	 * may set it to 0 to run the portable path.
+	 * may set it to 0 to run the portable path.  avx512: the same, eight
+	 * lanes wide, when the CPU also has AVX-512F.
 	 */
-	int avx2;
+	int avx2, avx512;
 };
 
 /* m >= 2, excl >= 1, hist >= excl.  Returns 0 or -1 when out of memory. */

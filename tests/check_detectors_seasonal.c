@@ -342,14 +342,15 @@ static double brute_nn(const double *x, size_t i, size_t m, size_t excl, size_t 
 }
 
 /*
- * The four-lane AVX2 steady step (when the CPU has AVX2) gives the same bits
- * as the portable one: two profiles over the same series, one forced onto
- * the portable path.  Several history lengths, so the runs of lags end at
- * every offset of the 16-wide loop and the ring wraps.
+ * The eight-lane AVX-512 and four-lane AVX2 steady steps (when the CPU has
+ * them) give the same bits as the portable one: three profiles over the
+ * same series, one on the widest path the CPU has, one held to AVX2, one
+ * forced onto the portable path.  Several history lengths, so the runs of
+ * lags end at every offset of the 16- and 32-wide loops and the ring wraps.
  */
 START_TEST(test_leftmp_avx2_same_bits)
 {
-	size_t n = 3000, hists[] = { 150, 157, 1000, 1013 };
+	size_t n = 3000, hists[] = { 150, 157, 1000, 1013, 1021, 1031 };
 	double *x = xcalloc(n, sizeof(double));
 
 	rng_seed(33);
@@ -357,25 +358,31 @@ START_TEST(test_leftmp_avx2_same_bits)
 		x[i] = 50 + 3 * sin((double)i / 13) + gauss() + (i % 500 == 7 ? 40 : 0);
 	x[900] = NAN;
 	for (size_t h = 0; h < sizeof(hists) / sizeof(*hists); h++) {
-		struct leftmp fast, plain;
+		struct leftmp fast, mid, plain;
 		size_t compared = 0;
 
 		ck_assert_int_eq(leftmp_init(&fast, 10, hists[h], 1, 0), 0);
+		ck_assert_int_eq(leftmp_init(&mid, 10, hists[h], 1, 0), 0);
 		ck_assert_int_eq(leftmp_init(&plain, 10, hists[h], 1, 0), 0);
-		plain.avx2 = 0;
+		mid.avx512 = 0;
+		plain.avx2 = plain.avx512 = 0;
 		for (size_t i = 0; i < n; i++) {
-			double a = leftmp_step(&fast, x, i), b = leftmp_step(&plain, x, i);
+			double a = leftmp_step(&fast, x, i), c = leftmp_step(&mid, x, i), b = leftmp_step(&plain, x, i);
 
 			if (isnan(b)) {
-				ck_assert_msg(isnan(a), "hist %zu, i %zu: %.17g, portable none", hists[h], i, a);
+				ck_assert_msg(isnan(a) && isnan(c), "hist %zu, i %zu: %.17g, %.17g, portable none", hists[h], i,
+				              a, c);
 				continue;
 			}
 			ck_assert_msg(memcmp(&a, &b, sizeof(a)) == 0, "hist %zu, i %zu: %.17g vs portable %.17g",
 			              hists[h], i, a, b);
+			ck_assert_msg(memcmp(&c, &b, sizeof(c)) == 0, "hist %zu, i %zu: AVX2 %.17g vs portable %.17g",
+			              hists[h], i, c, b);
 			compared++;
 		}
 		ck_assert_uint_gt(compared, n - hists[h] - 20);
 		leftmp_release(&fast);
+		leftmp_release(&mid);
 		leftmp_release(&plain);
 	}
 	free(x);
