@@ -258,9 +258,16 @@ static double update_min_plain_avx512(double *restrict qt, const double *restric
 		m2 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r + 16), _mm512_mul_pd(two, q2)), m2);
 		m3 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r + 24), _mm512_mul_pd(two, q3)), m3);
 	}
+	/* the lags left over, eight at a time and then one at a time */
+	for (; r + 8 <= len; r += 8) {
+		__m512d q = _mm512_add_pd(_mm512_loadu_pd(qt + r), _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r)),
+		                          _mm512_mul_pd(lold, _mm512_loadu_pd(b + r))));
+
+		_mm512_storeu_pd(qt + r, q);
+		m1 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r), _mm512_mul_pd(two, q)), m1);
+	}
 	m0 = _mm512_min_pd(_mm512_min_pd(m0, m1), _mm512_min_pd(m2, m3));
-	/* the lags left over, four at a time and then one at a time */
-	best = update_min_plain_avx2(qt + r, a + r, b + r, ssv + r, len - r, v, old);
+	best = update_min_rest(qt, a, b, ssv, r, len, v, old);
 	{
 		double lanes8[8];
 
