@@ -91,7 +91,7 @@ int tailprob_sort_top(struct tailprob *t, double share)
 	/* the split moves when the blocks hold more than share + 0.2 of the history, or less than tail + 0.05 */
 	t->raise_at = (size_t)((share + 0.2) * (double)t->cap);
 	t->lower_at = (size_t)((t->tail + 0.05) * (double)t->cap) + 1;
-	/* about share * cap values in blocks of 64 to 128: fewer tops to read at every count */
+	/* about share * cap values in blocks, a third of the blocks or less: fewer tops to read at every count */
 	t->scan = 2 * TAILPROB_TOPS_STEP;
 	return 0;
 }

@@ -17,14 +17,16 @@
  *     0) the scale is the mean excess of the whole history over its
  *     minimum, and only a constant history gives p = 0 above it.
  * The history is the last `cap` pushed values, kept sorted in blocks of
- * at most TAILPROB_BLOCK: O(log TAILPROB_BLOCK + cap / TAILPROB_BLOCK) to
- * query, O(TAILPROB_BLOCK + cap / TAILPROB_BLOCK) to push (a branch-free count
- * over the block maxima, then a branch-free binary search of one block; a
- * push moves at most a block).  The threshold u is
- * refit every `refit` pushes (O(tail * cap); TAILPROB_REFIT unless the
- * caller sets another interval); the values above it and their mean excess
- * are kept exact at every push (the excess summed in four interleaved
- * partial sums at a refit: the same bits on every CPU).
+ * at most TAILPROB_BLOCK: O(TAILPROB_BLOCK + cap / TAILPROB_BLOCK) to query
+ * and to push (branch-free counts over the block maxima and over one block;
+ * a push moves at most a block).  With tailprob_sort_top() only the top of
+ * a full history is in blocks and the bulk below it is counted in bins: a
+ * push there is O(TAILPROB_BINS).  The threshold u is refit every `refit`
+ * pushes (TAILPROB_REFIT unless the caller sets another interval): from
+ * scratch, O(tail * cap), with the excess summed in eight interleaved
+ * partial sums (the same bits on every CPU), or, for all but one refit in
+ * `exact_every`, moved from the values it passes; the count of the values
+ * above it and their excess are kept at every push.
  */
 #ifndef VIGIL_DETECTORS_TAILPROB_H
 #define VIGIL_DETECTORS_TAILPROB_H
@@ -115,17 +117,21 @@ int tailprob_init(struct tailprob *t, size_t cap, double tail);
 
 /*
  * Keep only about the top `share` of a full history sorted (share in
- * (tail + 0.1, 0.5]; call after tailprob_init(), before any push; a history
- * of fewer than TAILPROB_SORT_TOP_MIN values stays wholly sorted).  Once
- * the history is full, the values below a split point, between 1 - share -
- * 0.2 and 1 - tail - 0.05 of the way up the history, are only counted in
- * TAILPROB_BINS bins: a push below the split costs O(TAILPROB_BINS) instead
- * of a search and a move in the blocks.  Every p at or above the split, the
- * tail's threshold and scale, and every inverse of a p below tail are
- * exactly what the fully sorted history gives (the degenerate tail's scale
- * up to rounding: it is summed in arrival order); a p in the bulk, at
- * least tail + 0.05, is interpolated within a bin, within one bin's count
- * of the exact one.  Returns 0, or -1 when out of memory.
+ * [tail + 0.1, 0.5]; call after tailprob_init(), before any push; a history
+ * of fewer than TAILPROB_SORT_TOP_MIN values stays wholly sorted).  Once the
+ * history is full, the values below a split point are only counted in
+ * TAILPROB_BINS bins of equal width between the lowest of them and the
+ * split: a push below the split costs O(TAILPROB_BINS) instead of a search
+ * and a move in the blocks.  The split is set so that the blocks hold share
+ * of the history, and moves again when they hold more than share + 0.2 of it
+ * (up: their lowest values leave for the bins) or fewer than tail + 0.05
+ * (down: the largest values of the bins are selected from the history,
+ * sorted and join the blocks).  Every p at or above the split (every p below
+ * tail + 0.05), the tail's threshold and scale, and the inverse of every p
+ * below tail are what the fully sorted history gives (the degenerate tail's
+ * scale up to rounding: it is summed in arrival order); a p in the bulk is
+ * interpolated within a bin, off by at most one bin's count.  Returns 0, or
+ * -1 when out of memory (then the history stays wholly sorted).
  */
 #define TAILPROB_BINS 64
 #define TAILPROB_SORT_TOP_MIN 1024
