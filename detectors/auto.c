@@ -20,7 +20,8 @@
  *             / scale (the left matrix profile, leftmp.c: shapes never seen).
  * Each statistic is calibrated into a tail probability p_v against its own
  * last `history` values (tailprob.c: conformal p-values with a
- * peaks-over-threshold tail), so that the views are comparable on any
+ * peaks-over-threshold tail; once the history is full only its top is kept
+ * sorted, see AUTO_SORTED), so that the views are comparable on any
  * series; the point's p is min(1, V min p_v g) for V views (Bonferroni)
  * and g = max(1, t / AUTO_LEARN) for the t-th scored point (multiple
  * testing over the points looked at: the false-alarm rate per point falls
@@ -31,8 +32,9 @@
  * score in that span (NAB's HTM and KNN-CAD detectors suppress repeats in
  * the same spirit).  A point is flagged when p <= alpha.
  *
- * Causal; O(window + history + pattern_history) per point (memmoves of the
- * sorted windows and the matrix-profile loop), O(window + 5 history +
+ * Causal; O(window + history / 128 + pattern_history) per point (the
+ * memmove of the level window, the calibrations' counts over their block
+ * maxima, the matrix-profile loop), O(window + 10 history +
  * pattern_history + pattern + refractory) memory whatever the length of the
  * series (the matrix profile keeps its cleaned values in a ring), plus
  * O(m log m) for each period re-detection (at points 256, 320, 400, ...: every quarter more of the
