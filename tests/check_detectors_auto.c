@@ -323,6 +323,55 @@ START_TEST(test_false_alarms_fall)
 END_TEST
 
 /*
+ * Long hostile series, long enough that every view's history fills and
+ * keeps only its top sorted (tailprob_sort_top()): a constant, zeros with
+ * rare spikes (ties at the bottom of every history), a slow ramp up and
+ * down, integers (ties everywhere), magnitudes near the
+ * ends of the double range, each watched in both directions and upward only
+ * (fewer views).  Scores stay in [0, 1] and flags only where a score is; the
+ * constant is never flagged; and a +20 sigma spike late in the ramp and in
+ * the integers is still found.
+ */
+START_TEST(test_hostile_long_series)
+{
+	size_t n = 14000, spike = 12500;
+	double *v = malloc(n * sizeof(*v));
+	const char *params[] = { NULL, "{\"direction\": \"up\"}" };
+
+	for (int kind = 0; kind < 6; kind++) {
+		rng_seed(40 + (uint64_t)kind);
+		for (size_t i = 0; i < n; i++) {
+			double g = gauss();
+
+			v[i] = kind == 0 ? 7 : kind == 1 ? (i % 500 == 3 ? 100 : 0) :
+			       kind == 2 ? (double)(i < n / 2 ? i : n - i) / 1000 + g :
+			       kind == 3 ? round(2 * g) : kind == 4 ? 1e300 * (1 + 1e-3 * g) : 1e-300 * (1 + 1e-3 * g);
+		}
+		if (kind == 2 || kind == 3)
+			v[spike] += 20;
+		for (int p = 0; p < 2; p++) {
+			struct detection d = run("auto", params[p], v, n);
+			size_t flags = 0;
+
+			for (size_t i = 0; i < n; i++) {
+				ck_assert_msg(d.r.score[i] >= 0 && d.r.score[i] <= 1, "kind %d, %s: score %g at %zu", kind,
+				              params[p] ? params[p] : "{}", d.r.score[i], i);
+				ck_assert_msg(!d.r.anomaly[i] || d.r.score[i] > 0, "kind %d: a flag scoring 0 at %zu", kind, i);
+				flags += d.r.anomaly[i];
+			}
+			if (kind == 0)
+				ck_assert_msg(flags == 0, "a constant series: %zu flags", flags);
+			if (kind == 2 || kind == 3)
+				ck_assert_msg(d.r.anomaly[spike], "kind %d, %s: the +20 spike at %zu is not flagged (score %g)",
+				              kind, params[p] ? params[p] : "{}", spike, d.r.score[spike]);
+			detection_release(&d);
+		}
+	}
+	free(v);
+}
+END_TEST
+
+/*
  * The calibration from scratch: the last `cap` values sorted, the tail
  * threshold u refit at the same pushes as tailprob.c (every `refit`, and
  * at each of the first 80), with the count and excess
@@ -623,6 +672,7 @@ static Suite *auto_suite(void)
 	tcase_add_test(tc, test_rarity_ranks);
 	tcase_add_test(tc, test_false_alarms_fall);
 	tcase_add_loop_test(tc, test_tailprob_matches_reference, 0, 6);
+	tcase_add_test(tc, test_hostile_long_series);
 	tcase_add_test(tc, test_precedent_floor);
 	tcase_add_test(tc, test_nightly_job_learned);
 	suite_add_tcase(s, tc);
