@@ -427,7 +427,6 @@ static void merge_small(struct tailprob *t, size_t k)
 	const struct tailprob_block *b = blk(t, k);
 
 	if (b->size < TAILPROB_MERGE) {
-		/* merge into a neighbour that has room, keeping the order */
 		if (k + 1 < t->nblocks && blk(t, k + 1)->size + b->size < TAILPROB_BLOCK) {
 			struct tailprob_block *nx = blk(t, k + 1);
 
@@ -565,6 +564,8 @@ static void lower_split(struct tailprob *t)
 	qsort(w, k, sizeof(*w), cmp_double);
 	/* blocks of TAILPROB_BLOCK / 2 values (the last ones may hold fewer), before the others */
 	nb = (k + TAILPROB_BLOCK / 2 - 1) / (TAILPROB_BLOCK / 2);
+	if (nb > t->nspare)
+		return;   /* cannot happen: k >= 0.05 cap values make blocks of at least TAILPROB_MERGE */
 	memmove(t->order + nb, t->order, t->nblocks * sizeof(*t->order));
 	memmove(t->top + nb, t->top, t->nblocks * sizeof(*t->top));
 	memmove(t->cnt + nb, t->cnt, t->nblocks * sizeof(*t->cnt));
