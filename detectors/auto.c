@@ -622,7 +622,7 @@ static int auto_detect(const void *state, const struct vigil_series *s, struct v
 static const struct vigil_detector auto_detector = {
 	VIGIL_DETECTOR_HEADER,
 	.name = "auto",
-	.version = "1.2.0",
+	.version = "1.2.1",
 	.summary = "recommended default: level, seasonal, weekly and pattern views, calibrated and combined",
 	.params_schema = "{"
 		"\"window\": {\"type\": \"integer\", \"default\": 2000, \"min\": 10, \"max\": 1000000,"
