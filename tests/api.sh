@@ -26,30 +26,13 @@ printf 'tok-%s\n' "$now" > "$TMP/token"
 chmod 600 "$TMP/token"
 TOKEN="tok-$now"
 
-# wait_for SECONDS CMD...
-wait_for() {
-	wf_left=$(($1 * 10))
+# start STATE_DIR ARGS...: serve_start (lib.sh) on STATE_DIR instead of $S, logging at info
+start() {
+	api_s=$S
+	S=$1
 	shift
-	while ! "$@" >/dev/null 2>&1; do
-		wf_left=$((wf_left - 1))
-		[ $wf_left -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-start() {   # start STATE_DIR ARGS...
-	st=$1
-	shift
-	rm -f "$st/serve.json"
-	VIGIL_LOG_LEVEL=info $VIGIL serve --specs "$D" --state "$st" --listen 127.0.0.1:0 --dry-run "$@" \
-		>>"$TMP/daemon.out" 2>>"$TMP/daemon.err" &
-	DPID=$!
-	if ! wait_for 60 test -s "$st/serve.json"; then
-		not_ok "the daemon did not start"
-		sed 's/^/#   /' "$TMP/daemon.err" | tail -20
-		kill "$DPID" 2>/dev/null
-		finish
-	fi
-	URL=$(sed -n 's/.*"url": "\(.*\)".*/\1/p' "$st/serve.json")
+	serve_start "env VIGIL_LOG_LEVEL=info $VIGIL" "$@"
+	S=$api_s
 }
 # http METHOD PATH [curl args]: body in $TMP/body, status in $code
 http() {

@@ -50,12 +50,13 @@ wait_for() {
 }
 
 # serve_start VIGIL_BINARY OPTIONS...: `vigil serve --dry-run` on the specs in $D, the state in $S and the plugins
-# in $P, on a free loopback port, with OPTIONS; sets DPID and URL, or fails the test if it does not start.
+# in $P (when set), on a free loopback port, with OPTIONS; sets DPID and URL, or fails the test if it does not
+# start.  VIGIL_BINARY is split into words, so it may carry a wrapper (env, valgrind).
 serve_start() {
 	ss_bin=$1
 	shift
 	rm -f "$S/serve.json"
-	$ss_bin serve --specs "$D" --state "$S" --listen 127.0.0.1:0 --plugin-dir "$P" --dry-run "$@" \
+	$ss_bin serve --specs "$D" --state "$S" --listen 127.0.0.1:0 ${P:+--plugin-dir "$P"} --dry-run "$@" \
 		>>"$TMP/daemon.out" 2>>"$TMP/daemon.err" &
 	DPID=$!
 	if ! wait_for 60 test -s "$S/serve.json"; then
