@@ -177,106 +177,53 @@ static double update_min_plain(double *restrict qt, const double *restrict a, co
 
 #ifdef LEFTMP_AVX2
 /*
- * update_min_plain() four lanes wide, for CPUs with AVX2 (chosen at run
- * time: the binary still runs without it).  Only "avx2" is enabled, not
- * "fma": no multiply-add is contracted, so each lane does exactly the scalar
- * arithmetic and the result has the same bits.
+ * update_min_plain() LANES wide with the W-bit intrinsics of x86-64, for
+ * CPUs with AVX2 (four lanes) or AVX-512F (eight), chosen at run time: the
+ * binary still runs without them.  AVX-512F has fused multiply-adds, so
+ * contraction is turned off: each lane does exactly the scalar arithmetic,
+ * the same bits as the portable path (a test compares the three).  Four
+ * running minima over 4 * LANES lags an iteration, then LANES at a time,
+ * then one at a time.  Defined once per width: the macro's body is the same
+ * code for both.
  */
-__attribute__((target("avx2")))
-static double update_min_plain_avx2(double *restrict qt, const double *restrict a, const double *restrict b,
-                                    const double *restrict ssv, size_t len, double v, double old)
-{
-	__m256d lv = _mm256_set1_pd(v), lold = _mm256_set1_pd(old), two = _mm256_set1_pd(2);
-	__m256d m0 = _mm256_set1_pd(INFINITY), m1 = m0, m2 = m0, m3 = m0;
-	double best, lanes4[4];
-	size_t r = 0;
+#define LEFTMP_STEP(W, j, m) \
+	do { \
+		__m##W##d q_ = _mm##W##_add_pd(_mm##W##_loadu_pd(qt + (j)), \
+		                              _mm##W##_sub_pd(_mm##W##_mul_pd(lv, _mm##W##_loadu_pd(a + (j))), \
+		                                              _mm##W##_mul_pd(lold, _mm##W##_loadu_pd(b + (j))))); \
+		_mm##W##_storeu_pd(qt + (j), q_); \
+		m = _mm##W##_min_pd(_mm##W##_sub_pd(_mm##W##_loadu_pd(ssv + (j)), _mm##W##_mul_pd(two, q_)), m); \
+	} while (0)
 
-	for (; r + 16 <= len; r += 16) {
-		__m256d q0 = _mm256_add_pd(_mm256_loadu_pd(qt + r), _mm256_sub_pd(_mm256_mul_pd(lv, _mm256_loadu_pd(a + r)),
-		                           _mm256_mul_pd(lold, _mm256_loadu_pd(b + r))));
-		__m256d q1 = _mm256_add_pd(_mm256_loadu_pd(qt + r + 4),
-		                           _mm256_sub_pd(_mm256_mul_pd(lv, _mm256_loadu_pd(a + r + 4)),
-		                                         _mm256_mul_pd(lold, _mm256_loadu_pd(b + r + 4))));
-		__m256d q2 = _mm256_add_pd(_mm256_loadu_pd(qt + r + 8),
-		                           _mm256_sub_pd(_mm256_mul_pd(lv, _mm256_loadu_pd(a + r + 8)),
-		                                         _mm256_mul_pd(lold, _mm256_loadu_pd(b + r + 8))));
-		__m256d q3 = _mm256_add_pd(_mm256_loadu_pd(qt + r + 12),
-		                           _mm256_sub_pd(_mm256_mul_pd(lv, _mm256_loadu_pd(a + r + 12)),
-		                                         _mm256_mul_pd(lold, _mm256_loadu_pd(b + r + 12))));
-
-		_mm256_storeu_pd(qt + r, q0);
-		_mm256_storeu_pd(qt + r + 4, q1);
-		_mm256_storeu_pd(qt + r + 8, q2);
-		_mm256_storeu_pd(qt + r + 12, q3);
-		m0 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(ssv + r), _mm256_mul_pd(two, q0)), m0);
-		m1 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(ssv + r + 4), _mm256_mul_pd(two, q1)), m1);
-		m2 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(ssv + r + 8), _mm256_mul_pd(two, q2)), m2);
-		m3 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(ssv + r + 12), _mm256_mul_pd(two, q3)), m3);
-	}
-	m0 = _mm256_min_pd(_mm256_min_pd(m0, m1), _mm256_min_pd(m2, m3));
-	_mm256_storeu_pd(lanes4, m0);
-	best = update_min_rest(qt, a, b, ssv, r, len, v, old);
-	for (int k = 0; k < 4; k++)
-		best = lanes4[k] < best ? lanes4[k] : best;
-	return best;
+#define LEFTMP_WIDE(SUFFIX, W, LANES, ATTR) \
+ATTR static double update_min_plain_##SUFFIX(double *restrict qt, const double *restrict a, \
+                                             const double *restrict b, const double *restrict ssv, size_t len, \
+                                             double v, double old) \
+{ \
+	__m##W##d lv = _mm##W##_set1_pd(v), lold = _mm##W##_set1_pd(old), two = _mm##W##_set1_pd(2); \
+	__m##W##d m0 = _mm##W##_set1_pd(INFINITY), m1 = m0, m2 = m0, m3 = m0; \
+	double best, mins[LANES]; \
+	size_t r = 0; \
+\
+	for (; r + 4 * LANES <= len; r += 4 * LANES) { \
+		LEFTMP_STEP(W, r, m0); \
+		LEFTMP_STEP(W, r + LANES, m1); \
+		LEFTMP_STEP(W, r + 2 * LANES, m2); \
+		LEFTMP_STEP(W, r + 3 * LANES, m3); \
+	} \
+	for (; r + LANES <= len; r += LANES) \
+		LEFTMP_STEP(W, r, m1); \
+	m0 = _mm##W##_min_pd(_mm##W##_min_pd(m0, m1), _mm##W##_min_pd(m2, m3)); \
+	_mm##W##_storeu_pd(mins, m0); \
+	best = update_min_rest(qt, a, b, ssv, r, len, v, old); \
+	for (int k = 0; k < LANES; k++) \
+		best = mins[k] < best ? mins[k] : best; \
+	return best; \
 }
+
+LEFTMP_WIDE(avx2, 256, 4, __attribute__((target("avx2"), optimize("fp-contract=off"))))
+LEFTMP_WIDE(avx512, 512, 8, __attribute__((target("avx512f"), optimize("fp-contract=off"))))
 #endif
-
-/*
- * update_min_plain() eight lanes wide, for CPUs with AVX-512F.  AVX-512F
- * has fused multiply-adds, so contraction is turned off for this function:
- * each lane still does exactly the scalar arithmetic, the same bits.
- */
-__attribute__((target("avx512f"), optimize("fp-contract=off")))
-static double update_min_plain_avx512(double *restrict qt, const double *restrict a, const double *restrict b,
-                                      const double *restrict ssv, size_t len, double v, double old)
-{
-	__m512d lv = _mm512_set1_pd(v), lold = _mm512_set1_pd(old), two = _mm512_set1_pd(2);
-	__m512d m0 = _mm512_set1_pd(INFINITY), m1 = m0, m2 = m0, m3 = m0;
-	double best;
-	size_t r = 0;
-
-	for (; r + 32 <= len; r += 32) {
-		__m512d q0 = _mm512_add_pd(_mm512_loadu_pd(qt + r), _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r)),
-		                           _mm512_mul_pd(lold, _mm512_loadu_pd(b + r))));
-		__m512d q1 = _mm512_add_pd(_mm512_loadu_pd(qt + r + 8),
-		                           _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r + 8)),
-		                                         _mm512_mul_pd(lold, _mm512_loadu_pd(b + r + 8))));
-		__m512d q2 = _mm512_add_pd(_mm512_loadu_pd(qt + r + 16),
-		                           _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r + 16)),
-		                                         _mm512_mul_pd(lold, _mm512_loadu_pd(b + r + 16))));
-		__m512d q3 = _mm512_add_pd(_mm512_loadu_pd(qt + r + 24),
-		                           _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r + 24)),
-		                                         _mm512_mul_pd(lold, _mm512_loadu_pd(b + r + 24))));
-
-		_mm512_storeu_pd(qt + r, q0);
-		_mm512_storeu_pd(qt + r + 8, q1);
-		_mm512_storeu_pd(qt + r + 16, q2);
-		_mm512_storeu_pd(qt + r + 24, q3);
-		m0 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r), _mm512_mul_pd(two, q0)), m0);
-		m1 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r + 8), _mm512_mul_pd(two, q1)), m1);
-		m2 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r + 16), _mm512_mul_pd(two, q2)), m2);
-		m3 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r + 24), _mm512_mul_pd(two, q3)), m3);
-	}
-	/* the lags left over, eight at a time and then one at a time */
-	for (; r + 8 <= len; r += 8) {
-		__m512d q = _mm512_add_pd(_mm512_loadu_pd(qt + r), _mm512_sub_pd(_mm512_mul_pd(lv, _mm512_loadu_pd(a + r)),
-		                          _mm512_mul_pd(lold, _mm512_loadu_pd(b + r))));
-
-		_mm512_storeu_pd(qt + r, q);
-		m1 = _mm512_min_pd(_mm512_sub_pd(_mm512_loadu_pd(ssv + r), _mm512_mul_pd(two, q)), m1);
-	}
-	m0 = _mm512_min_pd(_mm512_min_pd(m0, m1), _mm512_min_pd(m2, m3));
-	best = update_min_rest(qt, a, b, ssv, r, len, v, old);
-	{
-		double lanes8[8];
-
-		_mm512_storeu_pd(lanes8, m0);
-		for (int k = 0; k < 8; k++)
-			best = lanes8[k] < best ? lanes8[k] : best;
-	}
-	return best;
-}
 
 /* Exact dot product of the subsequences ending at a and b, summed from their ends back. */
 static double dot(const struct leftmp *mp, size_t a, size_t b)
